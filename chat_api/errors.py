@@ -1,0 +1,136 @@
+"""One error type for everything a client can be told, and the one place that maps upstream
+exceptions to it. Messages here are written for people and never carry upstream detail."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+
+log = logging.getLogger(__name__)
+
+
+class ChatError(Exception):
+    """A failure with a stable code, an HTTP status and a message safe to show anyone."""
+
+    def __init__(
+        self, status: int, code: str, message: str, *, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+    def __repr__(self) -> str:
+        return f"ChatError({self.status}, {self.code!r})"
+
+
+def bad_request(message: str, code: str = "invalid_request") -> ChatError:
+    return ChatError(400, code, message)
+
+
+def too_large(message: str) -> ChatError:
+    return ChatError(413, "too_large", message)
+
+
+def rate_limited(retry_after: int) -> ChatError:
+    return ChatError(
+        429,
+        "rate_limited",
+        f"The model is busy (rate limited). Try again in {retry_after} seconds.",
+        retry_after=retry_after,
+    )
+
+
+def model_unavailable() -> ChatError:
+    return ChatError(503, "model_unavailable", "The model service is unavailable. Try again soon.")
+
+
+def model_failed() -> ChatError:
+    return ChatError(502, "model_error", "The model service returned an error.")
+
+
+def model_timeout() -> ChatError:
+    return ChatError(504, "model_timeout", "The model service did not answer in time.")
+
+
+def stream_interrupted() -> ChatError:
+    return ChatError(
+        502, "stream_interrupted", "The model's answer was cut off before it finished."
+    )
+
+
+def content_filtered() -> ChatError:
+    return ChatError(
+        400,
+        "content_filter",
+        "The request or answer was blocked by the model service's content filter.",
+    )
+
+
+def internal() -> ChatError:
+    return ChatError(500, "internal_error", "Something went wrong on the server.")
+
+
+def from_exception(exc: BaseException) -> ChatError:
+    """Map any exception raised while answering to what the client may be told."""
+    if isinstance(exc, ChatError):
+        return exc
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return model_timeout()
+    # Imported here so the offline mode never pays for the SDK.
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - the SDK is a runtime dependency
+        openai = None  # type: ignore[assignment]
+    if openai is not None:
+        if isinstance(exc, openai.APITimeoutError):
+            return model_timeout()
+        if isinstance(exc, openai.APIConnectionError):
+            return model_unavailable()
+        if isinstance(exc, openai.APIStatusError):
+            return from_status(exc.status_code, _error_code(exc), exc.response.headers)
+    log.error("unexpected failure while answering: %s", type(exc).__name__, exc_info=exc)
+    return internal()
+
+
+def from_status(status: int, code: str | None, headers: object) -> ChatError:
+    if status == 429:
+        return rate_limited(retry_after_seconds(headers) or 1)
+    if code == "content_filter":
+        return content_filtered()
+    if status in (408, 504):
+        return model_timeout()
+    if status in (502, 503):
+        return model_unavailable()
+    return model_failed()
+
+
+def retry_after_seconds(headers: object) -> int | None:
+    """Seconds to wait, from `retry-after-ms` or `retry-after`; None when absent or a date."""
+    get = getattr(headers, "get", None)
+    if get is None:
+        return None
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = get(name)
+        if value:
+            try:
+                seconds = float(value) / divisor
+            except ValueError:
+                continue
+            if seconds >= 0:
+                return max(1, math.ceil(seconds))
+    return None
+
+
+def _error_code(exc: object) -> str | None:
+    code = getattr(exc, "code", None)
+    if isinstance(code, str):
+        return code
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("code"), str):
+            return inner["code"]
+    return None

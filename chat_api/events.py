@@ -1,0 +1,53 @@
+"""The events a chat pipeline yields, each defined once. `wire.py` turns them into bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chat_api.errors import ChatError
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """Progress: what the back end is doing now (the question, the search, generating)."""
+
+    title: str
+    detail: str = ""
+    elapsed_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    id: str
+    title: str
+    url: str
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class Citations:
+    items: tuple[Citation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    """A complete answer. Without it a stream was cut."""
+
+    finish_reason: str = "stop"
+    usage: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """The answer failed; always the last event."""
+
+    error: ChatError
+
+
+Event = Step | Citations | TextDelta | End | Failure

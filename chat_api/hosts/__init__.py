@@ -1,0 +1,34 @@
+"""Model hosts behind one small interface, chosen at start-up from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from chat_api.events import End, TextDelta
+from chat_api.retrieval import Passage
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """What a model host answers: chat messages ready for the API, plus the question and the
+    sources they were built from (the offline host answers from those alone)."""
+
+    messages: list[dict[str, str]]
+    question: str
+    sources: tuple[Passage, ...] = ()
+    temperature: float | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class ModelHost(Protocol):
+    name: str
+    model: str
+
+    def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | End]:
+        """Text deltas as the model produces them, then End. Raises ChatError before the first
+        delta when the model cannot be reached; raises ChatError after it when the stream breaks."""
+        ...
+
+    async def aclose(self) -> None: ...

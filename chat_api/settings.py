@@ -1,0 +1,194 @@
+"""All configuration, read once from the environment into one typed object.
+
+Every name the app reads is here and nowhere else; the README and `local.settings.sample.json`
+list the same names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+ModelHostKind = Literal["azure", "openai", "offline"]
+RetrievalKind = Literal["azure", "local", "off"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or malformed; raised at start-up, never per request."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Request limits: anything larger is refused with 413 before it reaches a model."""
+
+    max_body_bytes: int = 256 * 1024
+    max_messages: int = 100
+    max_message_chars: int = 32_000
+    # History is trimmed, oldest turns first, to fit this estimated prompt size.
+    max_history_tokens: int = 12_000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    streaming: bool = True
+    model_host: ModelHostKind = "offline"
+    retrieval: RetrievalKind = "local"
+
+    azure_openai_endpoint: str = ""
+    azure_openai_chat_deployment: str = "gpt-4o-mini"
+    azure_openai_embedding_deployment: str = "text-embedding-3-small"
+    azure_openai_api_key: str = ""
+    azure_openai_api_version: str = ""
+    azure_client_id: str = ""
+
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    openai_chat_model: str = "gpt-4o-mini"
+    openai_embedding_model: str = "text-embedding-3-small"
+
+    azure_search_endpoint: str = ""
+    azure_search_index: str = "chat-docs"
+    azure_search_api_key: str = ""
+
+    allowed_origins: tuple[str, ...] = ()
+    limits: Limits = Limits()
+    # Upstream calls: total time allowed for retries before the client is told, and the
+    # per-request timeout (connect and between bytes) of a model call.
+    model_retry_seconds: float = 10.0
+    model_timeout_seconds: float = 60.0
+    temperature: float | None = None
+    knowledge_base_dir: str = ""
+
+    @property
+    def chat_model(self) -> str:
+        if self.model_host == "azure":
+            return self.azure_openai_chat_deployment
+        if self.model_host == "openai":
+            return self.openai_chat_model
+        return "none"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        get = _Reader(env)
+        model_host = get.choice("OPENAI_HOST", ("azure", "openai", "offline"), _default_host(env))
+        retrieval = get.choice("CHAT_RETRIEVAL", ("auto", "azure", "local", "off"), "auto")
+        if retrieval == "auto":
+            if env.get("AZURE_SEARCH_ENDPOINT"):
+                retrieval = "azure"
+            else:
+                retrieval = "local" if model_host == "offline" else "off"
+        if model_host == "azure" and not env.get("AZURE_OPENAI_ENDPOINT"):
+            raise SettingsError("OPENAI_HOST=azure needs AZURE_OPENAI_ENDPOINT")
+        if retrieval == "azure" and not env.get("AZURE_SEARCH_ENDPOINT"):
+            raise SettingsError("CHAT_RETRIEVAL=azure needs AZURE_SEARCH_ENDPOINT")
+        defaults = cls()
+        return cls(
+            streaming=get.flag("CHAT_STREAMING", True),
+            model_host=model_host,  # type: ignore[arg-type]
+            retrieval=retrieval,  # type: ignore[arg-type]
+            azure_openai_endpoint=get.text("AZURE_OPENAI_ENDPOINT").rstrip("/"),
+            azure_openai_chat_deployment=get.text(
+                "AZURE_OPENAI_CHAT_DEPLOYMENT", defaults.azure_openai_chat_deployment
+            ),
+            azure_openai_embedding_deployment=get.text(
+                "AZURE_OPENAI_EMBEDDING_DEPLOYMENT", defaults.azure_openai_embedding_deployment
+            ),
+            azure_openai_api_key=get.text("AZURE_OPENAI_API_KEY"),
+            azure_openai_api_version=get.text("AZURE_OPENAI_API_VERSION"),
+            azure_client_id=get.text("AZURE_CLIENT_ID"),
+            openai_api_key=get.text("OPENAI_API_KEY"),
+            openai_base_url=get.text("OPENAI_BASE_URL").rstrip("/"),
+            openai_chat_model=get.text("OPENAI_CHAT_MODEL", defaults.openai_chat_model),
+            openai_embedding_model=get.text(
+                "OPENAI_EMBEDDING_MODEL", defaults.openai_embedding_model
+            ),
+            azure_search_endpoint=get.text("AZURE_SEARCH_ENDPOINT").rstrip("/"),
+            azure_search_index=get.text("AZURE_SEARCH_INDEX", defaults.azure_search_index),
+            azure_search_api_key=get.text("AZURE_SEARCH_API_KEY"),
+            allowed_origins=tuple(
+                o.strip() for o in get.text("ALLOWED_ORIGINS").split(",") if o.strip()
+            ),
+            limits=Limits(
+                max_body_bytes=get.integer("CHAT_MAX_BODY_BYTES", defaults.limits.max_body_bytes),
+                max_messages=get.integer("CHAT_MAX_MESSAGES", defaults.limits.max_messages),
+                max_message_chars=get.integer(
+                    "CHAT_MAX_MESSAGE_CHARS", defaults.limits.max_message_chars
+                ),
+                max_history_tokens=get.integer(
+                    "CHAT_MAX_HISTORY_TOKENS", defaults.limits.max_history_tokens
+                ),
+            ),
+            model_retry_seconds=get.number("CHAT_MODEL_RETRY_SECONDS", defaults.model_retry_seconds),
+            model_timeout_seconds=get.number(
+                "CHAT_MODEL_TIMEOUT_SECONDS", defaults.model_timeout_seconds
+            ),
+            temperature=get.optional_number("CHAT_TEMPERATURE"),
+            knowledge_base_dir=get.text("CHAT_KNOWLEDGE_BASE_DIR"),
+        )
+
+
+def _default_host(env: Mapping[str, str]) -> str:
+    if env.get("AZURE_OPENAI_ENDPOINT"):
+        return "azure"
+    if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
+        return "openai"
+    return "offline"
+
+
+class _Reader:
+    """Typed access to environment values, with errors that name the variable."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str, default: str = "") -> str:
+        value = self._env.get(name, "").strip()
+        return value or default
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.text(name, default).lower()
+        if value not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.text(name).lower()
+        if not value:
+            return default
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        raise SettingsError(f"{name} must be true or false")
+
+    def integer(self, name: str, default: int) -> int:
+        value = self.text(name)
+        try:
+            number = int(value) if value else default
+        except ValueError:
+            raise SettingsError(f"{name} must be a whole number") from None
+        if number <= 0:
+            raise SettingsError(f"{name} must be positive")
+        return number
+
+    def number(self, name: str, default: float) -> float:
+        found = self.optional_number(name)
+        return default if found is None else found
+
+    def optional_number(self, name: str) -> float | None:
+        value = self.text(name)
+        if not value:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number") from None
+        if number < 0:
+            raise SettingsError(f"{name} must not be negative")
+        return number

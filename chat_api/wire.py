@@ -1,0 +1,102 @@
+"""The wire format, written in one place: events to NDJSON lines, events to one completion,
+errors to the JSON error body. Both routes and both streaming modes use only these."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import orjson
+
+from chat_api.errors import ChatError
+from chat_api.events import Citation, Citations, End, Event, Failure, Step, TextDelta
+
+NDJSON = "application/x-ndjson"
+JSON = "application/json"
+
+# Text deltas are the hot path: one line per model chunk, so the constant parts are prebuilt.
+_DELTA_HEAD = b'{"delta":{"role":"assistant","content":'
+_DELTA_TAIL = b"}}\n"
+
+
+def ndjson_line(event: Event) -> bytes:
+    if type(event) is TextDelta:
+        return _DELTA_HEAD + orjson.dumps(event.text) + _DELTA_TAIL
+    return orjson.dumps(_line_object(event)) + b"\n"
+
+
+async def ndjson_lines(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+    async for event in events:
+        yield ndjson_line(event)
+
+
+def _line_object(event: Event) -> dict[str, Any]:
+    if isinstance(event, Failure):
+        return error_object(event.error)
+    context: dict[str, Any]
+    if isinstance(event, Step):
+        context = {"step": _step_object(event)}
+    elif isinstance(event, Citations):
+        context = {"citations": [_citation_object(c) for c in event.items]}
+    elif isinstance(event, End):
+        context = {"finish_reason": event.finish_reason, "usage": event.usage}
+    else:  # pragma: no cover - TextDelta is handled by the fast path
+        return {"delta": {"role": "assistant", "content": event.text}}
+    return {"delta": {"role": "assistant"}, "context": context}
+
+
+def _step_object(step: Step) -> dict[str, Any]:
+    out: dict[str, Any] = {"title": step.title, "detail": step.detail}
+    if step.elapsed_ms is not None:
+        out["elapsed_ms"] = step.elapsed_ms
+    return out
+
+
+def _citation_object(citation: Citation) -> dict[str, str]:
+    return {
+        "id": citation.id,
+        "title": citation.title,
+        "url": citation.url,
+        "snippet": citation.snippet,
+    }
+
+
+def completion_body(events: Iterable[Event], session_state: Any = None) -> bytes:
+    """One `POST /api/chat` body from a finished answer's events (which hold no Failure)."""
+    steps: list[dict[str, Any]] = []
+    citations: list[dict[str, str]] = []
+    parts: list[str] = []
+    end = End()
+    for event in events:
+        if isinstance(event, TextDelta):
+            parts.append(event.text)
+        elif isinstance(event, Step):
+            steps.append(_step_object(event))
+        elif isinstance(event, Citations):
+            citations.extend(_citation_object(c) for c in event.items)
+        elif isinstance(event, End):
+            end = event
+    return orjson.dumps(
+        {
+            "message": {"role": "assistant", "content": "".join(parts)},
+            "context": {
+                "steps": steps,
+                "citations": citations,
+                "finish_reason": end.finish_reason,
+                "usage": end.usage,
+            },
+            "sessionState": session_state,
+        }
+    )
+
+
+def error_object(error: ChatError) -> dict[str, Any]:
+    return {"error": {"code": error.code, "message": error.message}}
+
+
+def error_body(error: ChatError) -> bytes:
+    return orjson.dumps(error_object(error))
+
+
+def json_body(value: Any) -> bytes:
+    return orjson.dumps(value)

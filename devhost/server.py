@@ -1,0 +1,122 @@
+"""Builds the local ASGI app from the function app's own declarations."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+ROOT = Path(__file__).resolve().parents[1]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def route_prefix(host_json: Path = ROOT / "host.json") -> str:
+    """The HTTP route prefix the Functions host applies (`api` unless host.json says else)."""
+    try:
+        config = json.loads(host_json.read_text("utf-8"))
+    except FileNotFoundError:
+        return "api"
+    return config.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+
+
+def function_routes(function_app: func.FunctionApp, prefix: str) -> list[Route]:
+    """One route per HTTP function the app declares, with its route and methods."""
+    routes = []
+    for function in function_app.get_functions():
+        trigger = function.get_trigger()
+        if trigger is None or trigger.get_binding_name() != "httpTrigger":
+            continue
+        user_function = function.get_user_function()
+        argument = trigger.name
+        parameter = inspect.signature(user_function).parameters[argument]
+        if parameter.annotation is func.HttpRequest:
+            endpoint = _classic_endpoint(user_function, argument)
+        else:
+            endpoint = _streaming_endpoint(user_function, argument)
+        methods = [str(getattr(m, "value", m)) for m in (trigger.methods or ["GET", "POST"])]
+        path = "/" + "/".join(part for part in (prefix, trigger.route) if part)
+        routes.append(Route(path, endpoint, methods=methods, name=function.get_function_name()))
+    return routes
+
+
+def _streaming_endpoint(user_function: Callable[..., Any], argument: str) -> Endpoint:
+    async def endpoint(request: Request) -> Response:
+        return await user_function(**{argument: request})
+
+    return endpoint
+
+
+def _classic_endpoint(user_function: Callable[..., Any], argument: str) -> Endpoint:
+    """Adapts a classic function as the Functions host does: the whole body read first, the
+    whole response sent at once."""
+
+    async def endpoint(request: Request) -> Response:
+        http_request = func.HttpRequest(
+            method=request.method,
+            url=str(request.url),
+            headers=dict(request.headers),
+            params=dict(request.query_params),
+            route_params=dict(request.path_params),
+            body=await request.body(),
+        )
+        result = user_function(**{argument: http_request})
+        if inspect.isawaitable(result):
+            result = await result
+        headers = {k: v for k, v in result.headers.items() if k.lower() != "content-type"}
+        return Response(
+            result.get_body(),
+            status_code=result.status_code,
+            headers=headers,
+            media_type=result.mimetype,
+        )
+
+    return endpoint
+
+
+def create_app(module_name: str = "function_app", static_dir: Path | None = None) -> Starlette:
+    module = importlib.import_module(module_name)
+    from chat_api import runtime
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.service()  # build clients and the local index before the first request
+        yield
+        await runtime.shutdown()
+
+    routes: list[Route | Mount] = list(function_routes(module.app, route_prefix()))
+    static_dir = static_dir or _page_folder()
+    if static_dir is not None:
+        routes.append(Mount("/", StaticFiles(directory=static_dir, html=True), name="page"))
+    middleware = []
+    origins = list(runtime.settings().allowed_origins)
+    if origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Content-Type"],
+                expose_headers=["Retry-After"],
+            )
+        )
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def _page_folder() -> Path | None:
+    for folder in (ROOT / "static_web" / "dist", ROOT / "static_web"):
+        if (folder / "index.html").is_file():
+            return folder
+    return None

@@ -1,0 +1,60 @@
+"""The Azure Functions app: routes only; the chat core in `chat_api/` does the work.
+
+CHAT_STREAMING is read once, here, at load time. With streaming on, every function takes the
+FastAPI Request of the HTTP-streaming extension and answers as bytes are produced. With it off,
+the extension is never imported (importing it switches the whole app to HTTP streams), and
+classic functions send the same bodies in one piece.
+"""
+
+import azure.functions as func
+
+from chat_api import runtime
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+if runtime.settings().streaming:
+    from azurefunctions.extensions.http.fastapi import Request, Response
+
+    from chat_api import asgi
+
+    @app.route(route="chat/stream", methods=["POST"])
+    async def chat_stream(req: Request) -> Response:
+        return await asgi.chat_stream(req)
+
+    @app.route(route="chat", methods=["POST"])
+    async def chat(req: Request) -> Response:
+        return await asgi.chat(req)
+
+    @app.route(route="health", methods=["GET"])
+    async def health(req: Request) -> Response:
+        return await asgi.health(req)
+
+    @app.route(route="openapi.json", methods=["GET"])
+    async def openapi(req: Request) -> Response:
+        return await asgi.openapi(req)
+
+else:
+    from chat_api.service import Reply
+
+    def _classic(reply: Reply) -> func.HttpResponse:
+        assert isinstance(reply.body, bytes)
+        return func.HttpResponse(
+            reply.body, status_code=reply.status, headers=reply.headers, mimetype=reply.media_type
+        )
+
+    @app.route(route="chat/stream", methods=["POST"])
+    async def chat_stream(req: func.HttpRequest) -> func.HttpResponse:
+        reply = await runtime.service().buffered_stream(req.headers.get("content-type"), req.get_body())
+        return _classic(reply)
+
+    @app.route(route="chat", methods=["POST"])
+    async def chat(req: func.HttpRequest) -> func.HttpResponse:
+        return _classic(await runtime.service().complete(req.headers.get("content-type"), req.get_body()))
+
+    @app.route(route="health", methods=["GET"])
+    async def health(req: func.HttpRequest) -> func.HttpResponse:
+        return _classic(runtime.service().health())
+
+    @app.route(route="openapi.json", methods=["GET"])
+    async def openapi(req: func.HttpRequest) -> func.HttpResponse:
+        return _classic(runtime.service().openapi())
