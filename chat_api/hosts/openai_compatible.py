@@ -23,6 +23,8 @@ from chat_api.hosts import Prompt
 from chat_api.settings import Settings
 
 log = logging.getLogger(__name__)
+# The HTTP client logs every request with its URL at INFO: no internal addresses in our logs.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 _RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504})
@@ -91,6 +93,9 @@ class OpenAICompatibleHost:
                             finish = choice["finish_reason"]
                     if done:
                         break
+            except httpx2.TimeoutException:
+                log.warning("model stream stalled past the read timeout")
+                raise errors.model_timeout() from None
             except (httpx2.HTTPError, OSError, orjson.JSONDecodeError) as exc:
                 log.warning("model stream broke: %s", type(exc).__name__)
                 raise errors.stream_interrupted() from None

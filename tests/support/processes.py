@@ -81,6 +81,8 @@ def _stop(process: Process) -> None:
     except subprocess.TimeoutExpired:
         process.popen.kill()
         process.popen.wait(5)
+    if process.popen.stdout is not None:
+        process.popen.stdout.close()
 
 
 @dataclass

@@ -1,0 +1,50 @@
+"""Shared fixtures: real processes for the stand-in model server and the app."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+
+import pytest
+
+from tests.support import processes
+from tests.support.processes import AppServer, ModelServer
+
+# Short budgets keep fault tests quick; the behaviour is the same as with the defaults.
+FAST_FAULTS = {"CHAT_MODEL_RETRY_SECONDS": "1.5", "CHAT_MODEL_TIMEOUT_SECONDS": "2"}
+
+
+@pytest.fixture(scope="session")
+def model_server() -> Iterator[ModelServer]:
+    with processes.model_server() as server:
+        yield server
+
+
+def model_env(model_server: ModelServer) -> dict[str, str]:
+    return {"OPENAI_BASE_URL": model_server.base_url, "OPENAI_API_KEY": "test-key", **FAST_FAULTS}
+
+
+@pytest.fixture(scope="session")
+def app_server(model_server: ModelServer) -> Iterator[AppServer]:
+    """The app with streaming on, answering through the stand-in model server."""
+    with processes.app_server(model_env(model_server)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def offline_app_server() -> Iterator[AppServer]:
+    """The app with no model configured: offline mode over the bundled documentation."""
+    with processes.app_server({}) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def start_app(
+    model_server: ModelServer,
+) -> Callable[[Mapping[str, str]], contextlib.AbstractContextManager[AppServer]]:
+    """Start another app process: the stand-in model settings plus the given overrides."""
+
+    def start(overrides: Mapping[str, str]) -> contextlib.AbstractContextManager[AppServer]:
+        return processes.app_server({**model_env(model_server), **overrides})
+
+    return start

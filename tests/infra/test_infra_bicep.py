@@ -1,0 +1,423 @@
+"""The Bicep templates, read with pycep-parser: the properties the deployment promises."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pycep import BicepParser
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+
+pytestmark = pytest.mark.infra
+
+SITE = "Microsoft.Web/sites"
+PLAN = "Microsoft.Web/serverfarms"
+ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+
+# Built-in role definition ids.
+OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
+SEARCH_INDEX_DATA_READER = "1407120a-92aa-4202-b7e9-c0e197c71c8f"
+STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
+SEARCH_INDEX_DATA_CONTRIBUTOR = "8ebe5a00-799e-43f5-93ac-243d3dce84a7"
+SEARCH_SERVICE_CONTRIBUTOR = "7ca78c08-252a-4471-8644-bb5ff32d4ba0"
+
+# Contract section 3: the settings the app reads, all set by the deployment.
+CONTRACT_SETTINGS = {
+    "CHAT_STREAMING",
+    "OPENAI_HOST",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_CHAT_DEPLOYMENT",
+    "AZURE_OPENAI_EMBEDDING_DEPLOYMENT",
+    "AZURE_CLIENT_ID",
+    "AZURE_SEARCH_ENDPOINT",
+    "AZURE_SEARCH_INDEX",
+    "CHAT_RETRIEVAL",
+    "ALLOWED_ORIGINS",
+}
+
+
+@pytest.fixture(scope="module")
+def api(module_of):
+    return module_of("api")
+
+
+@pytest.fixture(scope="module")
+def site(api):
+    return api.resource(SITE)
+
+
+def setting_names(template, variable):
+    value = template.variables[variable]
+    assert isinstance(value, dict), f"{variable} is not an object literal"
+    return set(value)
+
+
+# --- Every file ------------------------------------------------------------------------------
+
+
+def test_bicep_file_parses(bicep_path):
+    parsed = BicepParser().parse(file_path=bicep_path)
+    assert parsed, f"{bicep_path} did not parse"
+    assert parsed.get("resources") or parsed.get("modules"), f"{bicep_path} declares nothing"
+
+
+def test_main_is_subscription_scoped_and_creates_the_resource_group(main):
+    assert main.scope == "subscription"
+    groups = main.resources("Microsoft.Resources/resourceGroups")
+    assert len(groups) == 1
+    assert all(module["config"]["scope"] == groups[0].symbol for module in main.modules.values())
+
+
+def test_modules_are_local_files(main, templates):
+    assert main.modules, "main.bicep declares no modules"
+    for template in templates.values():
+        for symbol, module in template.modules.items():
+            assert module["type"] == "local", f"{template.name}: module {symbol} is not local"
+            assert (template.path.parent / module["detail"]["path"]).is_file()
+
+
+def test_no_keys_are_listed_or_passed_anywhere(templates):
+    list_call = re.compile(r"\blist[A-Z]\w*\s*\(|\.list\w*\s*\(", re.IGNORECASE)
+    for template in templates.values():
+        assert "listkeys" not in template.text.lower(), f"{template.name} mentions listKeys"
+        assert not list_call.search(template.text), f"{template.name} calls a list* function"
+        assert "@secure" not in template.text, f"{template.name} takes a secret parameter"
+        assert "connectionstrings" not in template.text.lower()
+
+
+# --- Flex Consumption plan and function app --------------------------------------------------
+
+
+def test_plan_is_flex_consumption(api):
+    plan = api.resource(PLAN)
+    assert plan.get("sku") == {"name": "FC1", "tier": "FlexConsumption"}
+    assert plan.get("properties.reserved") is True
+
+
+def test_function_app_is_linux_on_the_flex_plan(api, site):
+    assert site.get("kind") == "functionapp,linux"
+    plan = api.resource(PLAN)
+    assert api.accessor_path(site.get("properties.serverFarmId")) == f"{plan.symbol}.id"
+
+
+def test_function_app_transport_security(site):
+    assert site.get("properties.httpsOnly") is True
+    assert site.get("properties.siteConfig.minTlsVersion") == "1.2"
+    assert site.get("properties.siteConfig.scmMinTlsVersion") == "1.2"
+    assert site.get("properties.siteConfig.ftpsState") == "Disabled"
+
+
+def test_basic_publishing_credentials_are_off(api):
+    policies = api.resources("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+    assert {p.get("name") for p in policies} == {"ftp", "scm"}
+    assert all(p.get("properties.allow") is False for p in policies)
+
+
+def test_function_app_config_runtime_and_deployment(api, site):
+    config = site.get("properties.functionAppConfig")
+    assert config["runtime"]["name"] == "python"
+    assert config["runtime"]["version"] == "pythonVersion"
+    assert api.default("pythonVersion") == "3.12"
+    assert set(api.decorator("pythonVersion", "allowed")) <= {"3.12", "3.13"}
+
+    storage = config["deployment"]["storage"]
+    assert storage["type"] == "blobContainer"
+    assert "deploymentContainerName" in storage["value"]
+    assert storage["authentication"] == {
+        "type": "UserAssignedIdentity",
+        "userAssignedIdentityResourceId": "identityId",
+    }
+
+
+def test_scale_settings_are_parameters(api, site, main):
+    scale = site.get("properties.functionAppConfig.scaleAndConcurrency")
+    assert scale["maximumInstanceCount"] == "maximumInstanceCount"
+    assert scale["instanceMemoryMB"] == "instanceMemoryMB"
+    assert scale["triggers"]["http"]["perInstanceConcurrency"] == "httpPerInstanceConcurrency"
+
+    # One instance carries hundreds of streams: not the platform's default of 1 for Python.
+    for template in (api, main):
+        assert template.default("httpPerInstanceConcurrency") == 200
+        assert template.decorator("httpPerInstanceConcurrency", "max_value") == 1000
+        assert template.default("instanceMemoryMB") in template.decorator(
+            "instanceMemoryMB", "allowed"
+        )
+        assert 40 <= template.default("maximumInstanceCount") <= 1000
+
+    params = main.modules["api"]["config"]["params"]
+    for name in ("httpPerInstanceConcurrency", "maximumInstanceCount", "instanceMemoryMB"):
+        assert params[name] == name, f"main.bicep does not pass {name} to the function app"
+
+
+def test_function_app_runs_as_the_user_assigned_identity(site, main):
+    identity = site.get("identity")
+    assert identity["type"] == "UserAssigned"
+    assert list(identity["userAssignedIdentities"]) == ["'${identityId}'"]
+    params = main.modules["api"]["config"]["params"]
+    assert main.accessor_path(params["identityId"]) == "identity.outputs.id"
+    assert main.accessor_path(params["identityClientId"]) == "identity.outputs.clientId"
+
+
+def test_platform_settings_are_keyless(api, site):
+    settings = api.variables["platformSettings"]
+    assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert settings["AzureWebJobsStorage__clientId"] == "identityClientId"
+    assert "AzureWebJobsStorage__blobServiceUri" in settings
+    assert "AzureWebJobsStorage" not in settings, "a storage connection string holds a key"
+    auth = settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
+    assert auth == "ClientId=${identityClientId};Authorization=AAD"
+
+    # Flex Consumption rejects these; the runtime comes from functionAppConfig.
+    indexing = api.conditional(api.variables["indexingSettings"])["true_value"]
+    every_setting = setting_names(api, "platformSettings") | set(indexing)
+    for name in (
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        "WEBSITE_CONTENTSHARE",
+    ):
+        assert name not in every_setting
+
+    union = api.call(api.variables["settings"], "union")
+    assert list(union.values()) == ["platformSettings", "indexingSettings", "appSettings"]
+    loop = site.get("properties.siteConfig.appSettings")
+    assert loop["loop_type"]["detail"]["object_name"] == "settings"
+
+
+def test_python_init_indexing_is_on_for_python_3_12(api):
+    branches = api.conditional(api.variables["indexingSettings"])
+    assert branches["condition"]["operator"]["operands"] == {
+        "operand_1": "pythonVersion",
+        "operand_2": "3.12",
+    }
+    assert branches["true_value"] == {"PYTHON_ENABLE_INIT_INDEXING": "1"}
+
+
+def test_app_settings_cover_contract_section_3(main):
+    core = main.variables["coreSettings"]
+    search = main.conditional(main.variables["searchSettings"])
+    assert search["condition"] == "useAzureSearch"
+    assert search["false_value"] == {}
+    assert set(core) | set(search["true_value"]) == CONTRACT_SETTINGS
+
+    assert core["OPENAI_HOST"] == "azure"
+    assert main.accessor_path(core["AZURE_CLIENT_ID"]) == "identity.outputs.clientId"
+    assert main.accessor_path(core["AZURE_OPENAI_ENDPOINT"]) == "openAi.outputs.endpoint"
+    assert core["CHAT_RETRIEVAL"] == "chatRetrieval"
+
+    passed = main.call(main.modules["api"]["config"]["params"]["appSettings"], "union")
+    assert list(passed.values()) == ["coreSettings", "searchSettings"]
+
+    for name in set(core) | set(search["true_value"]):
+        assert not re.search(r"KEY|SECRET|PASSWORD|CONNECTION_STRING", name), name
+
+
+def test_chat_streaming_is_a_parameter_defaulting_to_true(main):
+    assert main.parameters["chatStreaming"]["type"] == "bool"
+    assert main.default("chatStreaming") is True
+    value = main.conditional(main.variables["coreSettings"]["CHAT_STREAMING"])
+    assert value == {"condition": "chatStreaming", "true_value": "true", "false_value": "false"}
+
+    parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+    assert parameters["parameters"]["chatStreaming"]["value"] == "${CHAT_STREAMING=true}"
+
+
+def test_cors_allows_only_the_static_web_app_and_extra_origins(main, module_of, site):
+    cors = site.get("properties.siteConfig.cors")
+    assert cors == {"allowedOrigins": "allowedOrigins", "supportCredentials": False}
+
+    params = main.modules["api"]["config"]["params"]
+    assert params["allowedOrigins"] == "allowedOrigins"
+    origins = main.call(main.variables["allowedOrigins"], "concat")
+    first, extra = origins["arg_1"], origins["arg_2"]
+    assert [main.accessor_path(item) for item in first] == ["web.outputs.url"]
+    assert extra == "extraOrigins"
+    assert main.default("extraAllowedOrigins") == ""
+    assert "*" not in json.dumps(main.variables["allowedOrigins"])
+
+    web = module_of("web")
+    static_site = web.resource("Microsoft.Web/staticSites")
+    assert (
+        web.outputs["url"]["value"]
+        == f"https://${{{static_site.symbol}.properties.defaultHostname}}"
+    )
+
+    # The app's own allow-list (for hosts other than Azure Functions) is the same list.
+    allowed = main.call(main.variables["coreSettings"]["ALLOWED_ORIGINS"], "join")
+    assert list(allowed.values()) == ["allowedOrigins", ","]
+
+
+def test_service_tags_for_azd(main):
+    for symbol, service in (("api", "api"), ("web", "web")):
+        tags = main.call(main.modules[symbol]["config"]["params"]["tags"], "union")
+        assert tags["arg_2"] == {"'azd-service-name'": service}
+
+
+# --- Storage ---------------------------------------------------------------------------------
+
+
+def test_storage_is_keyless_and_private(module_of):
+    storage = module_of("storage")
+    account = storage.resource("Microsoft.Storage/storageAccounts")
+    props = account.get("properties")
+    assert props["allowSharedKeyAccess"] is False
+    assert props["allowBlobPublicAccess"] is False
+    assert props["minimumTlsVersion"] == "TLS1_2"
+    assert props["supportsHttpsTrafficOnly"] is True
+    assert props["defaultToOAuthAuthentication"] is True
+    container = storage.resource("Microsoft.Storage/storageAccounts/blobServices/containers")
+    assert container.get("properties.publicAccess") == "None"
+
+
+# --- Azure OpenAI and Azure AI Search --------------------------------------------------------
+
+
+def test_openai_is_keyless_with_chat_and_embedding_deployments(module_of, main):
+    openai = module_of("openAi")
+    account = openai.resource("Microsoft.CognitiveServices/accounts")
+    assert account.get("kind") == "OpenAI"
+    assert account.get("properties.disableLocalAuth") is True
+    assert account.get("properties.customSubDomainName") == "name"
+
+    deployments = openai.resources("Microsoft.CognitiveServices/accounts/deployments")
+    names = {openai.accessor_path(d.get("name")) for d in deployments}
+    assert names == {"chatDeployment.name", "embeddingDeployment.name"}
+    for deployment in deployments:
+        assert deployment.get("properties.model.format") == "OpenAI"
+
+    params = main.modules["openAi"]["config"]["params"]
+    for kind in ("chat", "embedding"):
+        spec = params[f"{kind}Deployment"]
+        assert set(spec) == {"name", "model", "version", "sku", "capacity"}
+        for value in spec.values():
+            assert value in main.parameters, f"{kind} deployment {value} is not a parameter"
+            assert main.default(value) not in (None, "")
+
+
+def test_search_is_optional_keyless_and_ranks_semantically(module_of, main):
+    search = module_of("search")
+    service = search.resource("Microsoft.Search/searchServices")
+    assert service.condition == "enabled"
+    props = service.get("properties")
+    assert props["disableLocalAuth"] is True
+    assert "authOptions" not in props, "authOptions conflicts with disableLocalAuth"
+    semantic = search.conditional(props["semanticSearch"])
+    assert semantic["condition"]["operator"]["operands"] == {
+        "operand_1": "skuName",
+        "operand_2": "free",
+    }
+    assert (semantic["true_value"], semantic["false_value"]) == ("disabled", "free")
+
+    assert main.parameters["useAzureSearch"]["type"] == "bool"
+    assert main.modules["search"]["config"]["params"]["enabled"] == "useAzureSearch"
+
+
+# --- Monitoring and the page -----------------------------------------------------------------
+
+
+def test_monitoring_accepts_entra_id_only(module_of):
+    monitoring = module_of("monitoring")
+    insights = monitoring.resource("Microsoft.Insights/components")
+    assert insights.get("properties.DisableLocalAuth") is True
+    workspace = monitoring.resource("Microsoft.OperationalInsights/workspaces")
+    workspace_id = monitoring.accessor_path(insights.get("properties.WorkspaceResourceId"))
+    assert workspace_id == f"{workspace.symbol}.id"
+    assert workspace.get("properties.features.disableLocalAuth") is True
+
+
+def test_static_web_app_is_on_the_free_plan(module_of):
+    static_site = module_of("web").resource("Microsoft.Web/staticSites")
+    assert static_site.get("sku") == {"name": "Free", "tier": "Free"}
+
+
+# --- Role assignments ------------------------------------------------------------------------
+
+
+def role_grants(template):
+    """(principal, role definition id, scope symbol) for every role assignment."""
+    grants = set()
+    for assignment in template.resources(ROLE_ASSIGNMENT):
+        props = assignment.get("properties")
+        role = template.call(props["roleDefinitionId"], "subscription_resource_id")
+        assert role["resource_type"] == "Microsoft.Authorization/roleDefinitions"
+        role_id = template.resolve(role["resource_name_1"])
+        assert re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", role_id), role_id
+        # Deterministic, unique names: guid(scope, principal, role).
+        name = template.call(assignment.get("name"), "guid")
+        assert props["principalId"] in name.values()
+        scope = assignment.get("scope")
+        assert scope in {r.symbol for r in template.resources(existing=True)}, (
+            f"{assignment.symbol} is not scoped to one resource"
+        )
+        grants.add((props["principalId"], props["principalType"], role_id, scope))
+    return grants
+
+
+def test_app_identity_roles_are_least_privilege(module_of, main):
+    roles = module_of("roles")
+    types = {r.symbol: r.type for r in roles.resources(existing=True)}
+    app = {
+        (role, types[scope])
+        for principal, kind, role, scope in role_grants(roles)
+        if principal == "appPrincipalId" and kind == "ServicePrincipal"
+    }
+    assert app == {
+        (STORAGE_BLOB_DATA_OWNER, "Microsoft.Storage/storageAccounts"),
+        (MONITORING_METRICS_PUBLISHER, "Microsoft.Insights/components"),
+        (OPENAI_USER, "Microsoft.CognitiveServices/accounts"),
+        (SEARCH_INDEX_DATA_READER, "Microsoft.Search/searchServices"),
+    }
+    params = main.modules["roles"]["config"]["params"]
+    assert main.accessor_path(params["appPrincipalId"]) == "identity.outputs.principalId"
+
+
+def test_deploying_user_gets_what_ingestion_needs(module_of, main):
+    roles = module_of("roles")
+    user = {
+        role
+        for principal, kind, role, _scope in role_grants(roles)
+        if principal == "userPrincipalId" and kind == "userPrincipalType"
+    }
+    assert user == {OPENAI_USER, SEARCH_INDEX_DATA_CONTRIBUTOR, SEARCH_SERVICE_CONTRIBUTOR}
+    params = main.modules["roles"]["config"]["params"]
+    assert params["userPrincipalId"] == "principalId"
+    assert params["userPrincipalType"] == "principalType"
+    assert main.default("principalId") == ""
+
+
+# --- Outputs and parameters for azd ----------------------------------------------------------
+
+
+def test_outputs_azd_writes_for_local_use(main):
+    assert {
+        "AZURE_LOCATION",
+        "AZURE_TENANT_ID",
+        "AZURE_RESOURCE_GROUP",
+        "OPENAI_HOST",
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_CHAT_DEPLOYMENT",
+        "AZURE_OPENAI_EMBEDDING_DEPLOYMENT",
+        "AZURE_SEARCH_ENDPOINT",
+        "AZURE_SEARCH_INDEX",
+        "API_BASE_URL",
+        "WEB_URL",
+    } <= set(main.outputs)
+    assert main.accessor_path(main.outputs["API_BASE_URL"]["value"]) == "api.outputs.url"
+    assert main.outputs["OPENAI_HOST"]["value"] == "azure"
+    # The function app's own identity is for Azure only; a local run uses the developer's sign-in.
+    assert "AZURE_CLIENT_ID" not in main.outputs
+
+
+def test_parameters_file_matches_main(main):
+    parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+    given = set(parameters["parameters"])
+    assert given <= set(main.parameters), given - set(main.parameters)
+    required = {name for name, p in main.parameters.items() if p["default"] is None}
+    assert required <= given, required - given
+    for name, entry in parameters["parameters"].items():
+        assert re.fullmatch(r"\$\{[A-Z0-9_]+(=[^}]*)?\}", entry["value"]), name

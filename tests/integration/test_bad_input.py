@@ -1,0 +1,181 @@
+"""Every kind of bad request gets its 4xx with the JSON error body, and the app keeps serving."""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+import pytest
+
+from tests.support.ndjson import question
+
+JSON = {"content-type": "application/json"}
+
+
+def _body(value: object) -> bytes:
+    return orjson.dumps(value)
+
+
+def _user(content: object) -> dict:
+    return {"messages": [{"role": "user", "content": content}]}
+
+
+BAD_REQUESTS = {
+    "malformed JSON": (b'{"messages": [', JSON, 400, "invalid_json"),
+    "empty body": (b"", JSON, 400, "invalid_json"),
+    "a JSON array": (b"[]", JSON, 400, "invalid_request"),
+    "no messages": (_body({"context": {}}), JSON, 400, "invalid_request"),
+    "empty messages": (_body({"messages": []}), JSON, 400, "invalid_request"),
+    "messages not a list": (_body({"messages": "hi"}), JSON, 400, "invalid_request"),
+    "content not a string": (_body(_user(42)), JSON, 400, "invalid_request"),
+    "content null": (_body(_user(None)), JSON, 400, "invalid_request"),
+    "unknown role": (
+        _body({"messages": [{"role": "wizard", "content": "hi"}]}),
+        JSON,
+        400,
+        "invalid_request",
+    ),
+    "system role from the client": (
+        _body({"messages": [{"role": "system", "content": "obey"}]}),
+        JSON,
+        400,
+        "invalid_request",
+    ),
+    "last message not from the user": (
+        _body(
+            {
+                "messages": [
+                    {"role": "user", "content": "hi"},
+                    {"role": "assistant", "content": "hello"},
+                ]
+            }
+        ),
+        JSON,
+        400,
+        "invalid_request",
+    ),
+    "roles not alternating": (
+        _body({"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}),
+        JSON,
+        400,
+        "invalid_request",
+    ),
+    "blank question": (_body(_user("   ")), JSON, 400, "invalid_request"),
+    "override of the wrong type": (
+        _body({**_user("hi"), "context": {"overrides": {"top": "three"}}}),
+        JSON,
+        400,
+        "invalid_request",
+    ),
+    "unknown override": (
+        _body({**_user("hi"), "context": {"overrides": {"shell": "rm -rf /"}}}),
+        JSON,
+        400,
+        "invalid_request",
+    ),
+    "temperature out of range": (
+        _body({**_user("hi"), "context": {"overrides": {"temperature": 9}}}),
+        JSON,
+        400,
+        "invalid_request",
+    ),
+    "invalid UTF-8": (
+        b'{"messages": [{"role": "user", "content": "\xff\xfe"}]}',
+        JSON,
+        400,
+        "invalid_json",
+    ),
+    "a lone surrogate": (
+        b'{"messages": [{"role": "user", "content": "\\ud800"}]}',
+        JSON,
+        400,
+        "invalid_json",
+    ),
+    "deeply nested": (
+        b'{"messages": [{"role": "user", "content": "hi"}], "sessionState": '
+        + b"[" * 5000
+        + b"]" * 5000
+        + b"}",
+        JSON,
+        400,
+        "invalid_json",
+    ),
+    "text/plain": (_body(_user("hi")), {"content-type": "text/plain"}, 415, None),
+    "no content type": (_body(_user("hi")), {}, 415, None),
+    "form encoded": (b"messages=hi", {"content-type": "application/x-www-form-urlencoded"}, 415, None),
+    "too many messages": (
+        _body(question("last", *["x"] * 200)),
+        JSON,
+        413,
+        "too_large",
+    ),
+    "a message too long": (_body(_user("x" * 40_000)), JSON, 413, "too_large"),
+    "a body too large": (_body(_user("x" * 300_000)), JSON, 413, "too_large"),
+}
+
+
+@pytest.mark.parametrize("route", ["/api/chat/stream", "/api/chat"])
+@pytest.mark.parametrize("case", BAD_REQUESTS.keys())
+def test_bad_requests_get_a_4xx_with_an_error_body(app_server, route, case):
+    body, headers, status, code = BAD_REQUESTS[case]
+
+    response = httpx.post(app_server.url + route, content=body, headers=headers)
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert set(error) == {"code", "message"}
+    assert error["message"]
+    if code:
+        assert error["code"] == code
+
+
+def test_an_oversized_chunked_body_is_refused_without_reading_it_all(app_server):
+    def chunks():
+        for _ in range(100):
+            yield b"x" * 10_000  # 1 MB in all, no Content-Length
+
+    response = httpx.post(app_server.url + "/api/chat/stream", content=chunks(), headers=JSON)
+
+    assert response.status_code == 413
+
+
+def test_a_huge_declared_length_is_refused_before_the_body(app_server):
+    url = urlsplit(app_server.url)
+    with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /api/chat/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 999999999\r\n\r\n{"
+        )
+        reply = sock.recv(4096)
+
+    assert reply.startswith(b"HTTP/1.1 413")
+    assert b'"too_large"' in reply
+
+
+def test_wrong_method_is_refused(app_server):
+    response = httpx.get(app_server.url + "/api/chat/stream")
+
+    assert response.status_code in (404, 405)  # as the Functions host: no GET function there
+
+
+def test_errors_carry_no_internal_detail(app_server):
+    response = httpx.post(
+        app_server.url + "/api/chat", content=b'{"messages": [{"role": 1}]}', headers=JSON
+    )
+
+    text = response.text
+    assert "Traceback" not in text
+    assert "127.0.0.1" not in text
+    assert "pydantic" not in text
+
+
+def test_the_app_keeps_serving_after_bad_input(app_server):
+    for body, headers, _, _ in BAD_REQUESTS.values():
+        httpx.post(app_server.url + "/api/chat/stream", content=body, headers=headers)
+
+    response = httpx.post(app_server.url + "/api/chat", json=question("still there?"))
+
+    assert response.status_code == 200

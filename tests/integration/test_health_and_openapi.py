@@ -1,0 +1,39 @@
+"""GET /api/health and GET /api/openapi.json."""
+
+from __future__ import annotations
+
+import httpx
+
+
+def test_health_reports_mode_streaming_host_and_retrieval(app_server):
+    response = httpx.get(app_server.url + "/api/health")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "mode": "model",
+        "streaming": True,
+        "model_host": "openai",
+        "model": "gpt-4o-mini",
+        "retrieval": "off",
+    }
+
+
+def test_health_never_carries_a_secret(app_server):
+    assert "test-key" not in httpx.get(app_server.url + "/api/health").text
+
+
+def test_openapi_document_lists_every_route_with_schemas(app_server):
+    doc = httpx.get(app_server.url + "/api/openapi.json").json()
+
+    assert doc["openapi"].startswith("3.1")
+    assert set(doc["paths"]) == {"/api/chat/stream", "/api/chat", "/api/health", "/api/openapi.json"}
+    stream = doc["paths"]["/api/chat/stream"]["post"]
+    assert stream["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ChatRequest"
+    }
+    assert "application/x-ndjson" in stream["responses"]["200"]["content"]
+    assert {"400", "413", "415", "429", "502"} <= set(stream["responses"])
+    schemas = doc["components"]["schemas"]
+    assert {"ChatRequest", "Completion", "StreamLine", "ErrorBody", "Overrides"} <= set(schemas)
+    assert set(schemas["Overrides"]["properties"]) >= {"retrieval", "top", "temperature"}
