@@ -53,7 +53,7 @@ async def stream_chat(
         yield Step("Generating the answer", host.model, _ms(started))
         async for event in host.stream_answer(prompt):
             yield event
-    except Exception as exc:  # noqa: BLE001 - every failure becomes the stream's last event
+    except Exception as exc:
         yield Failure(errors.from_exception(exc))
 
 

@@ -104,7 +104,9 @@ class ChatService:
             raise errors.bad_request(_describe(exc)) from None
         messages = request.messages
         if len(messages) > limits.max_messages:
-            raise errors.too_large(f"A conversation may have at most {limits.max_messages} messages.")
+            raise errors.too_large(
+                f"A conversation may have at most {limits.max_messages} messages."
+            )
         for index, message in enumerate(messages):
             if len(message.content) > limits.max_message_chars:
                 raise errors.too_large(

@@ -124,7 +124,9 @@ class Settings:
                     "CHAT_MAX_HISTORY_TOKENS", defaults.limits.max_history_tokens
                 ),
             ),
-            model_retry_seconds=get.number("CHAT_MODEL_RETRY_SECONDS", defaults.model_retry_seconds),
+            model_retry_seconds=get.number(
+                "CHAT_MODEL_RETRY_SECONDS", defaults.model_retry_seconds
+            ),
             model_timeout_seconds=get.number(
                 "CHAT_MODEL_TIMEOUT_SECONDS", defaults.model_timeout_seconds
             ),

@@ -134,7 +134,9 @@ class OpenAICompatibleHost:
             except (openai.APIConnectionError, TimeoutError) as exc:
                 error = errors.from_exception(exc)
                 retryable, hint = True, None
-            delay = hint if hint is not None else min(8.0, 0.5 * 2**attempt) * random.uniform(0.8, 1.2)
+            delay = (
+                hint if hint is not None else min(8.0, 0.5 * 2**attempt) * random.uniform(0.8, 1.2)
+            )
             attempt += 1
             if not retryable or loop.time() + delay > deadline:
                 raise error
@@ -156,7 +158,10 @@ def create_host(settings: Settings) -> OpenAICompatibleHost:
         http_client=http_client,
     )
     return OpenAICompatibleHost(
-        client, name="openai", model=settings.openai_chat_model, retry_seconds=settings.model_retry_seconds
+        client,
+        name="openai",
+        model=settings.openai_chat_model,
+        retry_seconds=settings.model_retry_seconds,
     )
 
 
@@ -186,4 +191,3 @@ def _azure_host(settings: Settings, http_client: httpx2.AsyncClient) -> OpenAICo
         retry_seconds=settings.model_retry_seconds,
         close=close,
     )
-

@@ -104,7 +104,12 @@ BAD_REQUESTS = {
     ),
     "text/plain": (_body(_user("hi")), {"content-type": "text/plain"}, 415, None),
     "no content type": (_body(_user("hi")), {}, 415, None),
-    "form encoded": (b"messages=hi", {"content-type": "application/x-www-form-urlencoded"}, 415, None),
+    "form encoded": (
+        b"messages=hi",
+        {"content-type": "application/x-www-form-urlencoded"},
+        415,
+        None,
+    ),
     "too many messages": (
         _body(question("last", *["x"] * 200)),
         JSON,

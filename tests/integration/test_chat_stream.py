@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+
 from tests.support.ndjson import answer_text, parse_lines, question, steps
 from tests.support.standin_model import answer_words
 

@@ -105,9 +105,7 @@ def test_a_cut_stream_is_a_502_on_the_buffered_route(app_server):
 
 
 @pytest.mark.parametrize("directive", ["#slow", "#stall"])
-def test_the_model_stream_is_closed_when_the_client_goes_away(
-    app_server, model_server, directive
-):
+def test_the_model_stream_is_closed_when_the_client_goes_away(app_server, model_server, directive):
     model_server.reset()
     with httpx.stream(
         "POST", app_server.url + "/api/chat/stream", json=question(f"leave {directive}")

@@ -27,7 +27,12 @@ def test_openapi_document_lists_every_route_with_schemas(app_server):
     doc = httpx.get(app_server.url + "/api/openapi.json").json()
 
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/api/chat/stream", "/api/chat", "/api/health", "/api/openapi.json"}
+    assert set(doc["paths"]) == {
+        "/api/chat/stream",
+        "/api/chat",
+        "/api/health",
+        "/api/openapi.json",
+    }
     stream = doc["paths"]["/api/chat/stream"]["post"]
     assert stream["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ChatRequest"

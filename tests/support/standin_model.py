@@ -35,7 +35,7 @@ from aiohttp import web
 XSS_ANSWER = (
     "Here is the answer. <script>window.__xss=1</script> "
     '<img src=x onerror="window.__xss=1"> '
-    "[click](javascript:window.__xss=1) and <a href=\"javascript:window.__xss=1\">this</a> done."
+    '[click](javascript:window.__xss=1) and <a href="javascript:window.__xss=1">this</a> done.'
 )
 MARKDOWN_ANSWER = (
     "## Streaming\n\nNDJSON has **three** properties:\n\n- one value per line\n- UTF-8\n"
@@ -120,9 +120,10 @@ class StandInModel:
         key = self.behaviour.api_key
         if not key:
             return True
-        return request.headers.get("Authorization") == f"Bearer {key}" or request.headers.get(
-            "api-key"
-        ) == key
+        return (
+            request.headers.get("Authorization") == f"Bearer {key}"
+            or request.headers.get("api-key") == key
+        )
 
     async def embeddings(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
@@ -145,9 +146,7 @@ class StandInModel:
             return _error(401, "invalid_api_key", "Incorrect API key.")
         body = orjson.loads(await request.read())
         messages = body.get("messages", [])
-        question = next(
-            (m["content"] for m in reversed(messages) if m.get("role") == "user"), ""
-        )
+        question = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
         c.last_request = {
             "path": request.path,
             "auth_scheme": request.headers.get("Authorization", " ").split(" ")[0],
@@ -230,7 +229,8 @@ class StandInModel:
                     await asyncio.sleep(3600)
                 if index == 4 and "#error" in question:
                     await response.write(
-                        b'data: {"error":{"message":"The server had an error","type":"server_error"}}\n\n'
+                        b'data: {"error":{"message":"The server had an error",'
+                        b'"type":"server_error"}}\n\n'
                     )
                     await response.write_eof()
                     c.completed += 1

@@ -1,0 +1,111 @@
+"""The model mocked the way the field does it: real `ChatCompletionChunk` objects, one per word,
+for `stream=True`, and a `ChatCompletion` otherwise, the answer chosen by the last message.
+
+The objects are served through the OpenAI SDK's own HTTP client (an httpx2 mock transport), so
+the code under test runs exactly as in production: the SDK builds and sends the request, and the
+host reads the streamed bytes the SDK hands back.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat.chat_completion import Choice as CompletionChoice
+from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta
+from openai.types.chat.chat_completion_message import ChatCompletionMessage
+from openai.types.completion_usage import CompletionUsage
+
+Answer = Callable[[list[dict[str, Any]]], str]
+
+
+def default_answer(messages: list[dict[str, Any]]) -> str:
+    question = messages[-1]["content"]
+    return f"You asked: {question}"
+
+
+def chunks_for(text: str, model: str = "gpt-4o-mini") -> list[ChatCompletionChunk]:
+    """A streamed answer with Azure OpenAI's quirks: a first chunk with no choices (prompt
+    filter results), a role-only chunk, one chunk per word, a chunk whose delta is None, the
+    finish chunk, and a usage chunk."""
+    created = int(time.time())
+
+    def chunk(choices: list[Choice], **extra: Any) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id="chatcmpl-mock",
+            object="chat.completion.chunk",
+            created=created,
+            model=model,
+            choices=choices,
+            **extra,
+        )
+
+    words = text.split(" ")
+    pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
+    out = [chunk([])]
+    out.append(chunk([Choice(index=0, delta=ChoiceDelta(role="assistant", content=""))]))
+    out += [chunk([Choice(index=0, delta=ChoiceDelta(content=p))]) for p in pieces]
+    out.append(chunk([Choice.model_construct(index=0, delta=None, finish_reason=None)]))
+    out.append(chunk([Choice(index=0, delta=ChoiceDelta(), finish_reason="stop")]))
+    usage = CompletionUsage(
+        prompt_tokens=7, completion_tokens=len(pieces), total_tokens=7 + len(pieces)
+    )
+    out.append(chunk([], usage=usage))
+    return out
+
+
+def completion_for(text: str, model: str = "gpt-4o-mini") -> ChatCompletion:
+    return ChatCompletion(
+        id="chatcmpl-mock",
+        object="chat.completion",
+        created=int(time.time()),
+        model=model,
+        choices=[
+            CompletionChoice(
+                index=0,
+                finish_reason="stop",
+                message=ChatCompletionMessage(role="assistant", content=text),
+            )
+        ],
+    )
+
+
+def sse(chunks: list[ChatCompletionChunk]) -> bytes:
+    events = [b"data: " + c.model_dump_json(exclude_unset=True).encode() + b"\n\n" for c in chunks]
+    return b"".join(events) + b"data: [DONE]\n\n"
+
+
+class MockModel:
+    """Answers chat completion requests sent through the SDK; records what it was sent."""
+
+    def __init__(self, answer: Answer = default_answer) -> None:
+        self.answer = answer
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[httpx2.Headers] = []
+        self.urls: list[str] = []
+        # Status replies to give before answering, e.g. [(429, {"retry-after": "2"})].
+        self.failures: list[tuple[int, dict[str, str]]] = []
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content)
+        self.requests.append(body)
+        self.headers.append(request.headers)
+        self.urls.append(str(request.url))
+        if self.failures:
+            status, headers = self.failures.pop(0)
+            return httpx2.Response(
+                status, headers=headers, json={"error": {"code": "mock", "message": "mock"}}
+            )
+        text = self.answer(body["messages"])
+        if body.get("stream"):
+            return httpx2.Response(
+                200, headers={"content-type": "text/event-stream"}, content=sse(chunks_for(text))
+            )
+        return httpx2.Response(200, json=completion_for(text).model_dump(mode="json"))
+
+    def http_client(self, **_: Any) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(transport=httpx2.MockTransport(self.handle))

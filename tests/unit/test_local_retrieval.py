@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from chat_api.retrieval.local import (
+    DEFAULT_KNOWLEDGE_BASE,
+    LocalRetriever,
+    keywords,
+    match_expression,
+    split_document,
+)
+
+DOC = """# Configuration
+
+Intro text.
+
+## Azure OpenAI
+
+Set AZURE_OPENAI_ENDPOINT to use Azure OpenAI without keys.
+
+## Streaming
+
+Set CHAT_STREAMING to false behind proxies that buffer.
+"""
+
+
+def test_keywords_drop_stopwords_and_repeats():
+    assert keywords("How do I set the the streaming flag?") == ["set", "streaming", "flag"]
+
+
+def test_user_text_never_becomes_query_syntax():
+    assert match_expression('NEAR(quick brown) OR "fox" * -jumps') == (
+        '"near" OR "quick" OR "brown" OR "fox" OR "jumps"'
+    )
+
+
+async def test_search_survives_text_full_of_query_operators():
+    retriever = LocalRetriever([("docs/configuration.md", DOC)])
+
+    found = await retriever.search('streaming" OR NEAR( * -"proxies', top=3)
+
+    assert found[0].title == "Configuration: Streaming"
+
+
+def test_documents_split_into_titled_sections_with_anchors():
+    passages = split_document("docs/configuration.md", DOC)
+
+    assert [p.title for p in passages] == [
+        "Configuration",
+        "Configuration: Azure OpenAI",
+        "Configuration: Streaming",
+    ]
+    assert passages[1].source == "docs/configuration.md#azure-openai"
+    assert passages[1].text.startswith("Set AZURE_OPENAI_ENDPOINT")
+
+
+async def test_search_ranks_the_matching_section_first():
+    retriever = LocalRetriever([("docs/configuration.md", DOC)])
+
+    found = await retriever.search("turn streaming off behind a proxy", top=2)
+
+    assert found[0].title == "Configuration: Streaming"
+
+
+async def test_search_finds_nothing_for_unrelated_words():
+    retriever = LocalRetriever([("docs/configuration.md", DOC)])
+
+    assert await retriever.search("giraffe", top=3) == []
+    assert await retriever.search("???", top=3) == []
+
+
+async def test_the_bundled_documentation_answers_how_to_configure_azure_openai():
+    retriever = LocalRetriever.from_folder(DEFAULT_KNOWLEDGE_BASE)
+
+    found = await retriever.search("configure Azure OpenAI endpoint", top=3)
+
+    assert retriever.size > 10
+    assert any("AZURE_OPENAI_ENDPOINT" in p.text for p in found)

@@ -1,0 +1,144 @@
+"""The OpenAI-compatible host, through the real SDK, against the mocked model."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from azure.core.credentials import AccessToken
+
+from chat_api.errors import ChatError
+from chat_api.events import End, TextDelta
+from chat_api.hosts import Prompt
+from chat_api.hosts.openai_compatible import create_host
+from chat_api.settings import Settings
+
+OPENAI = Settings(model_host="openai", openai_api_key="sk-test", model_retry_seconds=5)
+
+
+def _prompt(question: str = "What is NDJSON?") -> Prompt:
+    return Prompt(messages=[{"role": "user", "content": question}], question=question)
+
+
+async def _collect(host, prompt: Prompt) -> list:
+    return [event async for event in host.stream_answer(prompt)]
+
+
+async def test_streams_one_delta_per_model_chunk(mock_model):
+    host = create_host(OPENAI)
+
+    events = await _collect(host, _prompt("What is NDJSON?"))
+
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    assert deltas == ["You", " asked:", " What", " is", " NDJSON?"]
+    await host.aclose()
+
+
+async def test_ends_with_the_finish_reason_and_usage(mock_model):
+    host = create_host(OPENAI)
+
+    events = await _collect(host, _prompt())
+
+    assert events[-1] == End(
+        "stop", {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}
+    )
+
+
+async def test_sends_the_model_the_messages_and_asks_for_a_stream_with_usage(mock_model):
+    host = create_host(Settings(model_host="openai", openai_chat_model="my-model"))
+
+    await _collect(
+        host, Prompt(messages=[{"role": "user", "content": "hi"}], question="hi", temperature=0.2)
+    )
+
+    sent = mock_model.requests[-1]
+    assert sent["model"] == "my-model"
+    assert sent["stream"] is True
+    assert sent["stream_options"] == {"include_usage": True}
+    assert sent["temperature"] == 0.2
+
+
+async def test_retries_throttling_honouring_retry_after(mock_model, monkeypatch):
+    slept: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await real_sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", fake_sleep)
+    mock_model.failures = [(429, {"retry-after": "2"}), (503, {})]
+    host = create_host(OPENAI)
+
+    events = await _collect(host, _prompt())
+
+    assert isinstance(events[-1], End)
+    assert len(mock_model.requests) == 3
+    assert slept[0] == 2
+    assert 0.5 <= slept[1] <= 1.5  # exponential backoff with jitter when no hint is given
+
+
+async def test_gives_429_with_retry_after_when_the_budget_runs_out(mock_model):
+    mock_model.failures = [(429, {"retry-after": "30"})]
+    host = create_host(OPENAI)
+
+    with pytest.raises(ChatError) as caught:
+        await _collect(host, _prompt())
+
+    assert (caught.value.status, caught.value.retry_after) == (429, 30)
+    assert len(mock_model.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [(400, 502), (401, 502), (404, 502), (500, 502), (503, 503)]
+)
+async def test_maps_model_failures_to_gateway_statuses(mock_model, status, expected):
+    mock_model.failures = [(status, {})] * 10
+    host = create_host(Settings(model_host="openai", model_retry_seconds=0))
+
+    with pytest.raises(ChatError) as caught:
+        await _collect(host, _prompt())
+
+    assert caught.value.status == expected
+
+
+class FakeCredential:
+    """Stands in for azure.identity's async credential: hands out a fixed token."""
+
+    def __init__(self, **kwargs: object) -> None:
+        self.kwargs = kwargs
+        self.scopes: list[str] = []
+
+    async def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        self.scopes.extend(scopes)
+        return AccessToken("entra-token", 9_999_999_999)
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_azure_keyless_sends_an_entra_token_to_the_v1_endpoint(mock_model, monkeypatch):
+    import azure.identity.aio
+
+    created: list[FakeCredential] = []
+
+    def make_credential(**kwargs: object) -> FakeCredential:
+        created.append(FakeCredential(**kwargs))
+        return created[-1]
+
+    monkeypatch.setattr(azure.identity.aio, "DefaultAzureCredential", make_credential)
+    settings = Settings(
+        model_host="azure",
+        azure_openai_endpoint="https://example.openai.azure.com",
+        azure_openai_chat_deployment="chat",
+        azure_client_id="client-id-of-identity",
+    )
+    host = create_host(settings)
+
+    await _collect(host, _prompt())
+
+    assert mock_model.urls[-1] == "https://example.openai.azure.com/openai/v1/chat/completions"
+    assert mock_model.headers[-1]["authorization"] == "Bearer entra-token"
+    assert created[0].kwargs == {"managed_identity_client_id": "client-id-of-identity"}
+    assert created[0].scopes == ["https://cognitiveservices.azure.com/.default"]
+    assert mock_model.requests[-1]["model"] == "chat"

@@ -1,0 +1,153 @@
+"""The framework-independent API: validation and how a stream starts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+
+from chat_api import errors
+from chat_api.errors import ChatError
+from chat_api.events import End, TextDelta
+from chat_api.hosts import Prompt
+from chat_api.service import ChatService
+from chat_api.settings import Limits, Settings
+from tests.support.ndjson import question
+
+
+class ScriptedHost:
+    """A model host that plays back a script: deltas, then End, or raises at a given point."""
+
+    name = "scripted"
+    model = "scripted-model"
+
+    def __init__(
+        self, words: list[str], fail_at: int | None = None, error: ChatError | None = None
+    ):
+        self.words = words
+        self.fail_at = fail_at
+        self.error = error or errors.model_failed()
+        self.prompts: list[Prompt] = []
+
+    async def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | End]:
+        self.prompts.append(prompt)
+        for index, word in enumerate(self.words):
+            if index == self.fail_at:
+                raise self.error
+            yield TextDelta(word)
+        if self.fail_at is not None and self.fail_at >= len(self.words):
+            raise self.error
+        yield End()
+
+    async def aclose(self) -> None:
+        return None
+
+
+def _service(host: ScriptedHost, **limits: int) -> ChatService:
+    return ChatService(Settings(limits=Limits(**limits)), host)
+
+
+async def _body(reply) -> bytes:
+    if isinstance(reply.body, bytes):
+        return reply.body
+    return b"".join([chunk async for chunk in reply.body])
+
+
+def _json(value: object) -> bytes:
+    return orjson.dumps(value)
+
+
+def test_parse_accepts_a_conversation_and_its_overrides():
+    body = question("third", "first", "second")
+    body["context"]["overrides"] = {"retrieval": False, "top": 5}
+
+    request = _service(ScriptedHost([])).parse("application/json; charset=utf-8", _json(body))
+
+    assert [m.content for m in request.messages] == ["first", "second", "third"]
+    assert request.context.overrides.retrieval is False
+    assert request.context.overrides.top == 5
+
+
+def test_parse_ignores_unknown_fields_on_messages():
+    body = {"messages": [{"role": "user", "content": "hi", "name": "x", "id": 1}]}
+
+    request = _service(ScriptedHost([])).parse("application/json", _json(body))
+
+    assert request.messages[0].content == "hi"
+
+
+@pytest.mark.parametrize(
+    ("limits", "body"),
+    [
+        ({"max_body_bytes": 50}, question("x" * 100)),
+        ({"max_messages": 2}, question("c", "a", "b")),
+        ({"max_message_chars": 10}, question("x" * 11)),
+    ],
+)
+def test_parse_refuses_what_is_over_the_limits_with_413(limits, body):
+    with pytest.raises(ChatError) as caught:
+        _service(ScriptedHost([]), **limits).parse("application/json", _json(body))
+
+    assert caught.value.status == 413
+
+
+def test_validation_messages_say_where_but_never_echo_the_input():
+    body = {"messages": [{"role": "secret-role-value", "content": "hi"}]}
+
+    with pytest.raises(ChatError) as caught:
+        _service(ScriptedHost([])).parse("application/json", _json(body))
+
+    assert "messages.0.role" in caught.value.message
+    assert "secret-role-value" not in caught.value.message
+
+
+async def test_a_failure_before_any_answer_is_an_error_status():
+    service = _service(ScriptedHost(["never"], fail_at=0, error=errors.rate_limited(7)))
+
+    reply = await service.stream("application/json", _json(question("hi")))
+
+    assert reply.status == 429
+    assert reply.headers == {"Retry-After": "7"}
+    assert orjson.loads(reply.body)["error"]["code"] == "rate_limited"
+
+
+async def test_a_failure_after_the_answer_began_is_the_last_line():
+    service = _service(ScriptedHost(["one", " two"], fail_at=2, error=errors.stream_interrupted()))
+
+    reply = await service.stream("application/json", _json(question("hi")))
+    lines = [orjson.loads(line) for line in (await _body(reply)).splitlines()]
+
+    assert reply.status == 200
+    assert lines[-2] == {"delta": {"role": "assistant", "content": " two"}}
+    assert lines[-1]["error"]["code"] == "stream_interrupted"
+
+
+async def test_buffered_stream_is_the_same_lines_in_one_body():
+    service = _service(ScriptedHost(["a", " b"]))
+    body = _json(question("hi"))
+
+    streamed = await _body(await service.stream("application/json", body))
+    buffered = await service.buffered_stream("application/json", body)
+
+    assert isinstance(buffered.body, bytes)
+    assert [orjson.loads(x)["delta"].get("content") for x in buffered.body.splitlines()] == [
+        orjson.loads(x)["delta"].get("content") for x in streamed.splitlines()
+    ]
+
+
+async def test_a_completion_fails_as_a_whole():
+    service = _service(ScriptedHost(["one"], fail_at=1))
+
+    reply = await service.complete("application/json", _json(question("hi")))
+
+    assert reply.status == 502
+
+
+async def test_the_question_reaches_the_host_after_the_system_prompt():
+    host = ScriptedHost(["ok"])
+
+    await _body(await _service(host).stream("application/json", _json(question("why?"))))
+
+    assert host.prompts[0].messages[0]["role"] == "system"
+    assert host.prompts[0].messages[-1] == {"role": "user", "content": "why?"}

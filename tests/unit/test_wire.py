@@ -1,0 +1,74 @@
+"""The wire format, byte for byte: snapshots of our own protocol lines."""
+
+from __future__ import annotations
+
+import orjson
+
+from chat_api import wire
+from chat_api.errors import ChatError, rate_limited
+from chat_api.events import Citation, Citations, End, Failure, Step, TextDelta
+from chat_api.service import ChatService
+from chat_api.settings import Settings
+from tests.support.ndjson import question
+
+EVENTS = [
+    Step("Question received", "What is NDJSON?"),
+    Step("Searching the knowledge base", "ndjson", 3),
+    Citations((Citation("1", "API", "docs/api.md#stream", "One JSON value per line."),)),
+    TextDelta("NDJSON is"),
+    TextDelta(' one "JSON" value per line.\n'),
+    End("stop", {"total_tokens": 12}),
+]
+
+
+def test_each_event_type_as_one_ndjson_line(snapshot):
+    lines = b"".join(wire.ndjson_line(e) for e in EVENTS)
+
+    assert lines.decode() == snapshot
+
+
+def test_the_fast_text_line_is_valid_json_for_any_text():
+    for text in ["plain", 'quote " and \\ backslash', "new\nline\ttab", "emoji 🚀", "\u2028"]:
+        line = wire.ndjson_line(TextDelta(text))
+        assert line.endswith(b"\n")
+        assert line.count(b"\n") == 1
+        assert orjson.loads(line) == {"delta": {"role": "assistant", "content": text}}
+
+
+def test_an_error_is_a_line_of_its_own():
+    line = wire.ndjson_line(Failure(ChatError(502, "model_error", "The model failed.")))
+
+    assert line == b'{"error":{"code":"model_error","message":"The model failed."}}\n'
+
+
+def test_a_completion_joins_the_text_and_keeps_steps_and_citations(snapshot):
+    body = wire.completion_body(EVENTS, {"id": 7})
+
+    assert orjson.loads(body) == snapshot
+
+
+def test_an_error_body_has_code_and_message_only():
+    assert orjson.loads(wire.error_body(rate_limited(3))) == {
+        "error": {
+            "code": "rate_limited",
+            "message": "The model is busy (rate limited). Try again in 3 seconds.",
+        }
+    }
+
+
+async def test_a_fixed_offline_conversation_streams_these_lines(snapshot, tmp_path):
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "api.md").write_text(
+        "# The API\n\n## Streaming\n\nNDJSON is one JSON value per line, flushed as produced.\n"
+    )
+    settings = Settings(
+        model_host="offline", retrieval="local", knowledge_base_dir=str(tmp_path / "kb")
+    )
+    service = ChatService.from_settings(settings)
+
+    reply = await service.stream("application/json", orjson.dumps(question("What is NDJSON?")))
+    lines = [orjson.loads(line) async for line in reply.body]
+
+    for line in lines:
+        line.get("context", {}).get("step", {}).pop("elapsed_ms", None)
+    assert lines == snapshot
