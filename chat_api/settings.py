@@ -52,7 +52,7 @@ class Settings:
     openai_embedding_model: str = "text-embedding-3-small"
 
     azure_search_endpoint: str = ""
-    azure_search_index: str = "chat-docs"
+    azure_search_index: str = "knowledge-base"
     azure_search_api_key: str = ""
 
     allowed_origins: tuple[str, ...] = ()

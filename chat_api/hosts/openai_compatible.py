@@ -29,6 +29,7 @@ logging.getLogger("httpx2").setLevel(logging.WARNING)
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 _RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504})
 _DATA = b"data:"
+_RAW_STREAM_HEADERS = {"Content-Type": "application/json", "X-Stainless-Raw-Response": "stream"}
 _DONE = b"[DONE]"
 
 
@@ -63,7 +64,7 @@ class OpenAICompatibleHost:
         pending = b""
         try:
             try:
-                async for data in response.http_response.aiter_bytes():
+                async for data in response.aiter_bytes():
                     pending += data
                     if b"\n" not in data:
                         continue
@@ -107,9 +108,9 @@ class OpenAICompatibleHost:
         finally:
             # Runs on completion, on error and when the client goes away (cancellation), so
             # the model stops generating tokens nobody will read.
-            await response.close()
+            await response.aclose()
 
-    async def _open_stream(self, prompt: Prompt) -> Any:
+    async def _open_stream(self, prompt: Prompt) -> httpx2.Response:
         """Start the model's stream, retrying throttling and transient failures with backoff
         while the retry budget lasts; then raise the ChatError the client should see."""
         loop = asyncio.get_running_loop()
@@ -122,11 +123,18 @@ class OpenAICompatibleHost:
         }
         if prompt.temperature is not None:
             body["temperature"] = prompt.temperature
+        # Serialised once with orjson and posted through the SDK's generic `post`, which still
+        # does authentication, base URL and error mapping, and hands back the unread response.
+        content = orjson.dumps(body)
         attempt = 0
         while True:
             try:
-                manager = self.client.chat.completions.with_streaming_response.create(**body)
-                return await manager.__aenter__()
+                return await self.client.post(
+                    "/chat/completions",
+                    cast_to=httpx2.Response,
+                    content=content,
+                    options={"headers": _RAW_STREAM_HEADERS},
+                )
             except openai.APIStatusError as exc:
                 error = errors.from_exception(exc)
                 retryable = exc.status_code in _RETRYABLE
