@@ -18,6 +18,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# checkov for the infrastructure checks, in its own environment: its pins clash with the app's.
+$(VENV)-infra/.installed: requirements-infra.txt
+	@test -x $(VENV)-infra/bin/python || $(PYTHON) -m venv $(VENV)-infra
+	$(VENV)-infra/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
+	@touch $@
+
 # --- Commands ------------------------------------------------------------------
 run: install web
 	$(PY) -m devhost --port $(PORT)
@@ -26,12 +32,51 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install web lint
+test: install web lint $(VENV)-infra/.installed browser-deps web-test
 	$(PY) -m pytest
 
+bench: install
+	$(PY) -m bench.run --soak $(BENCH_ARGS)
+
 # --- Chat page (static_web/) ------------------------------------------------------
-web:
-	@true
+.PHONY: browser-deps web-test
+WEB     := static_web
+# Everything the build reads: a change to one of these rebuilds the page, nothing else does.
+WEB_SRC := $(WEB)/index.html $(WEB)/404.html $(WEB)/vite.config.js $(WEB)/package.json \
+           $(WEB)/staticwebapp.config.json $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null)
+
+# npm ci only when the lock file changed.
+$(WEB)/node_modules/.installed: $(WEB)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "The chat page needs Node.js 20.19+ with npm" >&2; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
+# The build is its own stamp: a second run with nothing changed does nothing.
+$(WEB)/dist/index.html: $(WEB)/node_modules/.installed $(WEB_SRC)
+	cd $(WEB) && npm run --silent build
+	@touch $@
+
+web: $(WEB)/dist/index.html
+
+# The page's unit tests (stream reader, reveal scheduler, ...) and its size budget.
+web-test: $(WEB)/node_modules/.installed
+	cd $(WEB) && npm test
+
+# Headless Chromium for the browser tests: one on the PATH, else Debian's package when root,
+# else Playwright's own build.
+browser-deps: install
+	@if [ -n "$$CHROMIUM_PATH" ] || command -v chromium >/dev/null 2>&1 \
+	    || command -v chromium-browser >/dev/null 2>&1; then \
+	  true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	    && echo "Installing Chromium for the browser tests" \
+	    && apt-get update -qq \
+	    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; then \
+	  true; \
+	else \
+	  echo "Installing Playwright's Chromium for the browser tests"; \
+	  $(PY) -m playwright install chromium; \
+	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-infra .pytest_cache .ruff_cache

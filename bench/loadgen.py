@@ -1,0 +1,133 @@
+"""A load generator cheap enough not to be the bottleneck: asyncio protocols over raw sockets,
+one connection per stream, timestamps taken as bytes arrive, no HTTP library in the loop.
+
+It only scans the bytes of each read for two markers: the start of a line that carries answer
+text, and the end of the answer. That works the same against the app (NDJSON) and against the
+stand-in model (server-sent events), so both are measured the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+CONTENT = b'"content":"'
+EMPTY_CONTENT = b'"content":""'
+
+
+@dataclass
+class Target:
+    host: str
+    port: int
+    path: str
+    body: bytes
+    end_marker: bytes  # present once the answer is complete
+
+    def request(self) -> bytes:
+        return (
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            "Content-Type: application/json\r\nAccept: */*\r\nConnection: close\r\n"
+            f"Content-Length: {len(self.body)}\r\n\r\n"
+        ).encode() + self.body
+
+
+@dataclass
+class StreamResult:
+    ok: bool
+    first_line_s: float | None  # from request sent to first text line
+    gaps_s: list[float] = field(default_factory=list)  # between text lines
+    lines: int = 0
+    error: str = ""
+
+
+class _StreamProtocol(asyncio.Protocol):
+    def __init__(self, target: Target, done: asyncio.Future[StreamResult]) -> None:
+        self.target = target
+        self.done = done
+        self.buffer = bytearray()
+        self.scanned = 0
+        self.started = 0.0
+        self.last: float | None = None
+        self.first: float | None = None
+        self.gaps: list[float] = []
+        self.lines = 0
+        self.status_checked = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.started = time.perf_counter()
+        transport.write(self.target.request())  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.perf_counter()
+        self.buffer += data
+        if not self.status_checked and len(self.buffer) >= 12:
+            self.status_checked = True
+            if self.buffer[9:12] != b"200":
+                self._finish(False, f"status {self.buffer[9:12].decode(errors='replace')}")
+                return
+        buffer = self.buffer
+        position = max(0, self.scanned - len(CONTENT))
+        while True:
+            found = buffer.find(CONTENT, position)
+            if found < 0:
+                break
+            position = found + len(CONTENT)
+            if buffer.startswith(EMPTY_CONTENT, found):
+                continue
+            self.lines += 1
+            if self.first is None:
+                self.first = now - self.started
+            else:
+                self.gaps.append(now - self.last)  # type: ignore[operator]
+            self.last = now
+        self.scanned = len(buffer)
+        # Keep memory flat: only the tail can still hold a split marker.
+        if len(buffer) > 4096:
+            keep = 512
+            del buffer[: len(buffer) - keep]
+            self.scanned = keep
+
+    def eof_received(self) -> bool | None:
+        complete = self.target.end_marker in self.buffer
+        self._finish(complete and self.lines > 0, "" if complete else "stream ended early")
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            complete = self.target.end_marker in self.buffer
+            self._finish(complete, "" if complete else f"connection lost: {exc!r}")
+
+    def _finish(self, ok: bool, error: str) -> None:
+        if not self.done.done():
+            self.done.set_result(StreamResult(ok, self.first, self.gaps, self.lines, error))
+        self.transport.close()
+
+
+async def one_stream(target: Target, timeout: float = 60.0) -> StreamResult:
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[StreamResult] = loop.create_future()
+    try:
+        await loop.create_connection(lambda: _StreamProtocol(target, done), target.host, target.port)
+        return await asyncio.wait_for(done, timeout)
+    except (OSError, TimeoutError) as exc:
+        return StreamResult(False, None, error=f"{type(exc).__name__}: {exc}")
+
+
+async def run_load(
+    target: Target, concurrency: int, streams: int, ramp_s: float = 0.0
+) -> list[StreamResult]:
+    """`concurrency` workers each run streams back to back until `streams` have run."""
+    results: list[StreamResult] = []
+    remaining = [streams]
+
+    async def worker(index: int) -> None:
+        if ramp_s:
+            await asyncio.sleep(ramp_s * index / concurrency)
+        while remaining[0] > 0:
+            remaining[0] -= 1
+            results.append(await one_stream(target))
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    return results

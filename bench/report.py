@@ -1,0 +1,76 @@
+"""The Markdown summary of one benchmark run, with ratios to the floor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ratio(app: float | None, floor: float | None) -> str:
+    if app is None or floor in (None, 0):
+        return "–"
+    return f"{app / floor:.2f}×"
+
+
+def _added(app: float | None, floor: float | None) -> str:
+    if app is None or floor is None:
+        return "–"
+    return f"{app - floor:+.1f} ms"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    machine = results["machine"]
+    stand_in = results["stand_in"]
+    out = [
+        f"# Benchmark run {results['date']}",
+        "",
+        f"Machine: {machine['cpus']} CPUs, Python {machine['python']}, {machine['platform']}. "
+        f"Stand-in model: first chunk after {stand_in['first_token_ms']:.0f} ms, "
+        f"{stand_in['chunks']} chunks {stand_in['chunk_gap_ms']:.0f} ms apart. "
+        "One app process; the load generator on the same machine.",
+        "",
+    ]
+    for mode in ("streaming", "streaming off", "offline"):
+        rows = results.get(mode)
+        if not rows:
+            continue
+        out += [
+            f"## {mode}",
+            "",
+            "| scenario | first line p50 (floor) | added | gap p99 (floor) | added "
+            "| CPU ms/answer (floor) | peak MB | KB per open stream | errors |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in rows:
+            f, a = row["floor"], row["app"]
+            out.append(
+                f"| {row['scenario']} "
+                f"| {a['first_line_p50_ms']} ({f['first_line_p50_ms']}) "
+                f"| {_added(a['first_line_p50_ms'], f['first_line_p50_ms'])} "
+                f"| {a['gap_p99_ms']} ({f['gap_p99_ms']}) "
+                f"| {_added(a['gap_p99_ms'], f['gap_p99_ms'])} "
+                f"| {a['cpu_ms_per_stream']} ({f['cpu_ms_per_stream']}) "
+                f"| {a['peak_rss_mb']} | {a['peak_kb_per_open_stream']} "
+                f"| {a['errors']}/{a['streams']} |"
+            )
+        out.append("")
+    cold = results.get("cold_import")
+    if cold:
+        out += [
+            "## Cold import",
+            "",
+            f"`import function_app`: {cold['function_app_ms']} ms; a bare Functions app with the "
+            f"HTTP streaming extension: {cold['bare_ms']} ms; ratio {cold['ratio']}.",
+            "",
+        ]
+    soak = results.get("soak")
+    if soak:
+        out += [
+            "## Soak",
+            "",
+            f"{soak['streams']} streams at {soak['concurrency']} concurrent in "
+            f"{soak['seconds']} s: {soak['errors']} errors; memory after warm-up "
+            f"{soak['rss_after_warmup_mb']} MB, at the end {soak['rss_end_mb']} MB "
+            f"({soak['growth_percent']:+.1f}%).",
+            "",
+        ]
+    return "\n".join(out)

@@ -1,0 +1,311 @@
+"""`make bench`: the stand-in model alone (the floor) and the app in front of it, in one run.
+
+    python -m bench.run [--quick] [--soak] [--chunks 40] [--chunk-gap-ms 20] [--first-token-ms 200]
+
+Prints a table of the figures with ratios to the floor, writes the raw figures as JSON and a
+short Markdown summary under bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.loadgen import StreamResult, Target, run_load
+from tests.support import processes
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+# ---- Process measurements ------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+
+
+class PeakMemory:
+    """Samples a process's resident memory while a scenario runs."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = rss_bytes(pid)
+        self._task: asyncio.Task[None] | None = None
+
+    async def _sample(self) -> None:
+        while True:
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            await asyncio.sleep(0.02)
+
+    def __enter__(self) -> PeakMemory:
+        self._task = asyncio.get_running_loop().create_task(self._sample())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        self.peak = max(self.peak, rss_bytes(self.pid))
+
+
+# ---- Scenarios ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Scenario:
+    name: str
+    concurrency: int
+    streams: int
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summarise(results: list[StreamResult]) -> dict[str, Any]:
+    firsts = [r.first_line_s for r in results if r.first_line_s is not None]
+    gaps = [g for r in results for g in r.gaps_s]
+    errors = [r.error for r in results if not r.ok]
+    ms = 1000.0
+    return {
+        "streams": len(results),
+        "errors": len(errors),
+        "error_examples": sorted(set(errors))[:3],
+        "first_line_p50_ms": _scaled(percentile(firsts, 50), ms),
+        "first_line_p99_ms": _scaled(percentile(firsts, 99), ms),
+        "gap_p50_ms": _scaled(percentile(gaps, 50), ms),
+        "gap_p99_ms": _scaled(percentile(gaps, 99), ms),
+        "lines_per_stream": statistics.mean(r.lines for r in results) if results else 0,
+    }
+
+
+def _scaled(value: float | None, factor: float) -> float | None:
+    return None if value is None else round(value * factor, 2)
+
+
+async def measure(target: Target, pid: int, scenario: Scenario) -> dict[str, Any]:
+    # Warm the connection paths and caches, then measure.
+    await run_load(target, min(scenario.concurrency, 20), min(scenario.concurrency, 20))
+    baseline_rss = rss_bytes(pid)
+    cpu_before = cpu_seconds(pid)
+    started = time.perf_counter()
+    with PeakMemory(pid) as memory:
+        results = await run_load(target, scenario.concurrency, scenario.streams)
+    elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(pid) - cpu_before
+    figures = summarise(results)
+    ok = max(1, figures["streams"] - figures["errors"])
+    figures.update(
+        {
+            "scenario": scenario.name,
+            "concurrency": scenario.concurrency,
+            "seconds": round(elapsed, 2),
+            "cpu_ms_per_stream": round(cpu * 1000 / ok, 3),
+            "peak_rss_mb": round(memory.peak / 2**20, 1),
+            "baseline_rss_mb": round(baseline_rss / 2**20, 1),
+            "peak_kb_per_open_stream": round(
+                (memory.peak - baseline_rss) / 1024 / scenario.concurrency, 1
+            ),
+        }
+    )
+    return figures
+
+
+def chat_body(question: str) -> bytes:
+    return json.dumps({"messages": [{"role": "user", "content": question}]}).encode()
+
+
+def model_body(question: str) -> bytes:
+    return json.dumps(
+        {
+            "model": "bench",
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": question}],
+        }
+    ).encode()
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+# ---- Cold import -----------------------------------------------------------------------------
+
+BARE_APP = '''
+import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Request, StreamingResponse
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="stream", methods=["POST"])
+async def stream(req: Request) -> StreamingResponse:
+    async def lines():
+        yield b"{}\\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")
+'''
+
+
+def import_seconds(module: str, cwd: Path, env: dict[str, str], runs: int = 7) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    times = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True
+        )
+        times.append(float(out.stdout.strip()))
+    return statistics.median(times)
+
+
+def cold_import(tmp: Path, app_env: dict[str, str]) -> dict[str, Any]:
+    (tmp / "bare_function_app.py").write_text(BARE_APP)
+    base_env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "0"}
+    bare = import_seconds("bare_function_app", tmp, {**base_env, "PYTHONPATH": str(tmp)})
+    ours = import_seconds("function_app", ROOT, {**base_env, **app_env})
+    return {
+        "bare_ms": round(bare * 1000, 1),
+        "function_app_ms": round(ours * 1000, 1),
+        "ratio": round(ours / bare, 2),
+    }
+
+
+# ---- The run ------------------------------------------------------------------------------------
+
+
+async def run_scenarios(
+    floor: Target, app: Target, model_pid: int, app_pid: int, scenarios: list[Scenario]
+) -> list[dict[str, Any]]:
+    rows = []
+    for scenario in scenarios:
+        floor_figures = await measure(floor, model_pid, scenario)
+        app_figures = await measure(app, app_pid, scenario)
+        rows.append({"scenario": scenario.name, "floor": floor_figures, "app": app_figures})
+        print(_row_line(rows[-1]), flush=True)
+    return rows
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    f, a = row["floor"], row["app"]
+    return (
+        f"  {row['scenario']:<24} first line p50 {a['first_line_p50_ms']} ms "
+        f"(floor {f['first_line_p50_ms']}), gap p99 {a['gap_p99_ms']} ms (floor {f['gap_p99_ms']}), "
+        f"cpu {a['cpu_ms_per_stream']} ms/answer, peak {a['peak_rss_mb']} MB, "
+        f"errors {a['errors']}/{a['streams']}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=40)
+    parser.add_argument("--chunk-gap-ms", type=float, default=20.0)
+    parser.add_argument("--first-token-ms", type=float, default=200.0)
+    parser.add_argument("--quick", action="store_true", help="smaller scenarios, for a smoke run")
+    parser.add_argument("--soak", action="store_true", help="also run the 10,000-stream soak")
+    parser.add_argument("--soak-streams", type=int, default=10_000)
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    return runner(_main(args))
+
+
+async def _main(args: argparse.Namespace) -> int:
+    from bench import report, soak
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    model_options = (
+        "--chunks", str(args.chunks),
+        "--chunk-gap-ms", str(args.chunk_gap_ms),
+        "--first-token-ms", str(args.first_token_ms),
+    )  # fmt: skip
+    scale = 0.2 if args.quick else 1.0
+    scenarios = [
+        Scenario("1 stream", 1, max(5, int(50 * scale))),
+        Scenario("100 concurrent", 100, int(300 * scale)),
+        Scenario("500 concurrent", 500, int(1500 * scale)),
+        Scenario("1000 concurrent", 1000, int(2000 * scale)),
+    ]
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "stand_in": {
+            "chunks": args.chunks,
+            "chunk_gap_ms": args.chunk_gap_ms,
+            "first_token_ms": args.first_token_ms,
+        },
+    }
+    print("Benchmarks: the stand-in model alone (floor) and the app in front of it", flush=True)
+    with ExitStack() as stack:
+        model = stack.enter_context(processes.model_server(*model_options))
+        host, model_port = "127.0.0.1", _port(model.url)
+        floor = Target(host, model_port, "/v1/chat/completions", model_body("bench"), b"[DONE]")
+        modes = {
+            "streaming": {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "bench"},
+            "streaming off": {
+                "OPENAI_BASE_URL": model.base_url,
+                "OPENAI_API_KEY": "bench",
+                "CHAT_STREAMING": "false",
+            },
+            "offline": {},
+        }
+        for mode, env in modes.items():
+            with processes.app_server(env) as app:
+                target = Target(
+                    host, _port(app.url), "/api/chat/stream", chat_body("bench"), b"finish_reason"
+                )
+                print(f"\nMode: {mode}", flush=True)
+                chosen = scenarios if mode == "streaming" else scenarios[1:3]
+                results[mode] = await run_scenarios(
+                    floor, target, model.process.popen.pid, app.process.popen.pid, chosen
+                )
+                if mode == "streaming" and args.soak:
+                    print("\nSoak", flush=True)
+                    pid = app.process.popen.pid
+                    results["soak"] = await soak.run(target, pid, args.soak_streams)
+                    print(f"  {results['soak']}", flush=True)
+        model_env = {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "bench"}
+    results["cold_import"] = cold_import(RESULTS, model_env)
+    print(f"\nCold import: {results['cold_import']}", flush=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(results, indent=2))
+    summary = report.markdown(results)
+    (RESULTS / f"bench-{stamp}.md").write_text(summary)
+    (RESULTS / "latest.md").write_text(summary)
+    print("\n" + summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
