@@ -109,7 +109,9 @@ async def one_stream(target: Target, timeout: float = 60.0) -> StreamResult:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[StreamResult] = loop.create_future()
     try:
-        await loop.create_connection(lambda: _StreamProtocol(target, done), target.host, target.port)
+        await loop.create_connection(
+            lambda: _StreamProtocol(target, done), target.host, target.port
+        )
         return await asyncio.wait_for(done, timeout)
     except (OSError, TimeoutError) as exc:
         return StreamResult(False, None, error=f"{type(exc).__name__}: {exc}")

@@ -7,13 +7,13 @@ from typing import Any
 
 def _ratio(app: float | None, floor: float | None) -> str:
     if app is None or floor in (None, 0):
-        return "–"
-    return f"{app / floor:.2f}×"
+        return "-"
+    return f"{app / floor:.2f}x"
 
 
 def _added(app: float | None, floor: float | None) -> str:
     if app is None or floor is None:
-        return "–"
+        return "-"
     return f"{app - floor:+.1f} ms"
 
 

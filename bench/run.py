@@ -155,7 +155,7 @@ def _port(url: str) -> int:
 
 # ---- Cold import -----------------------------------------------------------------------------
 
-BARE_APP = '''
+BARE_APP = """
 import azure.functions as func
 from azurefunctions.extensions.http.fastapi import Request, StreamingResponse
 
@@ -168,7 +168,7 @@ async def stream(req: Request) -> StreamingResponse:
         yield b"{}\\n"
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
-'''
+"""
 
 
 def import_seconds(module: str, cwd: Path, env: dict[str, str], runs: int = 7) -> float:
@@ -176,7 +176,12 @@ def import_seconds(module: str, cwd: Path, env: dict[str, str], runs: int = 7) -
     times = []
     for _ in range(runs):
         out = subprocess.run(
-            [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-c", code],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         times.append(float(out.stdout.strip()))
     return statistics.median(times)
@@ -213,7 +218,8 @@ def _row_line(row: dict[str, Any]) -> str:
     f, a = row["floor"], row["app"]
     return (
         f"  {row['scenario']:<24} first line p50 {a['first_line_p50_ms']} ms "
-        f"(floor {f['first_line_p50_ms']}), gap p99 {a['gap_p99_ms']} ms (floor {f['gap_p99_ms']}), "
+        f"(floor {f['first_line_p50_ms']}), "
+        f"gap p99 {a['gap_p99_ms']} ms (floor {f['gap_p99_ms']}), "
         f"cpu {a['cpu_ms_per_stream']} ms/answer, peak {a['peak_rss_mb']} MB, "
         f"errors {a['errors']}/{a['streams']}"
     )
