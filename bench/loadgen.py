@@ -105,14 +105,14 @@ class _StreamProtocol(asyncio.Protocol):
         self.transport.close()
 
 
-async def one_stream(target: Target, timeout: float = 60.0) -> StreamResult:
+async def one_stream(target: Target, limit_s: float = 60.0) -> StreamResult:
     loop = asyncio.get_running_loop()
     done: asyncio.Future[StreamResult] = loop.create_future()
     try:
         await loop.create_connection(
             lambda: _StreamProtocol(target, done), target.host, target.port
         )
-        return await asyncio.wait_for(done, timeout)
+        return await asyncio.wait_for(done, limit_s)
     except (OSError, TimeoutError) as exc:
         return StreamResult(False, None, error=f"{type(exc).__name__}: {exc}")
 

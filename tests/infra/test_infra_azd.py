@@ -53,6 +53,17 @@ def test_azure_yaml_has_the_api_and_web_services(azure_yaml):
         assert (ROOT / api["project"] / name).is_file(), name
 
 
+def test_function_package_leaves_out_the_page_tests_and_tooling(azure_yaml):
+    """azd zips the api project (the repository root) minus what .funcignore lists."""
+    assert azure_yaml["services"]["api"]["project"] == "."
+    funcignore = ROOT / ".funcignore"
+    assert funcignore.is_file(), "without .funcignore the whole repository is uploaded"
+    entries = {line.strip().rstrip("/") for line in funcignore.read_text().splitlines()}
+    for required in ("static_web", "tests", "infra", "scripts", "local.settings.json"):
+        assert required in entries, f".funcignore does not leave out {required}"
+    assert entries & {".venv", ".venv*"}, ".funcignore does not leave out the virtual environments"
+
+
 def hook_commands(azure_yaml):
     """(hook, platform, shell, script path) for every hook azure.yaml names."""
     for name, hook in azure_yaml.get("hooks", {}).items():
@@ -237,3 +248,18 @@ def test_tests_parse_with_the_pycep_parser_checkov_uses():
     pin = re.compile(r"^pycep-parser==(\S+)", re.M)
     assert pin.search(dev), "requirements-dev.txt does not pin pycep-parser"
     assert pin.search(dev).group(1) == pin.search(infra).group(1)
+
+
+def test_deploy_guide_covers_cost_streaming_lockdown_and_teardown():
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for topic in (
+        "azd up",
+        "What gets created",
+        "Idle",
+        "Per use",
+        "CHAT_STREAMING false",
+        "EasyAuth",
+        "azd down --purge",
+        "federated",
+    ):
+        assert topic in guide, topic

@@ -50,10 +50,15 @@ def site(api):
     return api.resource(SITE)
 
 
-def setting_names(template, variable):
-    value = template.variables[variable]
-    assert isinstance(value, dict), f"{variable} is not an object literal"
-    return set(value)
+def settings(value):
+    """App settings as {name: value} from a list of {name, value} objects."""
+    assert isinstance(value, list), f"not a list of settings: {value!r}"
+    pairs = {}
+    for item in value:
+        assert set(item) == {"name", "value"}, item
+        assert item["name"] not in pairs, f"{item['name']} is set twice"
+        pairs[item["name"]] = item["value"]
+    return pairs
 
 
 # --- Every file ------------------------------------------------------------------------------
@@ -163,17 +168,16 @@ def test_function_app_runs_as_the_user_assigned_identity(site, main):
 
 
 def test_platform_settings_are_keyless(api, site):
-    settings = api.variables["platformSettings"]
-    assert settings["AzureWebJobsStorage__credential"] == "managedidentity"
-    assert settings["AzureWebJobsStorage__clientId"] == "identityClientId"
-    assert "AzureWebJobsStorage__blobServiceUri" in settings
-    assert "AzureWebJobsStorage" not in settings, "a storage connection string holds a key"
-    auth = settings["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
+    platform = settings(api.variables["platformSettings"])
+    assert platform["AzureWebJobsStorage__credential"] == "managedidentity"
+    assert platform["AzureWebJobsStorage__clientId"] == "identityClientId"
+    assert "AzureWebJobsStorage__blobServiceUri" in platform
+    assert "AzureWebJobsStorage" not in platform, "a storage connection string holds a key"
+    auth = platform["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
     assert auth == "ClientId=${identityClientId};Authorization=AAD"
 
     # Flex Consumption rejects these; the runtime comes from functionAppConfig.
-    indexing = api.conditional(api.variables["indexingSettings"])["true_value"]
-    every_setting = setting_names(api, "platformSettings") | set(indexing)
+    indexing = settings(api.conditional(api.variables["indexingSettings"])["true_value"])
     for name in (
         "FUNCTIONS_WORKER_RUNTIME",
         "FUNCTIONS_EXTENSION_VERSION",
@@ -181,12 +185,11 @@ def test_platform_settings_are_keyless(api, site):
         "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
         "WEBSITE_CONTENTSHARE",
     ):
-        assert name not in every_setting
+        assert name not in platform
+        assert name not in indexing
 
-    union = api.call(api.variables["settings"], "union")
-    assert list(union.values()) == ["platformSettings", "indexingSettings", "appSettings"]
-    loop = site.get("properties.siteConfig.appSettings")
-    assert loop["loop_type"]["detail"]["object_name"] == "settings"
+    joined = api.call(site.get("properties.siteConfig.appSettings"), "concat")
+    assert list(joined.values()) == ["platformSettings", "indexingSettings", "appSettings"]
 
 
 def test_python_init_indexing_is_on_for_python_3_12(api):
@@ -195,32 +198,36 @@ def test_python_init_indexing_is_on_for_python_3_12(api):
         "operand_1": "pythonVersion",
         "operand_2": "3.12",
     }
-    assert branches["true_value"] == {"PYTHON_ENABLE_INIT_INDEXING": "1"}
+    assert settings(branches["true_value"]) == {"PYTHON_ENABLE_INIT_INDEXING": "1"}
+    assert branches["false_value"] == []
 
 
 def test_app_settings_cover_contract_section_3(main):
-    core = main.variables["coreSettings"]
+    core = settings(main.variables["coreSettings"])
     search = main.conditional(main.variables["searchSettings"])
     assert search["condition"] == "useAzureSearch"
-    assert search["false_value"] == {}
-    assert set(core) | set(search["true_value"]) == CONTRACT_SETTINGS
+    assert search["false_value"] == []
+    search_settings = settings(search["true_value"])
+    assert set(core) | set(search_settings) == CONTRACT_SETTINGS
+    assert not set(core) & set(search_settings)
 
     assert core["OPENAI_HOST"] == "azure"
     assert main.accessor_path(core["AZURE_CLIENT_ID"]) == "identity.outputs.clientId"
     assert main.accessor_path(core["AZURE_OPENAI_ENDPOINT"]) == "openAi.outputs.endpoint"
     assert core["CHAT_RETRIEVAL"] == "chatRetrieval"
+    assert main.accessor_path(search_settings["AZURE_SEARCH_ENDPOINT"]) == "search.outputs.endpoint"
 
-    passed = main.call(main.modules["api"]["config"]["params"]["appSettings"], "union")
+    passed = main.call(main.modules["api"]["config"]["params"]["appSettings"], "concat")
     assert list(passed.values()) == ["coreSettings", "searchSettings"]
 
-    for name in set(core) | set(search["true_value"]):
+    for name in set(core) | set(search_settings):
         assert not re.search(r"KEY|SECRET|PASSWORD|CONNECTION_STRING", name), name
 
 
 def test_chat_streaming_is_a_parameter_defaulting_to_true(main):
     assert main.parameters["chatStreaming"]["type"] == "bool"
     assert main.default("chatStreaming") is True
-    value = main.conditional(main.variables["coreSettings"]["CHAT_STREAMING"])
+    value = main.conditional(settings(main.variables["coreSettings"])["CHAT_STREAMING"])
     assert value == {"condition": "chatStreaming", "true_value": "true", "false_value": "false"}
 
     parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
@@ -248,7 +255,7 @@ def test_cors_allows_only_the_static_web_app_and_extra_origins(main, module_of, 
     )
 
     # The app's own allow-list (for hosts other than Azure Functions) is the same list.
-    allowed = main.call(main.variables["coreSettings"]["ALLOWED_ORIGINS"], "join")
+    allowed = main.call(settings(main.variables["coreSettings"])["ALLOWED_ORIGINS"], "join")
     assert list(allowed.values()) == ["allowedOrigins", ","]
 
 

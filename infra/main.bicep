@@ -1,0 +1,366 @@
+// Everything `azd up` provisions: one resource group holding the chat API (Flex Consumption),
+// the chat page (Static Web Apps), Azure OpenAI, optional Azure AI Search, storage, monitoring,
+// the app's managed identity and its role assignments. Nothing holds or hands out a key.
+targetScope = 'subscription'
+
+// --- Environment -------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; names the resource group and seeds unique resource names.')
+param environmentName string
+
+@minLength(1)
+@description('Region for the resources; it must offer the Flex Consumption plan.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+@description('Resource group name; empty for rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Object id of the deploying user or service principal, granted what `make ingest` and `make run` against Azure need. azd fills it in.')
+param principalId string = ''
+
+@description('Kind of principal principalId is: User locally, ServicePrincipal in a pipeline.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param principalType string = 'User'
+
+// --- Chat page ---------------------------------------------------------------------------------
+
+@description('Region of the Static Web App; the service runs in a few regions only.')
+@allowed([
+  'centralus'
+  'eastasia'
+  'eastus2'
+  'westeurope'
+  'westus2'
+])
+param staticWebAppLocation string = 'eastus2'
+
+@description('Origins besides the Static Web App allowed to call the API from a browser, comma-separated (for example a custom domain).')
+param extraAllowedOrigins string = ''
+
+// --- API (Flex Consumption) --------------------------------------------------------------------
+
+@description('CHAT_STREAMING: true streams answers line by line; false buffers each answer, for proxies that cannot stream.')
+param chatStreaming bool = true
+
+@description('CHAT_RETRIEVAL: auto uses Azure AI Search when it is deployed, else no retrieval.')
+@allowed([
+  'auto'
+  'azure'
+  'local'
+  'off'
+])
+param chatRetrieval string = 'auto'
+
+@description('Python version of the Functions runtime.')
+@allowed([
+  '3.12'
+  '3.13'
+])
+param pythonVersion string = '3.12'
+
+@description('Most instances the API scales out to (Flex Consumption: 40 to 1000).')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Memory of each instance in MB; billing is memory x execution time.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+// Open streams one instance carries before Flex Consumption adds another. The platform default for
+// Python is 1, which would start one instance per open chat stream. The handlers are async and an
+// open stream mostly waits on the model, so one instance carries hundreds: `make bench` measures
+// the chunk gap added at 100 to 1,000 concurrent streams in one worker. Tune here, in one place.
+@description('HTTP perInstanceConcurrency: concurrent requests (open chat streams) per instance.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 200
+
+// --- Azure OpenAI ------------------------------------------------------------------------------
+
+@description('Region of the Azure OpenAI account; empty for the main region. The models must be offered there.')
+param openAiLocation string = ''
+
+@description('Deployment name of the chat model (AZURE_OPENAI_CHAT_DEPLOYMENT).')
+param chatDeploymentName string = 'chat'
+
+@description('Chat model name.')
+param chatModelName string = 'gpt-4.1-mini'
+
+@description('Chat model version.')
+param chatModelVersion string = '2025-04-14'
+
+@description('Chat deployment SKU.')
+@allowed([
+  'Standard'
+  'GlobalStandard'
+  'DataZoneStandard'
+])
+param chatDeploymentSku string = 'GlobalStandard'
+
+@description('Chat deployment capacity, in thousands of tokens per minute.')
+@minValue(1)
+param chatDeploymentCapacity int = 30
+
+@description('Deployment name of the embedding model (AZURE_OPENAI_EMBEDDING_DEPLOYMENT).')
+param embeddingDeploymentName string = 'embedding'
+
+@description('Embedding model name.')
+param embeddingModelName string = 'text-embedding-3-small'
+
+@description('Embedding model version.')
+param embeddingModelVersion string = '1'
+
+@description('Embedding deployment SKU.')
+@allowed([
+  'Standard'
+  'GlobalStandard'
+  'DataZoneStandard'
+])
+param embeddingDeploymentSku string = 'Standard'
+
+@description('Embedding deployment capacity, in thousands of tokens per minute.')
+@minValue(1)
+param embeddingDeploymentCapacity int = 30
+
+// --- Azure AI Search (optional) ----------------------------------------------------------------
+
+@description('Deploy Azure AI Search for retrieval. Off by default: Basic and above bill while idle.')
+param useAzureSearch bool = false
+
+@description('Search tier: free (one per subscription, no semantic ranker) or basic and above (semantic ranker, billed hourly).')
+@allowed([
+  'free'
+  'basic'
+  'standard'
+])
+param searchSkuName string = 'basic'
+
+@description('Name of the search index the app queries and `make ingest` fills (AZURE_SEARCH_INDEX).')
+param searchIndexName string = 'knowledge-base'
+
+// --- Names -------------------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var functionAppName = 'func-api-${resourceToken}'
+var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+var extraOriginList = empty(extraAllowedOrigins) ? [] : split(extraAllowedOrigins, ',')
+var extraOrigins = [for origin in extraOriginList: trim(origin)]
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+// --- Resources ---------------------------------------------------------------------------------
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: 'id-api-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: 'log-${resourceToken}'
+    applicationInsightsName: 'appi-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: 'st${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module openAi 'modules/openai.bicep' = {
+  name: 'openai'
+  scope: rg
+  params: {
+    name: 'oai-${resourceToken}'
+    location: !empty(openAiLocation) ? openAiLocation : location
+    tags: tags
+    chatDeployment: {
+      name: chatDeploymentName
+      model: chatModelName
+      version: chatModelVersion
+      sku: chatDeploymentSku
+      capacity: chatDeploymentCapacity
+    }
+    embeddingDeployment: {
+      name: embeddingDeploymentName
+      model: embeddingModelName
+      version: embeddingModelVersion
+      sku: embeddingDeploymentSku
+      capacity: embeddingDeploymentCapacity
+    }
+  }
+}
+
+module search 'modules/search.bicep' = {
+  name: 'search'
+  scope: rg
+  params: {
+    enabled: useAzureSearch
+    name: 'srch-${resourceToken}'
+    location: location
+    tags: tags
+    skuName: searchSkuName
+  }
+}
+
+module web 'modules/staticwebapp.bicep' = {
+  name: 'web'
+  scope: rg
+  params: {
+    name: 'stapp-${resourceToken}'
+    location: staticWebAppLocation
+    tags: union(tags, {
+      'azd-service-name': 'web'
+    })
+  }
+}
+
+// The page is served from the Static Web App's origin and calls the API on the function app's origin.
+var allowedOrigins = concat([
+  web.outputs.url
+], extraOrigins)
+
+// The application's settings, contract section 3. Keyless: AZURE_CLIENT_ID selects the managed identity.
+var coreSettings = [
+  {
+    name: 'CHAT_STREAMING'
+    value: chatStreaming ? 'true' : 'false'
+  }
+  {
+    name: 'OPENAI_HOST'
+    value: 'azure'
+  }
+  {
+    name: 'AZURE_OPENAI_ENDPOINT'
+    value: openAi.outputs.endpoint
+  }
+  {
+    name: 'AZURE_OPENAI_CHAT_DEPLOYMENT'
+    value: openAi.outputs.chatDeploymentName
+  }
+  {
+    name: 'AZURE_OPENAI_EMBEDDING_DEPLOYMENT'
+    value: openAi.outputs.embeddingDeploymentName
+  }
+  {
+    name: 'AZURE_CLIENT_ID'
+    value: identity.outputs.clientId
+  }
+  {
+    name: 'CHAT_RETRIEVAL'
+    value: chatRetrieval
+  }
+  {
+    name: 'ALLOWED_ORIGINS'
+    value: join(allowedOrigins, ',')
+  }
+]
+
+// Set only with Azure AI Search, so that CHAT_RETRIEVAL=auto sees no search endpoint without it.
+var searchSettings = useAzureSearch ? [
+  {
+    name: 'AZURE_SEARCH_ENDPOINT'
+    value: search.outputs.endpoint
+  }
+  {
+    name: 'AZURE_SEARCH_INDEX'
+    value: searchIndexName
+  }
+] : []
+
+module api 'modules/functionapp.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    planName: 'plan-${resourceToken}'
+    name: functionAppName
+    location: location
+    tags: union(tags, {
+      'azd-service-name': 'api'
+    })
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    pythonVersion: pythonVersion
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    httpPerInstanceConcurrency: httpPerInstanceConcurrency
+    allowedOrigins: allowedOrigins
+    appSettings: concat(coreSettings, searchSettings)
+  }
+  // Roles first, so the app's first start can already reach storage and telemetry.
+  dependsOn: [
+    roles
+  ]
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  scope: rg
+  params: {
+    appPrincipalId: identity.outputs.principalId
+    userPrincipalId: principalId
+    userPrincipalType: principalType
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    openAiName: openAi.outputs.name
+    searchEnabled: useAzureSearch
+    searchName: search.outputs.name
+  }
+}
+
+// --- Outputs: azd writes these into .azure/<env>/.env, for the hooks and for `make run` ---------
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output OPENAI_HOST string = 'azure'
+output AZURE_OPENAI_ENDPOINT string = openAi.outputs.endpoint
+output AZURE_OPENAI_CHAT_DEPLOYMENT string = openAi.outputs.chatDeploymentName
+output AZURE_OPENAI_EMBEDDING_DEPLOYMENT string = openAi.outputs.embeddingDeploymentName
+output AZURE_SEARCH_ENDPOINT string = search.outputs.endpoint
+output AZURE_SEARCH_INDEX string = searchIndexName
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+output AZURE_STATIC_WEB_APP_NAME string = web.outputs.name
+output API_BASE_URL string = api.outputs.url
+output WEB_URL string = web.outputs.url

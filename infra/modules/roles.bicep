@@ -1,0 +1,128 @@
+// Role assignments, least privilege, each scoped to the one resource it is for.
+//   the app's identity: Storage Blob Data Owner (host storage and deployment container),
+//     Monitoring Metrics Publisher (Application Insights), Cognitive Services OpenAI User,
+//     Search Index Data Reader;
+//   the deploying user (optional): Cognitive Services OpenAI User, Search Index Data Contributor and
+//     Search Service Contributor, which is what `make ingest` and `make run` against Azure need.
+
+@description('Principal id of the app\'s managed identity.')
+param appPrincipalId string
+
+@description('Object id of the deploying user or service principal; empty to grant nothing.')
+param userPrincipalId string = ''
+
+@description('Kind of principal userPrincipalId is.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+  'Group'
+])
+param userPrincipalType string = 'User'
+
+param storageAccountName string
+param applicationInsightsName string
+param openAiName string
+
+@description('Whether the search service exists.')
+param searchEnabled bool
+param searchName string = ''
+
+// Built-in role definition ids (the same in every tenant).
+var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
+var cognitiveServicesOpenAIUser = '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
+var searchIndexDataReader = '1407120a-92aa-4202-b7e9-c0e197c71c8f'
+var searchIndexDataContributor = '8ebe5a00-799e-43f5-93ac-243d3dce84a7'
+var searchServiceContributor = '7ca78c08-252a-4471-8644-bb5ff32d4ba0'
+
+var grantUser = !empty(userPrincipalId)
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource openAi 'Microsoft.CognitiveServices/accounts@2024-10-01' existing = {
+  name: openAiName
+}
+
+resource search 'Microsoft.Search/searchServices@2025-05-01' existing = if (searchEnabled) {
+  name: searchName
+}
+
+// --- the app's identity ----------------------------------------------------------------------
+
+resource appStorageBlobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, appPrincipalId, storageBlobDataOwner)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwner)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appMonitoringMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(applicationInsights.id, appPrincipalId, monitoringMetricsPublisher)
+  scope: applicationInsights
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', monitoringMetricsPublisher)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appOpenAiUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(openAi.id, appPrincipalId, cognitiveServicesOpenAIUser)
+  scope: openAi
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesOpenAIUser)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource appSearchIndexDataReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (searchEnabled) {
+  name: guid(search.id, appPrincipalId, searchIndexDataReader)
+  scope: search
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', searchIndexDataReader)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// --- the deploying user ----------------------------------------------------------------------
+
+resource userOpenAiUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
+  name: guid(openAi.id, userPrincipalId, cognitiveServicesOpenAIUser)
+  scope: openAi
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', cognitiveServicesOpenAIUser)
+    principalId: userPrincipalId
+    principalType: userPrincipalType
+  }
+}
+
+resource userSearchIndexDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser && searchEnabled) {
+  name: guid(search.id, userPrincipalId, searchIndexDataContributor)
+  scope: search
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', searchIndexDataContributor)
+    principalId: userPrincipalId
+    principalType: userPrincipalType
+  }
+}
+
+resource userSearchServiceContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser && searchEnabled) {
+  name: guid(search.id, userPrincipalId, searchServiceContributor)
+  scope: search
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', searchServiceContributor)
+    principalId: userPrincipalId
+    principalType: userPrincipalType
+  }
+}
