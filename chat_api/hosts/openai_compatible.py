@@ -64,7 +64,13 @@ class OpenAICompatibleHost:
         pending = b""
         try:
             try:
-                async for data in response.aiter_bytes():
+                # Undecoded bytes unless the server compressed them: two fewer layers a chunk.
+                chunks = (
+                    response.aiter_bytes()
+                    if response.headers.get("content-encoding")
+                    else response.aiter_raw()
+                )
+                async for data in chunks:
                     pending += data
                     if b"\n" not in data:
                         continue

@@ -8,6 +8,7 @@ host reads the streamed bytes the SDK hands back.
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from collections.abc import Callable
@@ -74,9 +75,21 @@ def completion_for(text: str, model: str = "gpt-4o-mini") -> ChatCompletion:
     )
 
 
-def sse(chunks: list[ChatCompletionChunk]) -> bytes:
+def sse(chunks: list[ChatCompletionChunk]) -> list[bytes]:
+    """Server-sent events as the API writes them, one network read each."""
     events = [b"data: " + c.model_dump_json(exclude_unset=True).encode() + b"\n\n" for c in chunks]
-    return b"".join(events) + b"data: [DONE]\n\n"
+    return [*events, b"data: [DONE]\n\n"]
+
+
+class EventStream(httpx2.AsyncByteStream):
+    """A response body that arrives piece by piece, unread, as from a real connection."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = pieces
+
+    async def __aiter__(self):  # type: ignore[override]
+        for piece in self.pieces:
+            yield piece
 
 
 class MockModel:
@@ -89,6 +102,7 @@ class MockModel:
         self.urls: list[str] = []
         # Status replies to give before answering, e.g. [(429, {"retry-after": "2"})].
         self.failures: list[tuple[int, dict[str, str]]] = []
+        self.gzip = False  # compress streamed answers, as some proxies do
 
     def handle(self, request: httpx2.Request) -> httpx2.Response:
         body = json.loads(request.content)
@@ -102,9 +116,12 @@ class MockModel:
             )
         text = self.answer(body["messages"])
         if body.get("stream"):
-            return httpx2.Response(
-                200, headers={"content-type": "text/event-stream"}, content=sse(chunks_for(text))
-            )
+            events = sse(chunks_for(text))
+            headers = {"content-type": "text/event-stream"}
+            if self.gzip:
+                events = [gzip.compress(b"".join(events))]
+                headers["content-encoding"] = "gzip"
+            return httpx2.Response(200, headers=headers, stream=EventStream(events))
         return httpx2.Response(200, json=completion_for(text).model_dump(mode="json"))
 
     def http_client(self, **_: Any) -> httpx2.AsyncClient:

@@ -34,6 +34,15 @@ async def test_streams_one_delta_per_model_chunk(mock_model):
     await host.aclose()
 
 
+async def test_reads_a_compressed_stream(mock_model):
+    mock_model.gzip = True
+    host = create_host(OPENAI)
+
+    events = await _collect(host, _prompt("Zipped?"))
+
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "You asked: Zipped?"
+
+
 async def test_ends_with_the_finish_reason_and_usage(mock_model):
     host = create_host(OPENAI)
 
