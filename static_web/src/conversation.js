@@ -1,0 +1,147 @@
+// The conversation: what is sent to the API, what is kept across reloads, and how failures read.
+
+export const STORAGE_KEY = 'chat.conversation.v1';
+const MAX_HISTORY_MESSAGES = 40;
+
+/**
+ * The messages for a new question: earlier turns that got an answer, as alternating
+ * user/assistant pairs, then the question. Turns whose answer failed empty are left out, so
+ * the list always alternates and ends with the user.
+ * @param {Array<{role: string, content: string}>} turns
+ * @param {string} question
+ */
+export function historyForRequest(turns, question, maxMessages = MAX_HISTORY_MESSAGES) {
+  const pairs = [];
+  for (let i = 0; i < turns.length - 1; i += 1) {
+    const asked = turns[i];
+    const answered = turns[i + 1];
+    if (asked.role !== 'user' || answered.role !== 'assistant') continue;
+    i += 1;
+    if (!asked.content?.trim() || !answered.content?.trim()) continue;
+    pairs.push([
+      { role: 'user', content: asked.content },
+      { role: 'assistant', content: answered.content },
+    ]);
+  }
+  const keepPairs = Math.floor(Math.max(0, maxMessages - 1) / 2);
+  const kept = keepPairs ? pairs.slice(-keepPairs).flat() : [];
+  return [...kept, { role: 'user', content: question }];
+}
+
+/** Reads the saved conversation; an empty one when there is none or it cannot be read. */
+export function loadTurns(storage) {
+  try {
+    const raw = storage?.getItem(STORAGE_KEY);
+    if (!raw) return [];
+    const saved = JSON.parse(raw);
+    if (!saved || saved.version !== 1 || !Array.isArray(saved.turns)) return [];
+    return saved.turns.filter(isTurn).map((turn) =>
+      // An answer still being written when the page went away did not finish.
+      turn.role === 'assistant' && turn.status === 'streaming' ? { ...turn, status: 'cut' } : turn,
+    );
+  } catch {
+    return [];
+  }
+}
+
+export function saveTurns(storage, turns) {
+  try {
+    if (!turns.length) storage?.removeItem(STORAGE_KEY);
+    else storage?.setItem(STORAGE_KEY, JSON.stringify({ version: 1, turns }));
+    return true;
+  } catch {
+    // Storage full or disabled: the conversation still works, it just is not kept.
+    return false;
+  }
+}
+
+function isTurn(turn) {
+  return (
+    turn &&
+    typeof turn === 'object' &&
+    (turn.role === 'user' || turn.role === 'assistant') &&
+    typeof turn.content === 'string'
+  );
+}
+
+/**
+ * Words for a failure, for the person reading the page.
+ * @param {{code?: string, status?: number, message?: string, retryAfterSeconds?: number|null,
+ *          partial?: boolean, at?: number}} error
+ * @returns {{title: string, detail: string, retryAt: number|null}}
+ */
+export function describeError(error, nowMs = Date.now()) {
+  const status = error.status || 0;
+  const code = String(error.code || '');
+  const serverMessage = (error.message || '').trim();
+  const at = error.at || nowMs;
+
+  if (status === 429 || /rate.?limit|too_many/i.test(code)) {
+    const seconds = error.retryAfterSeconds;
+    if (seconds == null) {
+      return {
+        title: 'The language model is receiving too many requests right now.',
+        detail: 'Please wait a minute, then try again.',
+        retryAt: null,
+      };
+    }
+    const retryAt = at + seconds * 1000;
+    const remaining = Math.ceil((retryAt - nowMs) / 1000);
+    const clock = new Date(retryAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    return {
+      title: 'The language model is receiving too many requests right now.',
+      detail:
+        remaining > 0
+          ? `Try again in ${remaining} ${remaining === 1 ? 'second' : 'seconds'} (after ${clock}).`
+          : 'You can try again now.',
+      retryAt,
+    };
+  }
+  if (code === 'network') {
+    return {
+      title: 'The chat service could not be reached.',
+      detail: 'Check your connection, then try again.',
+      retryAt: null,
+    };
+  }
+  if (error.partial) {
+    return {
+      title: 'The answer was interrupted before it finished.',
+      detail: serverMessage || 'The service lost its connection to the language model. Please try again.',
+      retryAt: null,
+    };
+  }
+  if (status === 413) {
+    return {
+      title: 'This conversation is too long to send.',
+      detail: 'Start a new chat and ask again.',
+      retryAt: null,
+    };
+  }
+  if (status === 400 || status === 415 || status === 422) {
+    return {
+      title: 'The question could not be sent.',
+      detail: serverMessage || 'The service did not accept it.',
+      retryAt: null,
+    };
+  }
+  if (status === 504) {
+    return {
+      title: 'The language model took too long to answer.',
+      detail: 'Please try again in a moment.',
+      retryAt: null,
+    };
+  }
+  if (status >= 500) {
+    return {
+      title: 'The language model service did not answer properly.',
+      detail: serverMessage || 'Please try again in a moment.',
+      retryAt: null,
+    };
+  }
+  return {
+    title: 'Something went wrong.',
+    detail: serverMessage || 'Please try again.',
+    retryAt: null,
+  };
+}

@@ -1,0 +1,156 @@
+// DOM for one turn of the conversation. Only text and sanitised fragments go into the page.
+
+import { describeError } from './conversation.js';
+import { citationHref, renderAnswer } from './render.js';
+
+function el(tag, props = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value == null || value === false) continue;
+    if (key === 'text') node.textContent = value;
+    else if (key === 'className') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  node.append(...children);
+  return node;
+}
+
+let viewCount = 0;
+
+export function userView(turn) {
+  return el('article', { className: 'msg msg-user', 'data-testid': 'message-user' }, [
+    el('h2', { className: 'visually-hidden', text: 'You asked' }),
+    el('p', { className: 'msg-text', text: turn.content }),
+  ]);
+}
+
+/**
+ * The view of one answer. `update*` methods are cheap to call often.
+ * @param {object} turn the assistant turn (content, steps, citations, status, error)
+ * @param {{apiBase: string, onRetry?: () => void}} options
+ */
+export function assistantView(turn, { apiBase, onRetry }) {
+  viewCount += 1;
+  const key = `a${viewCount}`;
+  const anchorFor = (id) => `cite-${key}-${String(id).replace(/[^\w-]/g, '_')}`;
+
+  const stepsList = el('ol', { className: 'steps-list' });
+  const stepsSummary = el('summary', { text: 'Working on it…' });
+  const steps = el('details', { className: 'steps', open: true, hidden: true }, [stepsSummary, stepsList]);
+  const body = el('div', { className: 'msg-text markdown' });
+  const citationsList = el('ol', { className: 'citations-list' });
+  const citations = el('aside', { className: 'citations', hidden: true, 'aria-label': 'Sources' }, [
+    el('h3', { className: 'citations-title', text: 'Sources' }),
+    citationsList,
+  ]);
+  const footer = el('div', { className: 'msg-footer' });
+  const root = el(
+    'article',
+    { className: 'msg msg-assistant', 'data-testid': 'message-assistant', 'aria-busy': 'false' },
+    [el('h2', { className: 'visually-hidden', text: 'Answer' }), steps, el('div', { className: 'msg-main' }, [body, footer]), citations],
+  );
+
+  let citationIds = [];
+  let lastShown = null;
+
+  function setContent(text) {
+    if (text === lastShown) return;
+    lastShown = text;
+    body.replaceChildren(renderAnswer(text, { citationIds, anchorFor }));
+  }
+
+  function addStep(step) {
+    steps.hidden = false;
+    const item = el('li', { className: 'step', 'data-testid': 'step' }, [el('span', { className: 'step-title', text: step.title })]);
+    if (step.detail) item.append(' ', el('span', { className: 'step-detail', text: step.detail }));
+    stepsList.append(item);
+  }
+
+  function setCitations(list) {
+    citationIds = list.map((c) => c.id);
+    citations.hidden = list.length === 0;
+    citationsList.replaceChildren(
+      ...list.map((c) => {
+        const href = citationHref(c.url, apiBase);
+        const label = c.title || c.url || `Source ${c.id}`;
+        const item = el('li', { className: 'citation', id: anchorFor(c.id), tabindex: '-1', 'data-testid': 'citation' }, [
+          el('span', { className: 'citation-number', text: `[${c.id}]` }),
+          ' ',
+          href
+            ? el('a', { href, target: '_blank', rel: 'noopener noreferrer', text: label })
+            : el('span', { className: 'citation-title', text: label }),
+        ]);
+        if (c.snippet) item.append(el('p', { className: 'citation-snippet', text: c.snippet }));
+        return item;
+      }),
+    );
+    if (lastShown !== null) {
+      const text = lastShown;
+      lastShown = null;
+      setContent(text);
+    }
+  }
+
+  function setBusy(busy) {
+    root.setAttribute('aria-busy', busy ? 'true' : 'false');
+    root.classList.toggle('is-streaming', busy);
+    if (busy) {
+      footer.replaceChildren(el('p', { className: 'mark mark-waiting', text: 'Answering…' }));
+    }
+  }
+
+  /** Shows how the answer ended: complete, stopped, cut or failed. */
+  function setOutcome() {
+    setBusy(false);
+    const count = turn.steps?.length || 0;
+    stepsSummary.textContent = count === 1 ? '1 step' : `${count} steps`;
+    steps.open = false;
+    const marks = [];
+    if (turn.status === 'stopped') {
+      marks.push(el('p', { className: 'mark mark-stopped', text: 'Stopped. The answer above is incomplete.' }));
+    } else if (turn.status === 'cut') {
+      marks.push(
+        errorBox({
+          title: 'The answer was cut off before it finished.',
+          detail: 'The connection ended early. Please try again.',
+        }),
+      );
+    } else if (turn.status === 'error' && turn.error) {
+      marks.push(errorBox(describeError(turn.error)));
+    } else if (turn.finishReason === 'length') {
+      marks.push(el('p', { className: 'mark', text: 'The answer reached its length limit.' }));
+    } else if (turn.finishReason === 'content_filter') {
+      marks.push(el('p', { className: 'mark', text: 'The rest of the answer was withheld by the content filter.' }));
+    }
+    footer.replaceChildren(...marks);
+  }
+
+  function errorBox({ title, detail }) {
+    const box = el('div', { className: 'error', role: 'alert', 'data-testid': 'error' }, [
+      el('p', { className: 'error-title', text: title }),
+    ]);
+    if (detail) box.append(el('p', { className: 'error-detail', text: detail }));
+    if (onRetry) {
+      const retry = el('button', { type: 'button', className: 'button-quiet', text: 'Try again' });
+      retry.addEventListener('click', onRetry);
+      box.append(retry);
+    }
+    return box;
+  }
+
+  function setStats(stats) {
+    if (!stats) return;
+    root.dataset.revealChunks = String(stats.chunks);
+    root.dataset.revealFrames = String(stats.frames);
+    root.dataset.revealMaxLagMs = stats.maxLagMs.toFixed(1);
+    root.dataset.revealP95LagMs = stats.p95LagMs.toFixed(1);
+  }
+
+  // Fill from a saved turn.
+  for (const step of turn.steps || []) addStep(step);
+  if (turn.citations?.length) setCitations(turn.citations);
+  setContent(turn.content || '');
+
+  return { root, setContent, addStep, setCitations, setBusy, setOutcome, setStats };
+}

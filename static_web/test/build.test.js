@@ -1,0 +1,105 @@
+// Builds the page into a scratch folder and checks what would be shipped.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+import { build } from 'vite';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const JS_BUDGET_BYTES = 40 * 1024;
+
+function filesUnder(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath ?? entry.path, entry.name));
+}
+
+describe('production build', () => {
+  let outDir;
+
+  before(async () => {
+    outDir = mkdtempSync(join(tmpdir(), 'chat-page-build-'));
+    await build({ root, logLevel: 'silent', build: { outDir, emptyOutDir: true } });
+  });
+
+  after(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it(`ships under ${JS_BUDGET_BYTES / 1024} KB of JavaScript, gzipped`, (t) => {
+    const scripts = filesUnder(outDir).filter((file) => /\.m?js$/.test(file));
+    assert.ok(scripts.length > 0);
+    const gzipped = scripts.reduce((sum, file) => sum + gzipSync(readFileSync(file), { level: 9 }).length, 0);
+    t.diagnostic(`JavaScript shipped: ${(gzipped / 1024).toFixed(1)} KB gzipped in ${scripts.length} file(s)`);
+    assert.ok(gzipped < JS_BUDGET_BYTES, `${gzipped} bytes gzipped`);
+  });
+
+  it('has no inline script or style, so the Content-Security-Policy can forbid them', () => {
+    for (const page of ['index.html', '404.html']) {
+      const html = readFileSync(join(outDir, page), 'utf8');
+      for (const tag of html.match(/<script\b[^>]*>/g) ?? []) assert.match(tag, /\bsrc=/, `${page}: ${tag}`);
+      assert.doesNotMatch(html, /<style\b/i, page);
+      assert.doesNotMatch(html, /\sstyle=/i, page);
+      assert.doesNotMatch(html, /\son[a-z]+=/i, page);
+    }
+  });
+
+  it('ships the runtime config, the Static Web Apps config and the 404 page', () => {
+    assert.deepEqual(JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')), { apiBaseUrl: '' });
+    const swa = JSON.parse(readFileSync(join(outDir, 'staticwebapp.config.json'), 'utf8'));
+    assert.deepEqual(swa, JSON.parse(readFileSync(join(root, 'staticwebapp.config.json'), 'utf8')));
+    assert.match(readFileSync(join(outDir, '404.html'), 'utf8'), /Page not found/);
+  });
+
+  it('names every asset by its content hash, so assets can be cached for good', () => {
+    const assets = readdirSync(join(outDir, 'assets'));
+    assert.ok(assets.length > 0);
+    for (const name of assets) assert.match(name, /-[\w-]{8}\.(js|css)$/, name);
+  });
+
+  it('keeps the test hooks of the page', () => {
+    const html = readFileSync(join(outDir, 'index.html'), 'utf8');
+    for (const hook of ['chat-input', 'send', 'stop', 'streaming-toggle']) {
+      assert.match(html, new RegExp(`data-testid="${hook}"`), hook);
+    }
+  });
+});
+
+describe('staticwebapp.config.json', () => {
+  const config = JSON.parse(readFileSync(join(root, 'staticwebapp.config.json'), 'utf8'));
+  const headers = config.globalHeaders;
+  const csp = Object.fromEntries(
+    headers['Content-Security-Policy'].split(';').map((part) => {
+      const [name, ...values] = part.trim().split(/\s+/);
+      return [name, values];
+    }),
+  );
+
+  it('sets the security headers', () => {
+    assert.equal(headers['X-Content-Type-Options'], 'nosniff');
+    assert.ok(headers['Referrer-Policy']);
+    assert.deepEqual(csp['default-src'], ["'none'"]);
+    assert.deepEqual(csp['script-src'], ["'self'"]);
+    assert.deepEqual(csp['style-src'], ["'self'"]);
+    assert.deepEqual(csp['frame-ancestors'], ["'none'"]);
+    assert.deepEqual(csp['object-src'], ["'none'"]);
+    assert.ok(csp['connect-src'].includes("'self'"));
+    for (const values of Object.values(csp)) {
+      assert.ok(!values.includes("'unsafe-inline'") && !values.includes("'unsafe-eval'") && !values.includes('*'));
+    }
+  });
+
+  it('caches hashed assets for good and the rest not at all', () => {
+    const route = (path) => config.routes.find((r) => r.route === path);
+    assert.match(route('/assets/*').headers['Cache-Control'], /max-age=31536000.*immutable/);
+    assert.match(route('/config.json').headers['Cache-Control'], /no-cache/);
+    assert.match(route('/index.html').headers['Cache-Control'], /no-cache/);
+  });
+
+  it('answers unknown addresses with the 404 page', () => {
+    assert.deepEqual(config.responseOverrides['404'], { rewrite: '/404.html', statusCode: 404 });
+  });
+});

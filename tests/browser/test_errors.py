@@ -1,0 +1,51 @@
+"""Failures are shown in place, in words a person understands."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import answer_body, ask, open_page, wait_until_answered
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_answer_cut_mid_stream_is_marked_and_keeps_its_text(app_server, page):
+    open_page(page, app_server.url)
+    answer = wait_until_answered(page, ask(page, "Tell me more #cut"))
+    error = answer.get_by_test_id("error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("interrupted before it finished")
+    expect(error).to_have_attribute("role", "alert")
+    expect(answer_body(answer)).to_contain_text("Answer to: Tell me more.")
+
+
+def test_rate_limit_says_when_to_retry(app_server, page, artifacts):
+    open_page(page, app_server.url)
+    answer = wait_until_answered(page, ask(page, "Busy? #429"))
+    error = answer.get_by_test_id("error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("too many requests")
+    expect(error).to_contain_text(re.compile(r"Try again in \d+ seconds? \(after \d\d:\d\d:\d\d\)"))
+    page.screenshot(path=artifacts / "rate-limited.png")
+
+    # Trying again sends the same question once more, in place of the failed turn.
+    with page.expect_request(lambda r: r.url.endswith("/api/chat/stream")) as retried:
+        error.get_by_role("button", name="Try again").click()
+    assert retried.value.post_data_json["messages"] == [{"role": "user", "content": "Busy? #429"}]
+    expect(page.get_by_test_id("message-user")).to_have_count(1)
+
+
+def test_a_failing_model_is_reported(app_server, page):
+    open_page(page, app_server.url)
+    answer = wait_until_answered(page, ask(page, "Anyone there? #500"))
+    expect(answer.get_by_test_id("error")).to_contain_text("did not answer properly")
+
+
+def test_an_unreachable_service_is_reported(app_server, page):
+    open_page(page, app_server.url)
+    page.route("**/api/chat/stream", lambda route: route.abort("connectionrefused"))
+    answer = wait_until_answered(page, ask(page, "Hello?"))
+    expect(answer.get_by_test_id("error")).to_contain_text("could not be reached")
