@@ -44,12 +44,16 @@ else:
 
     @app.route(route="chat/stream", methods=["POST"])
     async def chat_stream(req: func.HttpRequest) -> func.HttpResponse:
-        reply = await runtime.service().buffered_stream(req.headers.get("content-type"), req.get_body())
+        reply = await runtime.service().buffered_stream(
+            req.headers.get("content-type"), req.get_body()
+        )
         return _classic(reply)
 
     @app.route(route="chat", methods=["POST"])
     async def chat(req: func.HttpRequest) -> func.HttpResponse:
-        return _classic(await runtime.service().complete(req.headers.get("content-type"), req.get_body()))
+        return _classic(
+            await runtime.service().complete(req.headers.get("content-type"), req.get_body())
+        )
 
     @app.route(route="health", methods=["GET"])
     async def health(req: func.HttpRequest) -> func.HttpResponse:
