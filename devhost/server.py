@@ -97,6 +97,8 @@ def create_app(module_name: str = "function_app", static_dir: Path | None = None
         await runtime.shutdown()
 
     routes: list[Route | Mount] = list(function_routes(module.app, route_prefix()))
+    # Offline answers cite the bundled documentation by path; serve it so the links open.
+    routes.append(Mount("/docs", StaticFiles(directory=ROOT / "docs"), name="docs"))
     static_dir = static_dir or _page_folder()
     if static_dir is not None:
         routes.append(Mount("/", StaticFiles(directory=static_dir, html=True), name="page"))

@@ -186,3 +186,15 @@ def test_offline_health_says_offline(offline_app_server):
         "model": "none",
         "retrieval": "local",
     }
+
+
+def test_offline_citations_link_to_documents_the_server_serves(offline_app_server):
+    lines = parse_lines(
+        httpx.post(offline_app_server.url + "/api/chat/stream", json=question("azd up")).content
+    )
+    url = citations(lines)[0]["url"]
+
+    response = httpx.get(f"{offline_app_server.url}/{url.split('#')[0]}")
+
+    assert response.status_code == 200
+    assert response.text.startswith("#")
