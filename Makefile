@@ -1,6 +1,8 @@
 # make run   - install what is missing and serve the app at http://127.0.0.1:$(PORT)
 # make test  - install what is missing and run the whole suite
 # make bench - the benchmarks (not part of make test)
+# make ingest - fill the search index from docs/ (or INGEST_ARGS="FOLDER ... [--prune]"): Azure AI
+#               Search when AZURE_SEARCH_ENDPOINT is set, else the local index file
 
 PYTHON ?= python3
 VENV   := .venv
@@ -27,6 +29,9 @@ $(VENV)-infra/.installed: requirements-infra.txt
 # --- Commands ------------------------------------------------------------------
 run: install web
 	$(PY) -m devhost --port $(PORT)
+
+ingest: install
+	$(PY) -m chat_api.ingest $(INGEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

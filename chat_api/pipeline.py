@@ -1,4 +1,9 @@
-"""The chat flow as one async generator of events. Every route and mode consumes it."""
+"""The chat flow as one async generator of events. Every route and mode consumes it.
+
+With retrieval: the question is received; the model writes a search query from the conversation
+(offline: the question's keywords); the search runs; what was found is cited; then the model
+answers from it. Each stage is a progress step, with the milliseconds since the question came.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,11 @@ from chat_api.hosts import ModelHost
 from chat_api.prompt import build_prompt
 from chat_api.protocol import ChatRequest
 from chat_api.retrieval import Passage, Retriever
-from chat_api.retrieval.local import keywords
 from chat_api.settings import Settings
 
-DEFAULT_TOP = 3
-_SNIPPET_CHARS = 240
+SNIPPET_CHARS = 240
+SEARCH_FAILED_STEP = "Search unavailable"
+SEARCH_FAILED_DETAIL = "The search service failed, so this answer does not use the documents."
 
 
 async def stream_chat(
@@ -31,17 +36,27 @@ async def stream_chat(
     overrides = request.context.overrides
     question = request.messages[-1].content
     try:
-        yield Step("Question received", _shorten(question, 120))
+        yield Step("Question received", _shorten(question, 120), _ms(started))
         sources: list[Passage] = []
         if retriever is not None and overrides.retrieval is not False:
-            query = " ".join(keywords(question)[:12]) or question
+            query = await host.generate_query(request.messages)
             yield Step("Searching the knowledge base", query, _ms(started))
-            sources = await retriever.search(query, top=overrides.top or DEFAULT_TOP)
-            found = "; ".join(p.title for p in sources) if sources else "nothing found"
-            noun = "source" if len(sources) == 1 else "sources"
-            yield Step(f"Found {len(sources)} {noun}", found, _ms(started))
-            if sources:
-                yield Citations(tuple(_citation(n, p) for n, p in enumerate(sources, start=1)))
+            try:
+                sources = await retriever.search(
+                    query,
+                    top=overrides.top or settings.retrieval_top,
+                    semantic_ranker=overrides.semantic_ranker,
+                )
+            except errors.ChatError as error:
+                if error.code != errors.SEARCH_UNAVAILABLE or settings.search_failure != "continue":
+                    raise
+                yield Step(SEARCH_FAILED_STEP, SEARCH_FAILED_DETAIL, _ms(started))
+            else:
+                found = "; ".join(p.title for p in sources) if sources else "nothing found"
+                noun = "source" if len(sources) == 1 else "sources"
+                yield Step(f"Found {len(sources)} {noun}", found, _ms(started))
+                if sources:
+                    yield Citations(citations(sources))
         prompt = build_prompt(
             request.messages,
             sources,
@@ -57,12 +72,19 @@ async def stream_chat(
         yield Failure(errors.from_exception(exc))
 
 
-def _citation(number: int, passage: Passage) -> Citation:
+def citations(sources: list[Passage]) -> tuple[Citation, ...]:
+    """The sources as citations numbered from 1, in the order the prompt numbers them, so the
+    answer's [1], [2] point at `context.citations` ids "1", "2"."""
+    return tuple(citation(number, p) for number, p in enumerate(sources, start=1))
+
+
+def citation(number: int, passage: Passage) -> Citation:
+    snippet = passage.snippet or passage.text
     return Citation(
         id=str(number),
         title=passage.title,
-        url=passage.source,
-        snippet=_shorten(" ".join(passage.text.split()), _SNIPPET_CHARS),
+        url=passage.url or passage.source,
+        snippet=_shorten(" ".join(snippet.split()), SNIPPET_CHARS),
     )
 
 

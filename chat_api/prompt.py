@@ -3,9 +3,12 @@ with the history trimmed, oldest turns first, to an estimated token budget."""
 
 from __future__ import annotations
 
+import re
+
 from chat_api.hosts import Prompt
 from chat_api.protocol import Message
 from chat_api.retrieval import Passage
+from chat_api.retrieval.local import keywords
 
 SYSTEM = (
     "You are a helpful assistant. Answer clearly and concisely in Markdown. "
@@ -17,6 +20,27 @@ SYSTEM_WITH_SOURCES = (
     "the answer, say that you could not find it. Answer in Markdown.\n\nSources:\n"
 )
 _PER_MESSAGE_TOKENS = 4
+
+# Query generation: a small, non-streamed call before the search. The conversation gives the
+# question its meaning ("and how much does it cost?"), so the model rewrites it into a query.
+QUERY_SYSTEM = (
+    "You write the search query for a knowledge base of documents. Given the conversation, "
+    "reply with a search query that finds what is needed to answer the user's last question: "
+    "its key terms, with what the question refers to spelled out from the conversation, in the "
+    "language of the question, at most 12 words. Reply with the query only: no quotes, no "
+    "explanation, no prefix, no source numbers like [1]."
+)
+# One worked example, so the reply's shape is clear even to small models.
+QUERY_EXAMPLES = (
+    {"role": "user", "content": "What does the basic plan include?"},
+    {"role": "assistant", "content": "basic plan features included"},
+    {"role": "user", "content": "And how much is it per month?"},
+    {"role": "assistant", "content": "basic plan monthly price"},
+)
+QUERY_MAX_TOKENS = 48
+QUERY_HISTORY_TOKENS = 2000
+QUERY_MAX_CHARS = 200
+_QUERY_PREFIX = re.compile(r"^(?:search\s+)?query\s*:\s*", re.IGNORECASE)
 
 
 def estimate_tokens(text: str) -> int:
@@ -62,3 +86,33 @@ def trim_history(messages: list[Message], budget_tokens: int) -> list[Message]:
     while len(kept) > 1 and kept[0].role != "user":
         kept.pop(0)
     return kept
+
+
+def build_query_messages(
+    messages: list[Message], *, budget_tokens: int = QUERY_HISTORY_TOKENS
+) -> list[dict[str, str]]:
+    """The messages that ask a model for a search query: the instructions, the worked example,
+    then the conversation (trimmed, oldest turns first) ending with the question itself."""
+    history = trim_history(messages, budget_tokens)
+    return [
+        {"role": "system", "content": QUERY_SYSTEM},
+        *QUERY_EXAMPLES,
+        *({"role": m.role, "content": m.content} for m in history),
+    ]
+
+
+def keyword_query(question: str) -> str:
+    """The question's own keywords: the query when no model writes one."""
+    return " ".join(keywords(question)[:12]) or question.strip()[:QUERY_MAX_CHARS]
+
+
+def clean_query(reply: str, question: str) -> str:
+    """The query from a model's reply: its first line without quotes or a "Query:" prefix;
+    the question's keywords when the reply has nothing usable."""
+    line = next((part.strip() for part in reply.strip().splitlines() if part.strip()), "")
+    line = line.strip("\"'` ")
+    line = _QUERY_PREFIX.sub("", line).strip("\"'` ")
+    line = " ".join(line.split())[:QUERY_MAX_CHARS]
+    if not line or line == "0":
+        return keyword_query(question)
+    return line

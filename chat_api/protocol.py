@@ -27,10 +27,15 @@ class Overrides(BaseModel):
         default=None, description="false answers without searching (plain chat)."
     )
     top: int | None = Field(
-        default=None, ge=1, le=20, description="How many passages to retrieve (default 3)."
+        default=None,
+        ge=1,
+        le=20,
+        description="How many passages to retrieve (default CHAT_RETRIEVAL_TOP, 3).",
     )
     semantic_ranker: bool | None = Field(
-        default=None, description="Use Azure AI Search's semantic ranker when available."
+        default=None,
+        description="true or false: Azure AI Search's semantic ranker on or off for this request "
+        "(default AZURE_SEARCH_SEMANTIC_RANKER).",
     )
     temperature: float | None = Field(
         default=None, ge=0, le=2, description="Sampling temperature passed to the model."

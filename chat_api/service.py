@@ -20,7 +20,7 @@ from chat_api.hosts import ModelHost
 from chat_api.pipeline import stream_chat
 from chat_api.protocol import ChatRequest
 from chat_api.retrieval import Retriever
-from chat_api.settings import Settings
+from chat_api.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +68,22 @@ class ChatService:
 
             from chat_api.retrieval.local import DEFAULT_KNOWLEDGE_BASE, LocalRetriever
 
-            folder = Path(settings.knowledge_base_dir or DEFAULT_KNOWLEDGE_BASE)
-            retriever = LocalRetriever.from_folder(folder)
+            if settings.local_index:
+                index_file = Path(settings.local_index)
+                if not index_file.is_file():
+                    raise SettingsError(
+                        "CHAT_LOCAL_INDEX names no index file; build it with make ingest"
+                    )
+                retriever = LocalRetriever.open(index_file)
+            else:
+                folder = Path(settings.knowledge_base_dir or DEFAULT_KNOWLEDGE_BASE)
+                retriever = LocalRetriever.from_folder(folder)
         elif settings.retrieval == "azure":
-            raise errors.ChatError(
-                503, "retrieval_unavailable", "Azure AI Search retrieval is not available yet."
-            )
+            from chat_api.retrieval.azure_search import create_retriever
+
+            # Vector queries need the host's embeddings; offline there are none (text only).
+            embed = host.embed if settings.embedding_model else None
+            retriever = create_retriever(settings, embed)
         return cls(settings, host, retriever)
 
     async def aclose(self) -> None:

@@ -13,6 +13,7 @@ from typing import Literal
 
 ModelHostKind = Literal["azure", "openai", "offline"]
 RetrievalKind = Literal["azure", "local", "off"]
+SearchFailure = Literal["fail", "continue"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -54,6 +55,19 @@ class Settings:
     azure_search_endpoint: str = ""
     azure_search_index: str = "knowledge-base"
     azure_search_api_key: str = ""
+    # The semantic ranker reorders hybrid results; the index needs a semantic configuration
+    # (`make ingest` creates one with this name) and a tier that has the ranker (Basic and up).
+    azure_search_semantic_ranker: bool = False
+    azure_search_semantic_configuration: str = "default"
+
+    # Retrieval: passages per answer (a request may override it), how long one search may take,
+    # and what a failed search does: `fail` (503 search_unavailable) or `continue` (answer
+    # without sources, saying so in a progress step).
+    retrieval_top: int = 3
+    search_timeout_seconds: float = 10.0
+    search_failure: SearchFailure = "fail"
+    # A local index file written by `make ingest`; empty: built in memory from the folder.
+    local_index: str = ""
 
     allowed_origins: tuple[str, ...] = ()
     limits: Limits = Limits()
@@ -71,6 +85,14 @@ class Settings:
         if self.model_host == "openai":
             return self.openai_chat_model
         return "none"
+
+    @property
+    def embedding_model(self) -> str:
+        if self.model_host == "azure":
+            return self.azure_openai_embedding_deployment
+        if self.model_host == "openai":
+            return self.openai_embedding_model
+        return ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -111,6 +133,20 @@ class Settings:
             azure_search_endpoint=get.text("AZURE_SEARCH_ENDPOINT").rstrip("/"),
             azure_search_index=get.text("AZURE_SEARCH_INDEX", defaults.azure_search_index),
             azure_search_api_key=get.text("AZURE_SEARCH_API_KEY"),
+            azure_search_semantic_ranker=get.flag(
+                "AZURE_SEARCH_SEMANTIC_RANKER", defaults.azure_search_semantic_ranker
+            ),
+            azure_search_semantic_configuration=get.text(
+                "AZURE_SEARCH_SEMANTIC_CONFIGURATION", defaults.azure_search_semantic_configuration
+            ),
+            retrieval_top=get.integer("CHAT_RETRIEVAL_TOP", defaults.retrieval_top),
+            search_timeout_seconds=get.number(
+                "CHAT_SEARCH_TIMEOUT_SECONDS", defaults.search_timeout_seconds
+            ),
+            search_failure=get.choice(  # type: ignore[arg-type]
+                "CHAT_SEARCH_FAILURE", ("fail", "continue"), defaults.search_failure
+            ),
+            local_index=get.text("CHAT_LOCAL_INDEX"),
             allowed_origins=tuple(
                 o.strip() for o in get.text("ALLOWED_ORIGINS").split(",") if o.strip()
             ),

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 import pytest
 
 from tests.support import processes
-from tests.support.processes import AppServer, ModelServer
+from tests.support.processes import AppServer, ModelServer, SearchServer
 
 # Short budgets keep fault tests quick; the behaviour is the same as with the defaults.
 FAST_FAULTS = {"CHAT_MODEL_RETRY_SECONDS": "1.5", "CHAT_MODEL_TIMEOUT_SECONDS": "2"}
@@ -18,6 +18,21 @@ FAST_FAULTS = {"CHAT_MODEL_RETRY_SECONDS": "1.5", "CHAT_MODEL_TIMEOUT_SECONDS": 
 def model_server() -> Iterator[ModelServer]:
     with processes.model_server() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def search_server() -> Iterator[SearchServer]:
+    """The stand-in Azure AI Search service (REST over plain HTTP, API key)."""
+    with processes.search_server() as server:
+        yield server
+
+
+def search_env(search_server: SearchServer, index: str) -> dict[str, str]:
+    return {
+        "AZURE_SEARCH_ENDPOINT": search_server.url,
+        "AZURE_SEARCH_API_KEY": search_server.api_key,
+        "AZURE_SEARCH_INDEX": index,
+    }
 
 
 def model_env(model_server: ModelServer) -> dict[str, str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from chat_api.events import End, TextDelta
+from chat_api.protocol import Message
 from chat_api.retrieval import Passage
 
 
@@ -29,6 +30,16 @@ class ModelHost(Protocol):
     def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | End]:
         """Text deltas as the model produces them, then End. Raises ChatError before the first
         delta when the model cannot be reached; raises ChatError after it when the stream breaks."""
+        ...
+
+    async def generate_query(self, messages: list[Message]) -> str:
+        """A search query for the conversation's last question (one small, non-streamed model
+        call); raises ChatError when the model cannot be reached."""
+        ...
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """One embedding vector per text, in order; an empty list when the host has no
+        embedding model. Raises ChatError when the model cannot be reached."""
         ...
 
     async def aclose(self) -> None: ...

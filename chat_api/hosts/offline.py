@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 from chat_api.events import End, TextDelta
 from chat_api.hosts import Prompt
+from chat_api.prompt import keyword_query
+from chat_api.protocol import Message
 
 NO_MODEL = (
     "No language model is configured, so this answer quotes the documentation passages that "
@@ -33,6 +35,14 @@ class OfflineHost:
             if index % 16 == 15:
                 await asyncio.sleep(0)  # let other streams write between bursts
         yield End("stop", {})
+
+    async def generate_query(self, messages: list[Message]) -> str:
+        """With no model, the query is the question's keywords."""
+        return keyword_query(messages[-1].content)
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        """No embedding model: searches are full-text only."""
+        return []
 
     async def aclose(self) -> None:
         return None

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx2
 import openai
@@ -20,6 +20,8 @@ import orjson
 from chat_api import errors
 from chat_api.events import End, TextDelta
 from chat_api.hosts import Prompt
+from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages, clean_query, keyword_query
+from chat_api.protocol import Message
 from chat_api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ _RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504})
 _DATA = b"data:"
 _RAW_STREAM_HEADERS = {"Content-Type": "application/json", "X-Stainless-Raw-Response": "stream"}
 _DONE = b"[DONE]"
+_T = TypeVar("_T")
 
 
 class OpenAICompatibleHost:
@@ -44,9 +47,11 @@ class OpenAICompatibleHost:
         model: str,
         retry_seconds: float,
         close: Callable[[], Awaitable[None]] | None = None,
+        embedding_model: str = "",
     ) -> None:
         self.name = name
         self.model = model
+        self.embedding_model = embedding_model
         self.client = client
         self._retry_seconds = retry_seconds
         self._close_extra = close
@@ -157,6 +162,76 @@ class OpenAICompatibleHost:
             log.info("model call failed (%s), retry %d in %.1fs", error.code, attempt, delay)
             await asyncio.sleep(delay)
 
+    # ---- Calls off the hot path: typed SDK objects are fine here ---------------------------
+
+    async def complete(
+        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
+    ) -> str:
+        """One non-streamed chat completion's text."""
+        response = await self._with_retries(
+            lambda: self.client.chat.completions.create(
+                model=self.model,
+                messages=messages,  # type: ignore[arg-type]
+                max_tokens=max_tokens,
+                temperature=temperature,
+                stream=False,
+            )
+        )
+        if not response.choices:
+            return ""
+        choice = response.choices[0]
+        if choice.finish_reason == "content_filter":
+            raise errors.content_filtered()
+        return choice.message.content or ""
+
+    async def generate_query(self, messages: list[Message]) -> str:
+        question = messages[-1].content
+        try:
+            reply = await self.complete(build_query_messages(messages), max_tokens=QUERY_MAX_TOKENS)
+        except errors.ChatError as error:
+            if error.status not in (400, 502):
+                raise
+            # The model refused this small request (a parameter it does not take, a filter):
+            # the question's keywords still make a fair query, and the answer can go on.
+            log.warning("search query generation failed (%s); using keywords", error.code)
+            return keyword_query(question)
+        return clean_query(reply, question)
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        if not texts or not self.embedding_model:
+            return []
+        response = await self._with_retries(
+            lambda: self.client.embeddings.create(
+                model=self.embedding_model, input=texts, encoding_format="float"
+            )
+        )
+        return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+
+    async def _with_retries(self, call: Callable[[], Awaitable[_T]]) -> _T:
+        """`call()`, retried as `_open_stream` retries: throttling and transient failures with
+        backoff (honouring Retry-After) while the retry budget lasts; then the ChatError."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._retry_seconds
+        attempt = 0
+        while True:
+            try:
+                return await call()
+            except openai.APIStatusError as exc:
+                error = errors.from_exception(exc)
+                retryable = exc.status_code in _RETRYABLE
+                hint = errors.retry_after_seconds(exc.response.headers)
+            except (openai.APIConnectionError, TimeoutError) as exc:
+                error = errors.from_exception(exc)
+                retryable, hint = True, None
+            delay = (
+                hint if hint is not None else min(8.0, 0.5 * 2**attempt) * random.uniform(0.8, 1.2)
+            )
+            attempt += 1
+            if not retryable or loop.time() + delay > deadline:
+                raise error
+            log.info("model call failed (%s), retry %d in %.1fs", error.code, attempt, delay)
+            await asyncio.sleep(delay)
+
 
 def create_host(settings: Settings) -> OpenAICompatibleHost:
     http_client = openai.DefaultAioHttpClient(
@@ -176,6 +251,7 @@ def create_host(settings: Settings) -> OpenAICompatibleHost:
         name="openai",
         model=settings.openai_chat_model,
         retry_seconds=settings.model_retry_seconds,
+        embedding_model=settings.openai_embedding_model,
     )
 
 
@@ -204,4 +280,5 @@ def _azure_host(settings: Settings, http_client: httpx2.AsyncClient) -> OpenAICo
         model=settings.azure_openai_chat_deployment,
         retry_seconds=settings.model_retry_seconds,
         close=close,
+        embedding_model=settings.azure_openai_embedding_deployment,
     )

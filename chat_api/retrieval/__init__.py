@@ -15,11 +15,26 @@ class Passage:
     source: str
     text: str
     score: float = 0.0
+    # A link to the document, when the index has one; citations fall back to `source`.
+    url: str = ""
+    # The part of `text` that best matches the query (a search caption), when there is one.
+    snippet: str = ""
+
+    @property
+    def document(self) -> str:
+        """The file the passage was cut from: `source` without its anchor."""
+        return self.source.split("#", 1)[0]
 
 
 class Retriever(Protocol):
     name: str
 
-    async def search(self, query: str, *, top: int) -> list[Passage]: ...
+    async def search(
+        self, query: str, *, top: int, semantic_ranker: bool | None = None
+    ) -> list[Passage]:
+        """The `top` passages that best match the query. `semantic_ranker` asks for (or turns
+        off) semantic reranking where the backend has it; None keeps its configured default.
+        Raises ChatError `search_unavailable` when the search fails."""
+        ...
 
     async def aclose(self) -> None: ...

@@ -1,19 +1,28 @@
-"""An embedded full-text index over a folder of Markdown and text files (the bundled
-knowledge base is the project's own documentation). SQLite FTS5 from the standard library:
-BM25 ranking, stemming, no server; built in memory at start-up in milliseconds."""
+"""An embedded full-text index over a folder of documents (the bundled knowledge base is the
+project's own documentation). SQLite FTS5 from the standard library: BM25 ranking, stemming, no
+server; built in memory at start-up in milliseconds, from the same passages `make ingest`
+uploads to Azure AI Search."""
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
 from chat_api.retrieval import Passage
+from chat_api.retrieval.chunking import split_document as split_document
+from chat_api.retrieval.documents import (
+    DocumentError,
+    find_documents,
+    read_passages,
+    source_name,
+)
+
+log = logging.getLogger(__name__)
 
 DEFAULT_KNOWLEDGE_BASE = Path(__file__).resolve().parents[2] / "docs"
-_MAX_SECTION_CHARS = 1500
-_HEADING = re.compile(r"^(#{1,3})\s+(.+?)\s*#*\s*$", re.MULTILINE)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
     [
@@ -96,48 +105,102 @@ _STOPWORDS = frozenset(
 
 
 class LocalRetriever:
-    """Full-text search over a folder of documents."""
+    """Full-text search over passages: built in memory from a folder at start-up, or opened
+    read-only from an index file that `make ingest` wrote."""
 
     name = "local"
 
-    def __init__(self, documents: Iterable[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        documents: Iterable[tuple[str, str]] = (),
+        *,
+        path: str | Path = ":memory:",
+        read_only: bool = False,
+    ) -> None:
         # One connection, used only from the event loop's thread; queries take microseconds.
-        self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        self._db.execute(
-            "CREATE VIRTUAL TABLE passages USING fts5("
-            "id UNINDEXED, source UNINDEXED, title, body, tokenize='porter unicode61')"
-        )
-        rows = [
-            (p.id, p.source, p.title, p.text)
-            for source, text in documents
-            for p in split_document(source, text)
-        ]
-        self._db.executemany("INSERT INTO passages VALUES (?, ?, ?, ?)", rows)
-        self.size = len(rows)
+        if read_only:
+            uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+            self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        else:
+            self._db = sqlite3.connect(str(path), check_same_thread=False)
+            self._db.execute(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS passages USING fts5(id UNINDEXED, "
+                "source UNINDEXED, title, body, url UNINDEXED, tokenize='porter unicode61')"
+            )
+        passages = [p for source, text in documents for p in split_document(source, text)]
+        if passages:
+            self.add(unique(passages))
+            self.commit()
 
     @classmethod
     def from_folder(cls, folder: Path) -> LocalRetriever:
-        files = sorted(
-            p for p in folder.rglob("*") if p.suffix.lower() in {".md", ".txt"} and p.is_file()
-        )
-        return cls((str(p.relative_to(folder.parent)), p.read_text("utf-8")) for p in files)
+        """The index of every supported file in the folder; unreadable files are logged and
+        left out, exactly as `make ingest` reports and skips them."""
+        retriever = cls()
+        passages: list[Passage] = []
+        for path in find_documents(folder):
+            source = source_name(path, folder)
+            try:
+                passages.extend(read_passages(path, source))
+            except DocumentError as exc:
+                log.warning("knowledge base: skipped %s: %s", source, exc)
+        retriever.add(unique(passages))
+        retriever.commit()
+        return retriever
 
-    async def search(self, query: str, *, top: int) -> list[Passage]:
+    @classmethod
+    def open(cls, path: Path) -> LocalRetriever:
+        """An index file written by `make ingest`, read-only."""
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        return cls(path=path, read_only=True)
+
+    @property
+    def size(self) -> int:
+        return self._db.execute("SELECT count(*) FROM passages").fetchone()[0]
+
+    async def search(
+        self, query: str, *, top: int, semantic_ranker: bool | None = None
+    ) -> list[Passage]:
         match = match_expression(query)
         if not match:
             return []
         cursor = self._db.execute(
-            "SELECT id, source, title, body, bm25(passages, 0, 0, 4.0, 1.0) AS rank "
+            "SELECT id, source, title, body, url, bm25(passages, 0, 0, 4.0, 1.0, 0) AS rank "
             "FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?",
             (match, top),
         )
         return [
-            Passage(id=row[0], source=row[1], title=row[2], text=row[3], score=-row[4])
+            Passage(id=row[0], source=row[1], title=row[2], text=row[3], url=row[4], score=-row[5])
             for row in cursor.fetchall()
         ]
 
+    # ---- Maintenance (the ingestion's local target) ----------------------------------------
+
+    def existing(self) -> dict[str, str]:
+        """Every passage id in the index, with the document it came from."""
+        rows = self._db.execute("SELECT id, source FROM passages")
+        return {row[0]: row[1].split("#", 1)[0] for row in rows}
+
+    def add(self, passages: Iterable[Passage]) -> None:
+        self._db.executemany(
+            "INSERT INTO passages (id, source, title, body, url) VALUES (?, ?, ?, ?, ?)",
+            [(p.id, p.source, p.title, p.text, p.url) for p in passages],
+        )
+
+    def delete(self, ids: Iterable[str]) -> None:
+        self._db.executemany("DELETE FROM passages WHERE id = ?", [(i,) for i in ids])
+
+    def commit(self) -> None:
+        self._db.commit()
+
     async def aclose(self) -> None:
         self._db.close()
+
+
+def unique(passages: Iterable[Passage]) -> list[Passage]:
+    """The passages without repeats (the same chunk twice in one section has one id)."""
+    return list({p.id: p for p in passages}.values())
 
 
 def keywords(text: str) -> list[str]:
@@ -152,57 +215,3 @@ def keywords(text: str) -> list[str]:
 def match_expression(query: str) -> str:
     """An FTS5 query matching any keyword; each is quoted so user text is never syntax."""
     return " OR ".join(f'"{word}"' for word in keywords(query)[:32])
-
-
-def split_document(source: str, text: str) -> list[Passage]:
-    """Split Markdown into sections by heading; long sections into paragraphs groups."""
-    doc_title = source
-    first = _HEADING.search(text)
-    if first and len(first.group(1)) == 1:
-        doc_title = first.group(2)
-    starts = [m.start() for m in _HEADING.finditer(text)] or [0]
-    if starts[0] != 0:
-        starts.insert(0, 0)
-    passages: list[Passage] = []
-    for index, start in enumerate(starts):
-        end = starts[index + 1] if index + 1 < len(starts) else len(text)
-        section = text[start:end].strip()
-        if not section:
-            continue
-        heading = _HEADING.match(section)
-        title = heading.group(2) if heading else doc_title
-        body = section[heading.end() :].strip() if heading else section
-        if not body:
-            continue
-        anchor = _anchor(title)
-        full_title = title if title == doc_title else f"{doc_title}: {title}"
-        for part, chunk in enumerate(_pieces(body)):
-            suffix = f"-{part + 1}" if part else ""
-            passages.append(
-                Passage(
-                    id=f"{source}#{anchor}{suffix}",
-                    title=full_title,
-                    source=f"{source}#{anchor}",
-                    text=chunk,
-                )
-            )
-    return passages
-
-
-def _pieces(body: str) -> list[str]:
-    if len(body) <= _MAX_SECTION_CHARS:
-        return [body]
-    pieces: list[str] = []
-    current = ""
-    for paragraph in re.split(r"\n\s*\n", body):
-        if current and len(current) + len(paragraph) > _MAX_SECTION_CHARS:
-            pieces.append(current)
-            current = ""
-        current = f"{current}\n\n{paragraph}" if current else paragraph
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _anchor(title: str) -> str:
-    return re.sub(r"[^\w\- ]", "", title.lower()).strip().replace(" ", "-")

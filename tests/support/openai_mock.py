@@ -1,5 +1,7 @@
 """The model mocked the way the field does it: real `ChatCompletionChunk` objects, one per word,
-for `stream=True`, and a `ChatCompletion` otherwise, the answer chosen by the last message.
+for `stream=True`, and a `ChatCompletion` otherwise, the answer chosen by the last message; a
+search-query request (the query-generation prompt) gets a query back, and `/embeddings` real
+`CreateEmbeddingResponse` objects with deterministic vectors.
 
 The objects are served through the OpenAI SDK's own HTTP client (an httpx2 mock transport), so
 the code under test runs exactly as in production: the SDK builds and sends the request, and the
@@ -15,11 +17,16 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx2
+from openai.types import CreateEmbeddingResponse, Embedding
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.chat.chat_completion import Choice as CompletionChoice
 from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta
 from openai.types.chat.chat_completion_message import ChatCompletionMessage
 from openai.types.completion_usage import CompletionUsage
+from openai.types.create_embedding_response import Usage as EmbeddingUsage
+
+from chat_api.prompt import QUERY_SYSTEM
+from tests.support.standin_model import embed, query_for
 
 Answer = Callable[[list[dict[str, Any]]], str]
 
@@ -27,6 +34,27 @@ Answer = Callable[[list[dict[str, Any]]], str]
 def default_answer(messages: list[dict[str, Any]]) -> str:
     question = messages[-1]["content"]
     return f"You asked: {question}"
+
+
+def default_query(messages: list[dict[str, Any]]) -> str:
+    """The search query the mock writes: the question's words, lowercased."""
+    return query_for(messages[-1]["content"])
+
+
+def is_query_prompt(messages: list[dict[str, Any]]) -> bool:
+    return bool(messages) and messages[0] == {"role": "system", "content": QUERY_SYSTEM}
+
+
+def embeddings_for(texts: list[str], model: str) -> CreateEmbeddingResponse:
+    return CreateEmbeddingResponse(
+        object="list",
+        model=model,
+        data=[
+            Embedding(object="embedding", index=i, embedding=embed(text))
+            for i, text in enumerate(texts)
+        ],
+        usage=EmbeddingUsage(prompt_tokens=len(texts), total_tokens=len(texts)),
+    )
 
 
 def chunks_for(text: str, model: str = "gpt-4o-mini") -> list[ChatCompletionChunk]:
@@ -95,8 +123,9 @@ class EventStream(httpx2.AsyncByteStream):
 class MockModel:
     """Answers chat completion requests sent through the SDK; records what it was sent."""
 
-    def __init__(self, answer: Answer = default_answer) -> None:
+    def __init__(self, answer: Answer = default_answer, query: Answer = default_query) -> None:
         self.answer = answer
+        self.query = query
         self.requests: list[dict[str, Any]] = []
         self.headers: list[httpx2.Headers] = []
         self.urls: list[str] = []
@@ -114,7 +143,14 @@ class MockModel:
             return httpx2.Response(
                 status, headers=headers, json={"error": {"code": "mock", "message": "mock"}}
             )
-        text = self.answer(body["messages"])
+        if request.url.path.endswith("/embeddings"):
+            texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            response = embeddings_for(texts, body.get("model", ""))
+            return httpx2.Response(200, json=response.model_dump(mode="json"))
+        if is_query_prompt(body["messages"]):
+            text = self.query(body["messages"])
+        else:
+            text = self.answer(body["messages"])
         if body.get("stream"):
             events = sse(chunks_for(text))
             headers = {"content-type": "text/event-stream"}
@@ -123,6 +159,22 @@ class MockModel:
                 headers["content-encoding"] = "gzip"
             return httpx2.Response(200, headers=headers, stream=EventStream(events))
         return httpx2.Response(200, json=completion_for(text).model_dump(mode="json"))
+
+    @property
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if "messages" in r]
+
+    @property
+    def query_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.chat_requests if is_query_prompt(r["messages"])]
+
+    @property
+    def answer_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.chat_requests if not is_query_prompt(r["messages"])]
+
+    @property
+    def embedding_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if "input" in r]
 
     def http_client(self, **_: Any) -> httpx2.AsyncClient:
         return httpx2.AsyncClient(transport=httpx2.MockTransport(self.handle))

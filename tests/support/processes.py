@@ -1,4 +1,5 @@
-"""Start the stand-in model server and the app as real processes on free loopback ports."""
+"""Start the stand-in model server, the stand-in search service and the app as real processes
+on free loopback ports."""
 
 from __future__ import annotations
 
@@ -106,6 +107,23 @@ class ModelServer:
 
 
 @dataclass
+class SearchServer:
+    process: Process
+    api_key: str
+
+    @property
+    def url(self) -> str:
+        """What AZURE_SEARCH_ENDPOINT points at."""
+        return self.process.url
+
+    def stats(self) -> dict:
+        return httpx.get(self.url + "/_stats", timeout=5).json()
+
+    def reset(self) -> None:
+        httpx.post(self.url + "/_reset", timeout=5)
+
+
+@dataclass
 class AppServer:
     process: Process
 
@@ -122,6 +140,17 @@ def model_server(*options: str, env: Mapping[str, str] | None = None) -> Iterato
     process = _start(["-m", "tests.support.standin_model", "--port", "0", *options], env or {})
     try:
         yield ModelServer(process)
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
+def search_server(api_key: str = "search-test-key") -> Iterator[SearchServer]:
+    process = _start(
+        ["-m", "tests.support.standin_search", "--port", "0", "--api-key", api_key], {}
+    )
+    try:
+        yield SearchServer(process, api_key)
     finally:
         _stop(process)
 

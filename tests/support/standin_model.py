@@ -13,7 +13,11 @@ the browser can each ask for what they need:
   #markdown  headings, a list, code and a link        #filter   ends with content_filter
   #error     an error event in the middle of the stream
 
-Counters at GET /_stats (requests, completed, aborted, active); POST /_reset zeroes them.
+A non-streamed request whose system message asks for a search query is answered with one: the
+question's words, lowercased, directives kept (`query_for`), so a search stand-in sees them.
+
+Counters at GET /_stats (requests, completed, aborted, active, queries, embeddings, the last
+request and the last search-query request); POST /_reset zeroes them.
 Run: python -m tests.support.standin_model --port 0   (prints "READY port=N" when listening)
 """
 
@@ -58,8 +62,11 @@ class Counters:
     completed: int = 0
     aborted: int = 0
     active: int = 0
+    queries: int = 0
+    embeddings: int = 0
     seen: dict[str, int] = field(default_factory=dict)
     last_request: dict[str, Any] = field(default_factory=dict)
+    last_query_request: dict[str, Any] = field(default_factory=dict)
 
 
 def answer_words(question: str, chunks: int) -> list[str]:
@@ -69,6 +76,21 @@ def answer_words(question: str, chunks: int) -> list[str]:
     words[-1] += "."
     words += [f"word{i}" for i in range(max(0, chunks - len(words)))]
     return [w if i == 0 else " " + w for i, w in enumerate(words)]
+
+
+def is_query_request(body: dict[str, Any]) -> bool:
+    messages = body.get("messages") or [{}]
+    first = messages[0]
+    return (
+        not body.get("stream")
+        and first.get("role") == "system"
+        and "search query" in (first.get("content") or "").lower()
+    )
+
+
+def query_for(question: str) -> str:
+    """The search query the stand-in writes for a question."""
+    return " ".join(re.findall(r"#?\w+", question.lower()))
 
 
 def _pieces(text: str) -> list[str]:
@@ -108,7 +130,10 @@ class StandInModel:
                 "completed": c.completed,
                 "aborted": c.aborted,
                 "active": c.active,
+                "queries": c.queries,
+                "embeddings": c.embeddings,
                 "last_request": c.last_request,
+                "last_query_request": c.last_query_request,
             }
         )
 
@@ -130,6 +155,7 @@ class StandInModel:
             return _error(401, "invalid_api_key", "Incorrect API key.")
         body = orjson.loads(await request.read())
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        self.counters.embeddings += len(inputs)
         data = [
             {"object": "embedding", "index": i, "embedding": embed(text)}
             for i, text in enumerate(inputs)
@@ -168,12 +194,19 @@ class StandInModel:
                 return _error(503, "overloaded", "Overloaded.")
         if "#hang" in question:
             await asyncio.sleep(3600)
+        if is_query_request(body):
+            c.queries += 1
+            c.last_query_request = c.last_request
+            return self._completion(body, question, query_for(question))
         if not body.get("stream"):
             return self._completion(body, question)
         return await self._stream(request, body, question)
 
-    def _completion(self, body: dict[str, Any], question: str) -> web.Response:
-        text = "".join(answer_words(question, self.behaviour.chunks))
+    def _completion(
+        self, body: dict[str, Any], question: str, text: str | None = None
+    ) -> web.Response:
+        if text is None:
+            text = "".join(answer_words(question, self.behaviour.chunks))
         self.counters.completed += 1
         return web.json_response(
             {

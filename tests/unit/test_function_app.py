@@ -71,3 +71,19 @@ def test_streaming_mode_takes_the_fastapi_request_and_classic_mode_the_functions
         streaming
     ]
     assert {f["request_type"] for f in functions.values()} == {expected}
+
+
+def test_loading_the_app_imports_no_search_or_ingestion_code():
+    code = "import sys, function_app; print(' '.join(sorted(sys.modules)))"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AZURE_SEARCH_ENDPOINT": "https://search.example.net",
+        "AZURE_SEARCH_API_KEY": "key",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+
+    loaded = set(result.stdout.split())
+    assert not {m for m in loaded if m.startswith("azure.search")}
+    assert not {m for m in loaded if m.startswith(("chat_api.ingest", "pypdf", "tqdm"))}

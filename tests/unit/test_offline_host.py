@@ -3,6 +3,7 @@ from __future__ import annotations
 from chat_api.events import End, TextDelta
 from chat_api.hosts import Prompt
 from chat_api.hosts.offline import NO_MODEL, NOTHING_FOUND, OfflineHost
+from chat_api.protocol import Message
 from chat_api.retrieval import Passage
 
 
@@ -42,3 +43,13 @@ async def test_says_so_when_nothing_was_found():
     text, _ = await _answer(Prompt(messages=[], question="q"))
 
     assert NOTHING_FOUND in text
+
+
+async def test_the_search_query_is_the_question_keywords():
+    messages = [Message(role="user", content="How do I turn streaming off?")]
+
+    assert await OfflineHost().generate_query(messages) == "turn streaming off"
+
+
+async def test_there_are_no_embeddings_so_search_is_full_text():
+    assert await OfflineHost().embed(["anything"]) == []

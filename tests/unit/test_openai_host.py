@@ -11,7 +11,10 @@ from chat_api.errors import ChatError
 from chat_api.events import End, TextDelta
 from chat_api.hosts import Prompt
 from chat_api.hosts.openai_compatible import create_host
+from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages
+from chat_api.protocol import Message
 from chat_api.settings import Settings
+from tests.support.standin_model import embed
 
 OPENAI = Settings(model_host="openai", openai_api_key="sk-test", model_retry_seconds=5)
 
@@ -151,3 +154,98 @@ async def test_azure_keyless_sends_an_entra_token_to_the_v1_endpoint(mock_model,
     assert created[0].kwargs == {"managed_identity_client_id": "client-id-of-identity"}
     assert created[0].scopes == ["https://cognitiveservices.azure.com/.default"]
     assert mock_model.requests[-1]["model"] == "chat"
+
+
+# ---- Query generation and embeddings -------------------------------------------------------
+
+
+def _conversation(*contents: str) -> list[Message]:
+    roles = ["user", "assistant"]
+    return [Message(role=roles[i % 2], content=c) for i, c in enumerate(contents)]
+
+
+async def test_the_search_query_is_one_non_streamed_call_with_the_query_prompt(mock_model):
+    host = create_host(OPENAI)
+
+    query = await host.generate_query(_conversation("What is NDJSON?"))
+
+    assert query == "what is ndjson"
+    sent = mock_model.requests[-1]
+    assert sent["stream"] is False
+    assert sent["messages"] == build_query_messages(_conversation("What is NDJSON?"))
+    assert sent["max_tokens"] == QUERY_MAX_TOKENS
+    assert sent["temperature"] == 0
+    await host.aclose()
+
+
+async def test_the_model_reply_is_cleaned_into_the_query(mock_model):
+    mock_model.query = lambda messages: 'Search query: "ndjson line format"\nHope it helps.'
+    host = create_host(OPENAI)
+
+    assert await host.generate_query(_conversation("What is NDJSON?")) == "ndjson line format"
+
+
+async def test_query_generation_retries_throttling_like_the_answer(mock_model, monkeypatch):
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    monkeypatch.setattr(asyncio, "sleep", no_sleep)
+    mock_model.failures = [(429, {"retry-after": "1"})]
+    host = create_host(OPENAI)
+
+    assert await host.generate_query(_conversation("What is NDJSON?")) == "what is ndjson"
+    assert len(mock_model.requests) == 2
+
+
+async def test_a_model_that_refuses_the_query_request_leaves_the_keywords(mock_model):
+    mock_model.failures = [(400, {})]
+    host = create_host(OPENAI)
+
+    assert await host.generate_query(_conversation("How do I deploy it?")) == "deploy"
+
+
+async def test_a_model_that_is_down_fails_query_generation_with_its_status(mock_model):
+    mock_model.failures = [(503, {})] * 10
+    host = create_host(Settings(model_host="openai", model_retry_seconds=0))
+
+    with pytest.raises(ChatError) as caught:
+        await host.generate_query(_conversation("Anyone there?"))
+
+    assert caught.value.status == 503
+
+
+async def test_embeddings_come_back_one_vector_per_text_in_order(mock_model):
+    host = create_host(Settings(model_host="openai", openai_embedding_model="emb-model"))
+
+    vectors = await host.embed(["first text", "second text"])
+
+    assert vectors == [embed("first text"), embed("second text")]
+    sent = mock_model.requests[-1]
+    assert sent == {
+        "model": "emb-model",
+        "input": ["first text", "second text"],
+        "encoding_format": "float",
+    }
+    assert mock_model.urls[-1].endswith("/embeddings")
+
+
+async def test_azure_embeddings_use_the_embedding_deployment(mock_model):
+    settings = Settings(
+        model_host="azure",
+        azure_openai_endpoint="https://example.openai.azure.com",
+        azure_openai_api_key="key",
+        azure_openai_embedding_deployment="embedding-deployment",
+    )
+    host = create_host(settings)
+
+    await host.embed(["text"])
+
+    assert mock_model.urls[-1] == "https://example.openai.azure.com/openai/v1/embeddings"
+    assert mock_model.requests[-1]["model"] == "embedding-deployment"
+
+
+async def test_nothing_to_embed_makes_no_call(mock_model):
+    host = create_host(OPENAI)
+
+    assert await host.embed([]) == []
+    assert mock_model.requests == []

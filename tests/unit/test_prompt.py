@@ -1,6 +1,17 @@
 from __future__ import annotations
 
-from chat_api.prompt import SYSTEM_WITH_SOURCES, build_prompt, estimate_tokens, trim_history
+import pytest
+
+from chat_api.prompt import (
+    QUERY_EXAMPLES,
+    QUERY_SYSTEM,
+    SYSTEM_WITH_SOURCES,
+    build_prompt,
+    build_query_messages,
+    clean_query,
+    estimate_tokens,
+    trim_history,
+)
 from chat_api.protocol import Message
 from chat_api.retrieval import Passage
 
@@ -51,3 +62,50 @@ def test_sources_are_numbered_in_the_system_prompt():
     assert "[1] First\nalpha" in system
     assert "[2] Second\nbeta" in system
     assert prompt.sources == tuple(sources)
+
+
+def test_the_query_prompt_asks_for_a_query_only_then_gives_the_conversation():
+    messages = build_query_messages(_conversation("What is the basic plan?", "It is...", "Cost?"))
+
+    assert messages[0] == {"role": "system", "content": QUERY_SYSTEM}
+    assert "search query" in QUERY_SYSTEM
+    assert "query only" in QUERY_SYSTEM
+    assert messages[1 : 1 + len(QUERY_EXAMPLES)] == list(QUERY_EXAMPLES)
+    assert messages[1 + len(QUERY_EXAMPLES) :] == [
+        {"role": "user", "content": "What is the basic plan?"},
+        {"role": "assistant", "content": "It is..."},
+        {"role": "user", "content": "Cost?"},
+    ]
+
+
+def test_the_query_prompt_keeps_only_recent_turns_of_a_long_conversation():
+    conversation = _conversation(*(["x" * 3000] * 10), "the question")
+
+    messages = build_query_messages(conversation, budget_tokens=2500)
+
+    asked = messages[1 + len(QUERY_EXAMPLES) :]
+    assert asked[-1] == {"role": "user", "content": "the question"}
+    assert asked[0]["role"] == "user"
+    assert len(asked) < 11
+
+
+@pytest.mark.parametrize(
+    ("reply", "query"),
+    [
+        ("basic plan monthly price", "basic plan monthly price"),
+        ('"basic plan price"', "basic plan price"),
+        ("Search query: basic   plan price\nbecause you asked", "basic plan price"),
+        ("`Query: plan price`", "plan price"),
+    ],
+)
+def test_a_reply_is_cleaned_to_the_query_alone(reply, query):
+    assert clean_query(reply, "What does the basic plan cost?") == query
+
+
+@pytest.mark.parametrize("reply", ["", "   ", "0", '""'])
+def test_an_empty_reply_falls_back_to_the_question_keywords(reply):
+    assert clean_query(reply, "What does the basic plan cost?") == "basic plan cost"
+
+
+def test_a_query_is_never_longer_than_200_characters():
+    assert len(clean_query("word " * 100, "q")) <= 200

@@ -55,6 +55,39 @@ def test_limits_are_configurable():
     assert (settings.limits.max_body_bytes, settings.limits.max_messages) == (1000, 3)
 
 
+def test_search_failures_fail_the_answer_unless_told_to_continue():
+    assert Settings.from_env({}).search_failure == "fail"
+    assert Settings.from_env({"CHAT_SEARCH_FAILURE": "continue"}).search_failure == "continue"
+
+
+def test_search_options_have_defaults_and_can_be_set():
+    default = Settings.from_env({})
+    tuned = Settings.from_env(
+        {
+            "AZURE_SEARCH_SEMANTIC_RANKER": "true",
+            "AZURE_SEARCH_SEMANTIC_CONFIGURATION": "my-config",
+            "CHAT_RETRIEVAL_TOP": "5",
+            "CHAT_SEARCH_TIMEOUT_SECONDS": "2.5",
+        }
+    )
+
+    assert (default.azure_search_semantic_ranker, default.retrieval_top) == (False, 3)
+    assert default.search_timeout_seconds == 10
+    assert tuned.azure_search_semantic_ranker is True
+    assert tuned.azure_search_semantic_configuration == "my-config"
+    assert (tuned.retrieval_top, tuned.search_timeout_seconds) == (5, 2.5)
+
+
+def test_the_embedding_model_follows_the_host():
+    azure = Settings.from_env(
+        {"AZURE_OPENAI_ENDPOINT": "https://x", "AZURE_OPENAI_EMBEDDING_DEPLOYMENT": "emb"}
+    )
+    openai = Settings.from_env({"OPENAI_API_KEY": "k", "OPENAI_EMBEDDING_MODEL": "e3"})
+
+    assert (azure.embedding_model, openai.embedding_model) == ("emb", "e3")
+    assert Settings.from_env({}).embedding_model == ""
+
+
 @pytest.mark.parametrize(
     "env",
     [
@@ -65,6 +98,9 @@ def test_limits_are_configurable():
         {"CHAT_MAX_MESSAGES": "many"},
         {"CHAT_MAX_MESSAGES": "0"},
         {"CHAT_MODEL_RETRY_SECONDS": "-1"},
+        {"CHAT_SEARCH_FAILURE": "ignore"},
+        {"AZURE_SEARCH_SEMANTIC_RANKER": "sometimes"},
+        {"CHAT_RETRIEVAL_TOP": "0"},
     ],
 )
 def test_bad_values_fail_at_start_up_naming_the_variable(env):

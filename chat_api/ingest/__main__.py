@@ -1,0 +1,154 @@
+"""`python -m chat_api.ingest [FOLDER ...]` (what `make ingest` runs): fill the search index
+from a folder of documents (default: the knowledge base, `docs/`).
+
+The target is Azure AI Search when AZURE_SEARCH_ENDPOINT is set (chunks embedded with the
+configured model host), else the local index file the app serves with CHAT_LOCAL_INDEX.
+Re-running changes nothing unless the documents changed. Exit status: 0 when the index is up to
+date (unreadable files are reported and skipped), 1 when the run failed, 2 on bad settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import sys
+from pathlib import Path
+
+from chat_api import ingest
+from chat_api.errors import ChatError
+from chat_api.retrieval.documents import DocumentError
+from chat_api.retrieval.local import DEFAULT_KNOWLEDGE_BASE
+from chat_api.settings import Settings, SettingsError
+
+DEFAULT_LOCAL_INDEX = Path(".index") / "knowledge-base.sqlite"
+# Ingestion meets throttling more than a chat does: give the embedding calls time to retry.
+INGEST_RETRY_SECONDS = 120.0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m chat_api.ingest", description=__doc__)
+    p.add_argument("folders", nargs="*", type=Path, help="folders of documents (default: docs/)")
+    p.add_argument(
+        "--target",
+        choices=("auto", "azure", "local"),
+        default="auto",
+        help="auto: Azure AI Search when AZURE_SEARCH_ENDPOINT is set, else the local index",
+    )
+    p.add_argument("--local-index", type=Path, help="the local index file to write")
+    p.add_argument("--url-prefix", default="", help="link citations under this address")
+    p.add_argument(
+        "--prune", action="store_true", help="also remove chunks of files no longer in the folders"
+    )
+    p.add_argument("--batch-size", type=int, default=ingest.UPLOAD_BATCH, help="chunks per upload")
+    p.add_argument(
+        "--embed-batch", type=int, default=ingest.EMBED_BATCH, help="texts per embedding call"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    target = args.target
+    if target == "auto":
+        target = "azure" if settings.azure_search_endpoint else "local"
+    if target == "azure" and not settings.azure_search_endpoint:
+        print("Configuration error: --target azure needs AZURE_SEARCH_ENDPOINT", file=sys.stderr)
+        return 2
+    if target == "azure" and not settings.embedding_model:
+        print(
+            "Configuration error: Azure AI Search ingestion embeds every chunk; configure a model "
+            "host with embeddings (AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_EMBEDDING_DEPLOYMENT, "
+            "or OPENAI_BASE_URL or OPENAI_API_KEY and OPENAI_EMBEDDING_MODEL)",
+            file=sys.stderr,
+        )
+        return 2
+    folders = args.folders or [Path(settings.knowledge_base_dir or DEFAULT_KNOWLEDGE_BASE)]
+    try:
+        return asyncio.run(_run(args, settings, target, folders))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(
+    args: argparse.Namespace, settings: Settings, target: str, folders: list[Path]
+) -> int:
+    progress = not args.no_progress
+    try:
+        documents = ingest.read_folders(folders, url_prefix=args.url_prefix, progress=progress)
+    except DocumentError as exc:
+        print(f"Cannot read the documents: {exc}", file=sys.stderr)
+        return 2
+    host = None
+    index: ingest.Target
+    if target == "azure":
+        from chat_api.hosts.openai_compatible import create_host
+        from chat_api.ingest.search_index import AzureSearchTarget
+
+        retry = max(settings.model_retry_seconds, INGEST_RETRY_SECONDS)
+        host = create_host(dataclasses.replace(settings, model_retry_seconds=retry))
+        index = AzureSearchTarget(settings, embed=host.embed)
+    else:
+        path = args.local_index or Path(settings.local_index or DEFAULT_LOCAL_INDEX)
+        index = ingest.LocalTarget(path)
+    try:
+        summary = await ingest.ingest(
+            documents,
+            index,
+            embed=host.embed if host is not None else None,
+            upload_batch=args.batch_size,
+            embed_batch=args.embed_batch,
+            prune=args.prune,
+            progress=progress,
+        )
+    except Exception as exc:
+        print(f"{index.description}: ingestion failed: {_explain(exc)}", file=sys.stderr)
+        return 1
+    finally:
+        await index.aclose()
+        if host is not None:
+            await host.aclose()
+    for line in summary.lines():
+        print(line)
+    if target == "local" and not settings.local_index:
+        print(
+            f"Serve it with CHAT_LOCAL_INDEX={getattr(index, 'path', '')} and CHAT_RETRIEVAL=local"
+        )
+    return 0
+
+
+def _explain(exc: BaseException) -> str:
+    """What went wrong and what to do, for the person running the command."""
+    if isinstance(exc, ingest.IngestError):
+        return str(exc)
+    if isinstance(exc, ChatError):
+        return f"the embedding model failed: {exc.message}"
+    from azure.core import exceptions as azure_errors
+
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, azure_errors.HttpResponseError) and status in (401, 403):
+        return (
+            f"access denied ({status}). Keyless ingestion needs the Search Index Data "
+            "Contributor and Search Service Contributor roles (azd up grants them to you), "
+            "or set AZURE_SEARCH_API_KEY."
+        )
+    if isinstance(exc, azure_errors.ClientAuthenticationError):
+        return "no credential: sign in with azd auth login or az login, or set AZURE_SEARCH_API_KEY"
+    if isinstance(exc, azure_errors.HttpResponseError):
+        message = (exc.message or "").splitlines()[0] if exc.message else ""
+        return f"the search service answered {exc.status_code}: {message}"
+    if isinstance(exc, azure_errors.AzureError):
+        return f"the search service could not be reached ({type(exc).__name__})"
+    return f"{type(exc).__name__}: {exc}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Grounded answers over real HTTP: the app as a process, the stand-in model (query, embedding,
+answer) and the stand-in Azure AI Search service, filled by the ingestion command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import model_env, search_env
+from tests.support.ndjson import answer_text, citations, parse_lines, question, steps
+from tests.support.processes import ROOT
+from tests.support.standin_model import embed, query_for
+
+INDEX = "grounded-answers"
+KNOWLEDGE = {
+    "pricing.md": (
+        "# Pricing\n\n## Basic plan\n\nThe basic plan costs 10 euros a month. It includes email "
+        "support.\n\n## Pro plan\n\nThe pro plan costs 30 euros a month and adds phone support.\n"
+    ),
+    "returns.md": "# Returns\n\nReturns are free within 30 days of delivery.\n",
+    "shipping.txt": "Parcels ship within two working days. Express delivery costs 5 euros.",
+}
+SEARCH_TIMEOUT = {"CHAT_SEARCH_TIMEOUT_SECONDS": "1"}
+
+
+def ingest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chat_api.ingest", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture(scope="module")
+def filled_search(search_server, model_server, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("grounded") / "kb"
+    folder.mkdir()
+    for name, text in KNOWLEDGE.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    result = ingest(
+        {**model_env(model_server), **search_env(search_server, INDEX)},
+        str(folder),
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    return search_server
+
+
+@pytest.fixture(scope="module")
+def rag_app(start_app, filled_search):
+    with start_app({**search_env(filled_search, INDEX), **SEARCH_TIMEOUT}) as server:
+        yield server
+
+
+def _ask(app, text: str, route: str = "/api/chat/stream", **overrides) -> httpx.Response:
+    body = question(text)
+    body["context"]["overrides"].update(overrides)
+    return httpx.post(app.url + route, json=body, timeout=20)
+
+
+def test_the_sdk_sends_the_model_query_as_text_and_its_embedding_as_a_vector(
+    rag_app, filled_search
+):
+    _ask(rag_app, "What does the basic plan cost?")
+
+    stats = filled_search.stats()
+    sent = stats["last_search"]
+    query = query_for("What does the basic plan cost?")
+    assert sent["search"] == query
+    assert sent["top"] == 3
+    (vector_query,) = sent["vectorQueries"]
+    assert (vector_query["kind"], vector_query["fields"]) == ("vector", "embedding")
+    assert vector_query["vector"] == pytest.approx(embed(query))
+    assert vector_query["k"] >= 3
+    assert "queryType" not in sent
+    request = stats["requests"][-1]
+    assert request["path"] == f"/indexes('{INDEX}')/docs/search.post.search"
+    assert request["api_version"]
+
+
+def test_the_query_comes_from_a_non_streamed_model_call(rag_app, model_server):
+    _ask(rag_app, "What does the basic plan cost?")
+
+    asked = model_server.stats()["last_query_request"]
+    assert asked["stream"] is False
+    assert "search query" in asked["messages"][0]["content"]
+    assert asked["messages"][-1] == {"role": "user", "content": "What does the basic plan cost?"}
+
+
+def test_found_documents_reach_the_model_and_come_back_as_citations(rag_app, model_server):
+    lines = parse_lines(_ask(rag_app, "What does the basic plan cost?").content)
+
+    cited = citations(lines)
+    assert [c["id"] for c in cited] == ["1", "2", "3"][: len(cited)]
+    assert cited[0]["title"] == "Pricing: Basic plan"
+    assert cited[0]["url"].endswith("kb/pricing.md#basic-plan")
+    system = model_server.stats()["last_request"]["messages"][0]["content"]
+    for c in cited:
+        assert f"[{c['id']}] {c['title']}\n" in system
+    assert "The basic plan costs 10 euros a month." in system
+    assert lines[-1]["context"]["finish_reason"] == "stop"
+
+
+def test_steps_show_the_question_the_query_what_was_found_and_generating(rag_app):
+    lines = parse_lines(_ask(rag_app, "What does the basic plan cost?").content)
+
+    shown = steps(lines)
+    assert [s["title"] for s in shown] == [
+        "Question received",
+        "Searching the knowledge base",
+        "Found 3 sources",
+        "Generating the answer",
+    ]
+    assert shown[1]["detail"] == query_for("What does the basic plan cost?")
+    assert shown[2]["detail"].startswith("Pricing: Basic plan")
+    assert all(isinstance(s["elapsed_ms"], int) for s in shown)
+
+
+def test_the_line_order_is_steps_citations_generating_text_end(rag_app):
+    lines = parse_lines(_ask(rag_app, "What does the basic plan cost?").content)
+
+    kinds = []
+    for line in lines:
+        context = line.get("context", {})
+        kind = next(iter(context), "text") if context else "text"
+        if not kinds or kinds[-1] != kind:
+            kinds.append(kind)
+    assert kinds == ["step", "citations", "step", "text", "finish_reason"]
+
+
+def test_the_semantic_ranker_override_sends_a_semantic_query(rag_app, filled_search):
+    lines = parse_lines(
+        _ask(rag_app, "What does the basic plan cost?", semantic_ranker=True).content
+    )
+
+    sent = filled_search.stats()["last_search"]
+    assert sent["queryType"] == "semantic"
+    assert sent["semanticConfiguration"] == "default"
+    assert sent["captions"] == "extractive"
+    assert citations(lines)[0]["snippet"] == "The basic plan costs 10 euros a month."
+
+
+def test_top_k_override_reaches_the_search(rag_app, filled_search):
+    lines = parse_lines(_ask(rag_app, "What does the basic plan cost?", top=1).content)
+
+    assert filled_search.stats()["last_search"]["top"] == 1
+    assert len(citations(lines)) == 1
+
+
+def test_the_completion_route_carries_the_same_citations(rag_app):
+    streamed = parse_lines(_ask(rag_app, "How long do returns take?").content)
+    completion = _ask(rag_app, "How long do returns take?", route="/api/chat").json()
+
+    assert completion["context"]["citations"] == citations(streamed)
+    assert completion["message"]["content"] == answer_text(streamed)
+
+
+def test_retrieval_off_answers_without_searching(rag_app, filled_search):
+    filled_search.reset()
+
+    lines = parse_lines(_ask(rag_app, "Just chat", retrieval=False).content)
+
+    assert filled_search.stats()["searches"] == 0
+    assert citations(lines) == []
+
+
+def test_health_names_azure_retrieval_and_no_key(rag_app, filled_search):
+    response = httpx.get(rag_app.url + "/api/health")
+
+    assert response.json()["retrieval"] == "azure"
+    assert filled_search.api_key not in response.text
+
+
+# ---- Search failures ------------------------------------------------------------------------
+
+SEARCH_UNAVAILABLE = 503
+
+
+@pytest.mark.parametrize("route", ["/api/chat/stream", "/api/chat"])
+def test_a_failing_search_service_gives_503_search_unavailable(rag_app, route):
+    response = _ask(rag_app, "Prices? #search500", route=route)
+
+    assert response.status_code == SEARCH_UNAVAILABLE
+    assert response.json()["error"]["code"] == "search_unavailable"
+
+
+def test_a_search_that_never_answers_gives_503_within_the_timeout(rag_app):
+    started = time.monotonic()
+
+    response = _ask(rag_app, "Prices? #searchhang")
+
+    assert response.status_code == SEARCH_UNAVAILABLE
+    assert "in time" in response.json()["error"]["message"]
+    assert time.monotonic() - started < 5
+
+
+def test_a_rejected_search_key_gives_503(start_app, filled_search):
+    env = {**search_env(filled_search, INDEX), "AZURE_SEARCH_API_KEY": "wrong-search-key"}
+    with start_app(env) as server:
+        response = _ask(server, "Prices?")
+
+    assert response.status_code == SEARCH_UNAVAILABLE
+    assert response.json()["error"]["code"] == "search_unavailable"
+    assert "wrong-search-key" not in response.text
+
+
+def test_a_missing_index_gives_503(start_app, filled_search):
+    with start_app(search_env(filled_search, "no-such-index")) as server:
+        response = _ask(server, "Prices?")
+
+    assert response.status_code == SEARCH_UNAVAILABLE
+    assert response.json()["error"]["code"] == "search_unavailable"
+
+
+def test_with_continue_the_answer_comes_without_sources_and_a_step_says_so(
+    start_app, filled_search
+):
+    env = {**search_env(filled_search, INDEX), "CHAT_SEARCH_FAILURE": "continue", **SEARCH_TIMEOUT}
+    with start_app(env) as server:
+        failing = parse_lines(_ask(server, "Prices? #search500").content)
+        hanging = parse_lines(_ask(server, "Prices? #searchhang").content)
+
+    for lines in (failing, hanging):
+        assert "Search unavailable" in [s["title"] for s in steps(lines)]
+        assert citations(lines) == []
+        assert answer_text(lines)
+        assert lines[-1]["context"]["finish_reason"] == "stop"
+
+
+def test_search_failures_leave_no_address_or_key_in_answers_or_the_log(rag_app, filled_search):
+    response = _ask(rag_app, "Prices? #search500")
+
+    assert "127.0.0.1" not in response.text
+    log = rag_app.log().split("Chat app ready", 1)[1].split("\n", 1)[1]
+    assert "search failed with status 500" in log
+    assert "127.0.0.1" not in log
+    assert filled_search.api_key not in log
+    assert "Prices" not in log

@@ -1,0 +1,228 @@
+"""The Azure AI Search retriever with `SearchClient.search` mocked to return documents; the
+query's embedding comes from the real OpenAI-compatible host over the mocked model."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Any
+
+import pytest
+from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
+from azure.search.documents.models import QueryCaptionResult, VectorizedQuery
+
+from chat_api.errors import ChatError
+from chat_api.hosts.openai_compatible import create_host
+from chat_api.retrieval import Passage
+from chat_api.retrieval.azure_search import SELECT, create_retriever
+from chat_api.settings import Settings
+from tests.support.search_mock import DOCUMENTS
+from tests.support.standin_model import embed
+
+SETTINGS = Settings(
+    model_host="openai",
+    openai_api_key="sk-test",
+    retrieval="azure",
+    azure_search_endpoint="https://search.example.net",
+    azure_search_api_key="search-key",
+    search_timeout_seconds=0.5,
+)
+
+
+def _retriever(settings: Settings = SETTINGS, *, embeddings: bool = True):
+    host = create_host(settings)
+    return create_retriever(settings, host.embed if embeddings else None)
+
+
+async def test_hybrid_search_sends_the_text_and_the_embedded_query_as_a_vector(
+    mock_model, fake_search
+):
+    retriever = _retriever()
+
+    await retriever.search("basic plan price", top=3)
+
+    call = fake_search.calls[0]
+    assert call["search_text"] == "basic plan price"
+    assert call["top"] == 3
+    assert call["select"] == SELECT
+    (vector_query,) = call["vector_queries"]
+    assert isinstance(vector_query, VectorizedQuery)
+    assert vector_query.vector == embed("basic plan price")
+    assert vector_query.fields == "embedding"
+    assert vector_query.k_nearest_neighbors >= 3
+    assert mock_model.embedding_requests[-1]["input"] == ["basic plan price"]
+    assert "query_type" not in call
+    await retriever.aclose()
+
+
+async def test_results_become_passages_linked_by_url_or_source(mock_model, fake_search):
+    found = await _retriever().search("plans", top=3)
+
+    assert found == [
+        Passage(
+            id="a1",
+            title="Pricing: Basic plan",
+            source="kb/pricing.md#basic-plan",
+            text="The basic plan costs 10 euros a month.",
+            score=0.03,
+        ),
+        Passage(
+            id="b2",
+            title="Returns",
+            source="kb/returns.md#returns",
+            text="Returns are free within 30 days.",
+            score=0.02,
+            url="https://example.org/returns",
+        ),
+    ]
+
+
+async def test_no_more_than_top_passages_come_back(mock_model, fake_search):
+    assert len(await _retriever().search("plans", top=1)) == 1
+
+
+async def test_the_configured_semantic_ranker_asks_for_its_configuration_and_captions(
+    mock_model, fake_search
+):
+    settings = _with(azure_search_semantic_ranker=True, azure_search_semantic_configuration="cfg")
+
+    await _retriever(settings).search("plans", top=3)
+
+    call = fake_search.calls[0]
+    assert call["query_type"] == "semantic"
+    assert call["semantic_configuration_name"] == "cfg"
+    assert call["query_caption"] == "extractive"
+
+
+@pytest.mark.parametrize(
+    ("configured", "requested", "semantic"), [(False, True, True), (True, False, False)]
+)
+async def test_a_request_turns_the_semantic_ranker_on_or_off(
+    mock_model, fake_search, configured, requested, semantic
+):
+    retriever = _retriever(_with(azure_search_semantic_ranker=configured))
+
+    await retriever.search("plans", top=3, semantic_ranker=requested)
+
+    assert (fake_search.calls[0].get("query_type") == "semantic") is semantic
+
+
+async def test_the_reranker_score_and_caption_are_kept(mock_model, fake_search):
+    fake_search.documents = [
+        {
+            **DOCUMENTS[0],
+            "@search.reranker_score": 2.5,
+            "@search.captions": [QueryCaptionResult({"text": "costs 10 euros", "highlights": ""})],
+        }
+    ]
+
+    (found,) = await _retriever().search("price", top=3, semantic_ranker=True)
+
+    assert (found.score, found.snippet) == (2.5, "costs 10 euros")
+
+
+async def test_without_embeddings_the_search_is_text_only(mock_model, fake_search):
+    await _retriever(embeddings=False).search("plans", top=3)
+
+    assert "vector_queries" not in fake_search.calls[0]
+    assert mock_model.requests == []
+
+
+def _http_error(status: int) -> HttpResponseError:
+    error = HttpResponseError(message="detail with https://search.example.net and search-key")
+    error.status_code = status
+    return error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        _http_error(403),
+        _http_error(500),
+        ResourceNotFoundError(message="index knowledge-base not found"),
+        ClientAuthenticationError(message="no credential"),
+        ServiceRequestError(message="connection refused to search.example.net"),
+    ],
+    ids=["403", "500", "missing index", "no credential", "unreachable"],
+)
+async def test_a_failed_search_is_search_unavailable_without_detail(
+    mock_model, fake_search, error, caplog
+):
+    fake_search.error = error
+
+    with pytest.raises(ChatError) as caught, caplog.at_level(logging.WARNING):
+        await _retriever().search("plans", top=3)
+
+    assert (caught.value.status, caught.value.code) == (503, "search_unavailable")
+    assert "example.net" not in caught.value.message
+    assert "example.net" not in caplog.text
+    assert "search-key" not in caplog.text
+
+
+async def test_a_search_that_hangs_is_cut_at_the_timeout(mock_model, fake_search):
+    fake_search.hang = True
+
+    with pytest.raises(ChatError) as caught:
+        await asyncio.wait_for(_retriever().search("plans", top=3), timeout=5)
+
+    assert caught.value.code == "search_unavailable"
+    assert "in time" in caught.value.message
+
+
+async def test_an_embedding_failure_is_the_model_error(mock_model, fake_search):
+    mock_model.failures = [(429, {"retry-after": "30"})]
+
+    with pytest.raises(ChatError) as caught:
+        await _retriever().search("plans", top=3)
+
+    assert caught.value.status == 429
+    assert fake_search.calls == []
+
+
+async def test_a_model_without_that_embedding_model_leaves_a_text_search(mock_model, fake_search):
+    mock_model.failures = [(404, {})]
+
+    found = await _retriever().search("plans", top=3)
+
+    assert "vector_queries" not in fake_search.calls[0]
+    assert len(found) == 2
+
+
+def test_an_api_key_is_sent_as_a_key_credential(mock_model):
+    retriever = _retriever()
+
+    assert isinstance(retriever.client._config.credential, AzureKeyCredential)
+
+
+def test_keyless_uses_the_default_credential_with_the_managed_identity(mock_model, monkeypatch):
+    import azure.identity.aio
+
+    created: list[dict[str, Any]] = []
+
+    class Credential:
+        def __init__(self, **kwargs: Any) -> None:
+            created.append(kwargs)
+
+        async def get_token(self, *scopes: str, **kwargs: Any):  # pragma: no cover
+            raise AssertionError("not called in this test")
+
+        async def close(self) -> None:
+            return None
+
+    monkeypatch.setattr(azure.identity.aio, "DefaultAzureCredential", Credential)
+
+    retriever = _retriever(_with(azure_search_api_key="", azure_client_id="identity-client-id"))
+
+    assert created == [{"managed_identity_client_id": "identity-client-id"}]
+    assert isinstance(retriever.client._config.credential, Credential)
+
+
+def _with(**changes: Any) -> Settings:
+    return dataclasses.replace(SETTINGS, **changes)

@@ -1,0 +1,181 @@
+"""The chat + search flow, end to end inside the process: the real OpenAI-compatible host over
+the mocked model (a query-generation call, then the streamed answer), the Azure AI Search
+retriever over a mocked `SearchClient.search`."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import orjson
+import pytest
+
+from chat_api.pipeline import SEARCH_FAILED_STEP, citation
+from chat_api.prompt import SYSTEM, SYSTEM_WITH_SOURCES
+from chat_api.retrieval import Passage
+from chat_api.service import ChatService
+from chat_api.settings import Settings
+from tests.support.ndjson import answer_text, citations, question, steps
+from tests.support.search_mock import DOCUMENTS
+
+SETTINGS = Settings(
+    model_host="openai",
+    openai_api_key="sk-test",
+    retrieval="azure",
+    azure_search_endpoint="https://search.example.net",
+    azure_search_api_key="search-key",
+    model_retry_seconds=0,
+)
+CITED_ANSWER = "The basic plan costs 10 euros a month [1], and returns are free [2]."
+
+
+def _service(**changes) -> ChatService:
+    return ChatService.from_settings(dataclasses.replace(SETTINGS, **changes))
+
+
+async def _stream(service: ChatService, body: dict) -> tuple[int, list[dict]]:
+    reply = await service.stream("application/json", orjson.dumps(body))
+    if isinstance(reply.body, bytes):
+        return reply.status, [orjson.loads(reply.body)]
+    return reply.status, [orjson.loads(line) async for line in reply.body]
+
+
+async def test_the_model_writes_the_query_that_is_searched(mock_model, fake_search):
+    body = question("And what does it cost?", "Tell me about the basic plan", "It has...")
+
+    await _stream(_service(), body)
+
+    (query_call,) = mock_model.query_requests
+    assert query_call["stream"] is False
+    assert query_call["messages"][-1] == {"role": "user", "content": "And what does it cost?"}
+    assert fake_search.calls[0]["search_text"] == "and what does it cost"
+
+
+async def test_the_answer_is_streamed_from_a_second_model_call(mock_model, fake_search):
+    status, lines = await _stream(_service(), question("What does it cost?"))
+
+    assert status == 200
+    assert [r.get("stream") for r in mock_model.chat_requests] == [False, True]
+    assert answer_text(lines) == "You asked: What does it cost?"
+    assert lines[-1]["context"]["finish_reason"] == "stop"
+
+
+async def test_the_found_documents_reach_the_answer_prompt_numbered(mock_model, fake_search):
+    await _stream(_service(), question("What does it cost?"))
+
+    system = mock_model.answer_requests[-1]["messages"][0]["content"]
+    assert system.startswith(SYSTEM_WITH_SOURCES)
+    assert "[1] Pricing: Basic plan\nThe basic plan costs 10 euros a month." in system
+    assert "[2] Returns\nReturns are free within 30 days." in system
+
+
+async def test_citations_number_the_sources_as_the_prompt_does(mock_model, fake_search):
+    _, lines = await _stream(_service(), question("What does it cost?"))
+
+    assert citations(lines) == [
+        {
+            "id": "1",
+            "title": "Pricing: Basic plan",
+            "url": "kb/pricing.md#basic-plan",
+            "snippet": "The basic plan costs 10 euros a month.",
+        },
+        {
+            "id": "2",
+            "title": "Returns",
+            "url": "https://example.org/returns",
+            "snippet": "Returns are free within 30 days.",
+        },
+    ]
+
+
+def test_a_citation_links_the_url_or_else_the_source_and_prefers_the_caption():
+    passage = Passage("x", "Guide", "docs/guide.md#setup", "word " * 200, snippet="best part")
+
+    assert citation(3, passage).id == "3"
+    assert citation(3, passage).url == "docs/guide.md#setup"
+    assert citation(3, passage).snippet == "best part"
+    linked = dataclasses.replace(passage, url="https://example.org/guide", snippet="")
+    assert citation(1, linked).url == "https://example.org/guide"
+    assert len(citation(1, linked).snippet) <= 240
+    assert citation(1, linked).snippet.endswith("…")
+
+
+async def test_steps_show_the_query_and_what_was_found_with_timings(mock_model, fake_search):
+    _, lines = await _stream(_service(), question("What does it cost?"))
+
+    shown = steps(lines)
+    assert [(s["title"], s["detail"]) for s in shown] == [
+        ("Question received", "What does it cost?"),
+        ("Searching the knowledge base", "what does it cost"),
+        ("Found 2 sources", "Pricing: Basic plan; Returns"),
+        ("Generating the answer", "gpt-4o-mini"),
+    ]
+    timings = [s["elapsed_ms"] for s in shown]
+    assert timings == sorted(timings)
+
+
+@pytest.mark.parametrize("route", ["stream", "complete"])
+async def test_a_failed_search_is_a_503_before_any_output(mock_model, fake_search, route):
+    fake_search.error = TimeoutError()
+    service = _service()
+
+    reply = await getattr(service, route)("application/json", orjson.dumps(question("Cost?")))
+
+    assert reply.status == 503
+    assert orjson.loads(reply.body)["error"]["code"] == "search_unavailable"
+    assert mock_model.answer_requests == []
+
+
+async def test_with_continue_the_answer_comes_without_sources_and_says_so(mock_model, fake_search):
+    fake_search.error = TimeoutError()
+
+    status, lines = await _stream(_service(search_failure="continue"), question("Cost?"))
+
+    assert status == 200
+    assert SEARCH_FAILED_STEP in [s["title"] for s in steps(lines)]
+    assert citations(lines) == []
+    assert mock_model.answer_requests[-1]["messages"][0]["content"] == SYSTEM
+    assert lines[-1]["context"]["finish_reason"] == "stop"
+
+
+async def test_retrieval_off_asks_no_query_and_searches_nothing(mock_model, fake_search):
+    body = question("Cost?")
+    body["context"]["overrides"]["retrieval"] = False
+
+    _, lines = await _stream(_service(), body)
+
+    assert mock_model.query_requests == []
+    assert fake_search.calls == []
+    assert [s["title"] for s in steps(lines)] == ["Question received", "Generating the answer"]
+
+
+@pytest.mark.parametrize(("overrides", "top"), [({}, 4), ({"top": 7}, 7)])
+async def test_top_k_comes_from_the_request_or_the_settings(
+    mock_model, fake_search, overrides, top
+):
+    body = question("Cost?")
+    body["context"]["overrides"].update(overrides)
+
+    await _stream(_service(retrieval_top=4), body)
+
+    assert fake_search.calls[0]["top"] == top
+
+
+async def test_a_throttled_query_call_is_a_429_before_any_output(mock_model, fake_search):
+    mock_model.failures = [(429, {"retry-after": "9"})]
+
+    status, lines = await _stream(_service(), question("Cost?"))
+
+    assert status == 429
+    assert lines == [{"error": {"code": "rate_limited", "message": lines[0]["error"]["message"]}}]
+    assert fake_search.calls == []
+
+
+async def test_a_grounded_answer_streams_these_lines(mock_model, fake_search, snapshot):
+    mock_model.answer = lambda messages: CITED_ANSWER
+    fake_search.documents = DOCUMENTS
+
+    _, lines = await _stream(_service(), question("What does the basic plan cost?"))
+
+    for line in lines:
+        line.get("context", {}).get("step", {}).pop("elapsed_ms", None)
+    assert lines == snapshot
