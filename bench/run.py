@@ -254,7 +254,7 @@ async def _main(args: argparse.Namespace) -> int:
     )  # fmt: skip
     scale = 0.2 if args.quick else 1.0
     scenarios = [
-        Scenario("1 stream", 1, max(5, int(50 * scale))),
+        Scenario("1 stream", 1, max(5, int(20 * scale))),
         Scenario("100 concurrent", 100, int(300 * scale)),
         Scenario("500 concurrent", 500, int(1500 * scale)),
         Scenario("1000 concurrent", 1000, int(2000 * scale)),

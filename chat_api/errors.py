@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sys
 
 log = logging.getLogger(__name__)
 
@@ -117,11 +118,8 @@ def from_exception(exc: BaseException) -> ChatError:
         return exc
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return model_timeout()
-    # Imported here so the offline mode never pays for the SDK.
-    try:
-        import openai
-    except ImportError:  # pragma: no cover - the SDK is a runtime dependency
-        openai = None  # type: ignore[assignment]
+    # The SDK's exceptions can only come from the SDK: never import it just to check.
+    openai = sys.modules.get("openai")
     if openai is not None:
         if isinstance(exc, openai.APITimeoutError):
             return model_timeout()

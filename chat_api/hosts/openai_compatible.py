@@ -1,8 +1,12 @@
 """OpenAI, Azure OpenAI (v1 endpoint, keyless or with a key) and any OpenAI-compatible server.
 
-The SDK does what it is good at: base URL, authentication, request building and error types.
-The answer's stream is read raw: each server-sent event is decoded with orjson and only the
-delta text is taken, so a streamed chunk costs one small parse and no object tree.
+The answer is the hot path: one POST whose server-sent events are read straight off an aiohttp
+connection; each event is decoded with orjson and only the delta's text is kept, so a streamed
+chunk costs one small parse, no object tree and no log line.
+
+The calls off the hot path (the search query, embeddings) go through the OpenAI SDK and its typed
+objects. The SDK is imported when the first of them is made, so an app that only chats never pays
+its import (about a third of a second at a cold start, and some 25 MB).
 """
 
 from __future__ import annotations
@@ -11,29 +15,43 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx2
-import openai
+import aiohttp
 import orjson
 
 from chat_api import errors
+from chat_api.errors import ChatError
 from chat_api.events import End, TextDelta
 from chat_api.hosts import Prompt
 from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages, clean_query, keyword_query
 from chat_api.protocol import Message
 from chat_api.settings import Settings
 
-log = logging.getLogger(__name__)
-# The HTTP client logs every request with its URL at INFO: no internal addresses in our logs.
-logging.getLogger("httpx2").setLevel(logging.WARNING)
+if TYPE_CHECKING:
+    import openai
 
+log = logging.getLogger(__name__)
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
+ApiKey = str | Callable[[], Awaitable[str]]
 _RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504})
 _DATA = b"data:"
-_RAW_STREAM_HEADERS = {"Content-Type": "application/json", "X-Stainless-Raw-Response": "stream"}
 _DONE = b"[DONE]"
+_MAX_ERROR_BODY = 64 * 1024
 _T = TypeVar("_T")
+
+
+class UpstreamFailure(Exception):
+    """One failed attempt at a model call: what the client would be told, and whether and when
+    to try again."""
+
+    def __init__(self, error: ChatError, *, retryable: bool, retry_after: int | None = None):
+        super().__init__(error.code)
+        self.error = error
+        self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class OpenAICompatibleHost:
@@ -41,41 +59,57 @@ class OpenAICompatibleHost:
 
     def __init__(
         self,
-        client: openai.AsyncOpenAI,
         *,
         name: str,
+        base_url: str,
+        api_key: ApiKey | None,
         model: str,
-        retry_seconds: float,
-        close: Callable[[], Awaitable[None]] | None = None,
         embedding_model: str = "",
+        retry_seconds: float = 10.0,
+        timeout_seconds: float = 60.0,
+        close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
         self.model = model
         self.embedding_model = embedding_model
-        self.client = client
+        self.base_url = base_url.rstrip("/")
+        self._chat_url = self.base_url + "/chat/completions"
+        self._api_key = api_key
         self._retry_seconds = retry_seconds
-        self._close_extra = close
+        self._timeout_seconds = timeout_seconds
+        self._timeout = aiohttp.ClientTimeout(sock_connect=10.0, sock_read=timeout_seconds)
+        self._close_credential = close
+        self._session: aiohttp.ClientSession | None = None
+        self._sdk: openai.AsyncOpenAI | None = None
 
     async def aclose(self) -> None:
-        await self.client.close()
-        if self._close_extra is not None:
-            await self._close_extra()
+        if self._session is not None:
+            await self._session.close()
+        if self._sdk is not None:
+            await self._sdk.close()
+        if self._close_credential is not None:
+            await self._close_credential()
+
+    # ---- The answer: the hot path --------------------------------------------------------------
 
     async def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | End]:
-        response = await self._open_stream(prompt)
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": prompt.messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if prompt.temperature is not None:
+            body["temperature"] = prompt.temperature
+        content = orjson.dumps(body)
+        response = await self._with_retries(lambda: self._open_stream(content))
         finish: str | None = None
         usage: dict[str, Any] = {}
         done = False
         pending = b""
         try:
             try:
-                # Undecoded bytes unless the server compressed them: two fewer layers a chunk.
-                chunks = (
-                    response.aiter_bytes()
-                    if response.headers.get("content-encoding")
-                    else response.aiter_raw()
-                )
-                async for data in chunks:
+                async for data in response.content.iter_any():
                     pending += data
                     if b"\n" not in data:
                         continue
@@ -105,10 +139,10 @@ class OpenAICompatibleHost:
                             finish = choice["finish_reason"]
                     if done:
                         break
-            except httpx2.TimeoutException:
+            except TimeoutError:
                 log.warning("model stream stalled past the read timeout")
                 raise errors.model_timeout() from None
-            except (httpx2.HTTPError, OSError, orjson.JSONDecodeError) as exc:
+            except (aiohttp.ClientError, OSError, orjson.JSONDecodeError) as exc:
                 log.warning("model stream broke: %s", type(exc).__name__)
                 raise errors.stream_interrupted() from None
             if not done and finish is None:
@@ -117,64 +151,83 @@ class OpenAICompatibleHost:
                 raise errors.content_filtered()
             yield End(finish or "stop", usage)
         finally:
-            # Runs on completion, on error and when the client goes away (cancellation), so
-            # the model stops generating tokens nobody will read.
-            await response.aclose()
+            # Runs on completion, on error and when the client goes away (cancellation): the
+            # connection is closed, so the model stops generating tokens nobody will read.
+            response.close()
 
-    async def _open_stream(self, prompt: Prompt) -> httpx2.Response:
-        """Start the model's stream, retrying throttling and transient failures with backoff
-        while the retry budget lasts; then raise the ChatError the client should see."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._retry_seconds
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": prompt.messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if prompt.temperature is not None:
-            body["temperature"] = prompt.temperature
-        # Serialised once with orjson and posted through the SDK's generic `post`, which still
-        # does authentication, base URL and error mapping, and hands back the unread response.
-        content = orjson.dumps(body)
-        attempt = 0
-        while True:
-            try:
-                return await self.client.post(
-                    "/chat/completions",
-                    cast_to=httpx2.Response,
-                    content=content,
-                    options={"headers": _RAW_STREAM_HEADERS},
-                )
-            except openai.APIStatusError as exc:
-                error = errors.from_exception(exc)
-                retryable = exc.status_code in _RETRYABLE
-                hint = errors.retry_after_seconds(exc.response.headers)
-            except (openai.APIConnectionError, TimeoutError) as exc:
-                error = errors.from_exception(exc)
-                retryable, hint = True, None
-            delay = (
-                hint if hint is not None else min(8.0, 0.5 * 2**attempt) * random.uniform(0.8, 1.2)
+    async def _open_stream(self, content: bytes) -> aiohttp.ClientResponse:
+        try:
+            response = await self._http().post(
+                self._chat_url, data=content, headers=await self._headers(), timeout=self._timeout
             )
-            attempt += 1
-            if not retryable or loop.time() + delay > deadline:
-                raise error
-            log.info("model call failed (%s), retry %d in %.1fs", error.code, attempt, delay)
-            await asyncio.sleep(delay)
+        except TimeoutError:
+            raise UpstreamFailure(errors.model_timeout(), retryable=True) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            log.warning("model unreachable: %s", type(exc).__name__)
+            raise UpstreamFailure(errors.model_unavailable(), retryable=True) from None
+        if response.status == 200:
+            return response
+        try:
+            raw = await response.content.read(_MAX_ERROR_BODY)
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            raw = b""
+        finally:
+            response.release()
+        raise UpstreamFailure(
+            errors.from_status(response.status, _error_code(raw), response.headers),
+            retryable=response.status in _RETRYABLE,
+            retry_after=errors.retry_after_seconds(response.headers),
+        )
 
-    # ---- Calls off the hot path: typed SDK objects are fine here ---------------------------
+    async def _headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        key = self._api_key
+        if key is not None:
+            # A token provider caches the Entra ID token and refreshes it before it expires.
+            token = key if isinstance(key, str) else await key()
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                trust_env=True,  # honour HTTPS_PROXY and friends, as the SDK does
+            )
+        return self._session
+
+    # ---- Calls off the hot path: typed SDK objects are fine here ------------------------------
+
+    def _client(self) -> openai.AsyncOpenAI:
+        if self._sdk is None:
+            import httpx2
+            import openai
+
+            # The SDK's HTTP client logs each request with its URL at INFO: not in our logs.
+            logging.getLogger("httpx2").setLevel(logging.WARNING)
+            self._sdk = openai.AsyncOpenAI(
+                api_key=self._api_key or "not-needed",
+                base_url=self.base_url,
+                max_retries=0,  # retried below, within the same budget as the answer
+                http_client=openai.DefaultAioHttpClient(
+                    timeout=httpx2.Timeout(self._timeout_seconds, connect=10.0)
+                ),
+            )
+        return self._sdk
 
     async def complete(
         self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
     ) -> str:
         """One non-streamed chat completion's text."""
         response = await self._with_retries(
-            lambda: self.client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stream=False,
+            lambda: _sdk_call(
+                self._client().chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stream=False,
+                )
             )
         )
         if not response.choices:
@@ -201,64 +254,81 @@ class OpenAICompatibleHost:
         if not texts or not self.embedding_model:
             return []
         response = await self._with_retries(
-            lambda: self.client.embeddings.create(
-                model=self.embedding_model, input=texts, encoding_format="float"
+            lambda: _sdk_call(
+                self._client().embeddings.create(
+                    model=self.embedding_model, input=texts, encoding_format="float"
+                )
             )
         )
         return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
 
-    async def _with_retries(self, call: Callable[[], Awaitable[_T]]) -> _T:
-        """`call()`, retried as `_open_stream` retries: throttling and transient failures with
-        backoff (honouring Retry-After) while the retry budget lasts; then the ChatError."""
+    # ---- Retries, for every model call ----------------------------------------------------------
+
+    async def _with_retries(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
+        """Retry throttling and transient failures with backoff, honouring Retry-After, while
+        the retry budget lasts; then raise the ChatError the client should see."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._retry_seconds
-        attempt = 0
+        tries = 0
         while True:
             try:
-                return await call()
-            except openai.APIStatusError as exc:
-                error = errors.from_exception(exc)
-                retryable = exc.status_code in _RETRYABLE
-                hint = errors.retry_after_seconds(exc.response.headers)
-            except (openai.APIConnectionError, TimeoutError) as exc:
-                error = errors.from_exception(exc)
-                retryable, hint = True, None
-            delay = (
-                hint if hint is not None else min(8.0, 0.5 * 2**attempt) * random.uniform(0.8, 1.2)
-            )
-            attempt += 1
-            if not retryable or loop.time() + delay > deadline:
-                raise error
-            log.info("model call failed (%s), retry %d in %.1fs", error.code, attempt, delay)
-            await asyncio.sleep(delay)
+                return await attempt()
+            except UpstreamFailure as failure:
+                hint = failure.retry_after
+                delay = hint if hint is not None else min(8.0, 0.5 * 2**tries)
+                delay *= 1.0 if hint is not None else random.uniform(0.8, 1.2)
+                tries += 1
+                if not failure.retryable or loop.time() + delay > deadline:
+                    raise failure.error from None
+                log.info(
+                    "model call failed (%s), retry %d in %.1fs", failure.error.code, tries, delay
+                )
+                await asyncio.sleep(delay)
+
+
+async def _sdk_call(call: Awaitable[_T]) -> _T:
+    """Await an SDK call, turning its exceptions into one UpstreamFailure."""
+    import openai
+
+    try:
+        return await call
+    except openai.APIStatusError as exc:
+        raise UpstreamFailure(
+            errors.from_exception(exc),
+            retryable=exc.status_code in _RETRYABLE,
+            retry_after=errors.retry_after_seconds(exc.response.headers),
+        ) from None
+    except (openai.APIConnectionError, TimeoutError) as exc:
+        raise UpstreamFailure(errors.from_exception(exc), retryable=True) from None
+
+
+def _error_code(raw: bytes) -> str | None:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    code = inner.get("code") if isinstance(inner, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def create_host(settings: Settings) -> OpenAICompatibleHost:
-    http_client = openai.DefaultAioHttpClient(
-        timeout=httpx2.Timeout(settings.model_timeout_seconds, connect=10.0),
-        limits=httpx2.Limits(max_connections=4000, max_keepalive_connections=1000),
-    )
     if settings.model_host == "azure":
-        return _azure_host(settings, http_client)
-    client = openai.AsyncOpenAI(
-        api_key=settings.openai_api_key or "not-needed",
-        base_url=settings.openai_base_url or None,
-        max_retries=0,
-        http_client=http_client,
-    )
+        return _azure_host(settings)
     return OpenAICompatibleHost(
-        client,
         name="openai",
+        base_url=settings.openai_base_url or OPENAI_BASE_URL,
+        api_key=settings.openai_api_key or None,
         model=settings.openai_chat_model,
-        retry_seconds=settings.model_retry_seconds,
         embedding_model=settings.openai_embedding_model,
+        retry_seconds=settings.model_retry_seconds,
+        timeout_seconds=settings.model_timeout_seconds,
     )
 
 
-def _azure_host(settings: Settings, http_client: httpx2.AsyncClient) -> OpenAICompatibleHost:
-    base_url = f"{settings.azure_openai_endpoint}/openai/v1/"
+def _azure_host(settings: Settings) -> OpenAICompatibleHost:
     close: Callable[[], Awaitable[None]] | None = None
-    api_key: Any
+    api_key: ApiKey
     if settings.azure_openai_api_key:
         api_key = settings.azure_openai_api_key
     else:
@@ -271,14 +341,13 @@ def _azure_host(settings: Settings, http_client: httpx2.AsyncClient) -> OpenAICo
         )
         api_key = get_bearer_token_provider(credential, AZURE_SCOPE)
         close = credential.close
-    client = openai.AsyncOpenAI(
-        api_key=api_key, base_url=base_url, max_retries=0, http_client=http_client
-    )
     return OpenAICompatibleHost(
-        client,
         name="azure",
+        base_url=f"{settings.azure_openai_endpoint}/openai/v1",
+        api_key=api_key,
         model=settings.azure_openai_chat_deployment,
-        retry_seconds=settings.model_retry_seconds,
-        close=close,
         embedding_model=settings.azure_openai_embedding_deployment,
+        retry_seconds=settings.model_retry_seconds,
+        timeout_seconds=settings.model_timeout_seconds,
+        close=close,
     )

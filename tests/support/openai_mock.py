@@ -3,20 +3,20 @@ for `stream=True`, and a `ChatCompletion` otherwise, the answer chosen by the la
 search-query request (the query-generation prompt) gets a query back, and `/embeddings` real
 `CreateEmbeddingResponse` objects with deterministic vectors.
 
-The objects are served through the OpenAI SDK's own HTTP client (an httpx2 mock transport), so
-the code under test runs exactly as in production: the SDK builds and sends the request, and the
-host reads the streamed bytes the SDK hands back.
+The objects are serialised exactly as the API sends them and served over real HTTP by a
+loopback server in the test's own event loop, so the code under test runs as in production: the
+streamed answer is read raw off the connection, and the SDK sends and parses the other calls.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx2
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from openai.types import CreateEmbeddingResponse, Embedding
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.chat.chat_completion import Choice as CompletionChoice
@@ -109,17 +109,6 @@ def sse(chunks: list[ChatCompletionChunk]) -> list[bytes]:
     return [*events, b"data: [DONE]\n\n"]
 
 
-class EventStream(httpx2.AsyncByteStream):
-    """A response body that arrives piece by piece, unread, as from a real connection."""
-
-    def __init__(self, pieces: list[bytes]) -> None:
-        self.pieces = pieces
-
-    async def __aiter__(self):  # type: ignore[override]
-        for piece in self.pieces:
-            yield piece
-
-
 class MockModel:
     """Answers chat completion requests sent through the SDK; records what it was sent."""
 
@@ -127,38 +116,52 @@ class MockModel:
         self.answer = answer
         self.query = query
         self.requests: list[dict[str, Any]] = []
-        self.headers: list[httpx2.Headers] = []
+        self.headers: list[Any] = []
         self.urls: list[str] = []
         # Status replies to give before answering, e.g. [(429, {"retry-after": "2"})].
         self.failures: list[tuple[int, dict[str, str]]] = []
         self.gzip = False  # compress streamed answers, as some proxies do
 
-    def handle(self, request: httpx2.Request) -> httpx2.Response:
-        body = json.loads(request.content)
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = json.loads(await request.read())
         self.requests.append(body)
         self.headers.append(request.headers)
         self.urls.append(str(request.url))
         if self.failures:
             status, headers = self.failures.pop(0)
-            return httpx2.Response(
-                status, headers=headers, json={"error": {"code": "mock", "message": "mock"}}
+            return web.json_response(
+                {"error": {"code": "mock", "message": "mock"}}, status=status, headers=headers
             )
-        if request.url.path.endswith("/embeddings"):
+        if request.path.endswith("/embeddings"):
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-            response = embeddings_for(texts, body.get("model", ""))
-            return httpx2.Response(200, json=response.model_dump(mode="json"))
+            return web.json_response(
+                embeddings_for(texts, body.get("model", "")).model_dump(mode="json")
+            )
         if is_query_prompt(body["messages"]):
             text = self.query(body["messages"])
         else:
             text = self.answer(body["messages"])
-        if body.get("stream"):
-            events = sse(chunks_for(text))
-            headers = {"content-type": "text/event-stream"}
-            if self.gzip:
-                events = [gzip.compress(b"".join(events))]
-                headers["content-encoding"] = "gzip"
-            return httpx2.Response(200, headers=headers, stream=EventStream(events))
-        return httpx2.Response(200, json=completion_for(text).model_dump(mode="json"))
+        if not body.get("stream"):
+            return web.json_response(completion_for(text).model_dump(mode="json"))
+        events = sse(chunks_for(text))
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        if self.gzip:
+            response.enable_compression(web.ContentCoding.gzip)
+        await response.prepare(request)
+        for event in events:
+            await response.write(event)
+        await response.write_eof()
+        return response
+
+    async def start(self) -> TestServer:
+        """Serve on a free loopback port; `base_url` is then the API's base URL."""
+        app = web.Application()
+        app.router.add_route("POST", "/{tail:.*}", self.handle)
+        self.server = TestServer(app, host="127.0.0.1")
+        await self.server.start_server()
+        self.url = str(self.server.make_url("")).rstrip("/")
+        self.base_url = self.url + "/v1"
+        return self.server
 
     @property
     def chat_requests(self) -> list[dict[str, Any]]:
@@ -175,6 +178,3 @@ class MockModel:
     @property
     def embedding_requests(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if "input" in r]
-
-    def http_client(self, **_: Any) -> httpx2.AsyncClient:
-        return httpx2.AsyncClient(transport=httpx2.MockTransport(self.handle))

@@ -1,4 +1,4 @@
-"""The OpenAI-compatible host, through the real SDK, against the mocked model."""
+"""The OpenAI-compatible host against the mocked model, served over loopback HTTP."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ async def test_azure_keyless_sends_an_entra_token_to_the_v1_endpoint(mock_model,
     monkeypatch.setattr(azure.identity.aio, "DefaultAzureCredential", make_credential)
     settings = Settings(
         model_host="azure",
-        azure_openai_endpoint="https://example.openai.azure.com",
+        azure_openai_endpoint=mock_model.url,
         azure_openai_chat_deployment="chat",
         azure_client_id="client-id-of-identity",
     )
@@ -149,7 +149,7 @@ async def test_azure_keyless_sends_an_entra_token_to_the_v1_endpoint(mock_model,
 
     await _collect(host, _prompt())
 
-    assert mock_model.urls[-1] == "https://example.openai.azure.com/openai/v1/chat/completions"
+    assert mock_model.urls[-1] == mock_model.url + "/openai/v1/chat/completions"
     assert mock_model.headers[-1]["authorization"] == "Bearer entra-token"
     assert created[0].kwargs == {"managed_identity_client_id": "client-id-of-identity"}
     assert created[0].scopes == ["https://cognitiveservices.azure.com/.default"]
@@ -232,7 +232,7 @@ async def test_embeddings_come_back_one_vector_per_text_in_order(mock_model):
 async def test_azure_embeddings_use_the_embedding_deployment(mock_model):
     settings = Settings(
         model_host="azure",
-        azure_openai_endpoint="https://example.openai.azure.com",
+        azure_openai_endpoint=mock_model.url,
         azure_openai_api_key="key",
         azure_openai_embedding_deployment="embedding-deployment",
     )
@@ -240,7 +240,7 @@ async def test_azure_embeddings_use_the_embedding_deployment(mock_model):
 
     await host.embed(["text"])
 
-    assert mock_model.urls[-1] == "https://example.openai.azure.com/openai/v1/embeddings"
+    assert mock_model.urls[-1] == mock_model.url + "/openai/v1/embeddings"
     assert mock_model.requests[-1]["model"] == "embedding-deployment"
 
 
