@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import orjson
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from chat_api import errors
 from chat_api.errors import ChatError
@@ -73,13 +75,15 @@ class OpenAICompatibleHost:
         self.model = model
         self.embedding_model = embedding_model
         self.base_url = base_url.rstrip("/")
-        self._chat_url = self.base_url + "/chat/completions"
+        self._chat_url = URL(self.base_url + "/chat/completions")  # parsed once, not per call
         self._api_key = api_key
         self._retry_seconds = retry_seconds
         self._timeout_seconds = timeout_seconds
         self._timeout = aiohttp.ClientTimeout(sock_connect=10.0, sock_read=timeout_seconds)
         self._close_credential = close
         self._session: aiohttp.ClientSession | None = None
+        self._proxy: URL | None = None
+        self._proxy_auth: aiohttp.BasicAuth | None = None
         self._sdk: openai.AsyncOpenAI | None = None
 
     async def aclose(self) -> None:
@@ -114,6 +118,9 @@ class OpenAICompatibleHost:
                     if b"\n" not in data:
                         continue
                     *lines, pending = pending.split(b"\n")
+                    # Events that arrived in one read leave as one delta: one line and one
+                    # write instead of several, so a busy process catches up instead of lagging.
+                    texts: list[str] = []
                     for line in lines:
                         if not line.startswith(_DATA):
                             continue  # comments, event names, blank separators
@@ -134,9 +141,11 @@ class OpenAICompatibleHost:
                         if delta:
                             text = delta.get("content")
                             if text:
-                                yield TextDelta(text)
+                                texts.append(text)
                         if choice.get("finish_reason"):
                             finish = choice["finish_reason"]
+                    if texts:
+                        yield TextDelta(texts[0] if len(texts) == 1 else "".join(texts))
                     if done:
                         break
             except TimeoutError:
@@ -157,8 +166,14 @@ class OpenAICompatibleHost:
 
     async def _open_stream(self, content: bytes) -> aiohttp.ClientResponse:
         try:
-            response = await self._http().post(
-                self._chat_url, data=content, headers=await self._headers(), timeout=self._timeout
+            session = self._http()
+            response = await session.post(
+                self._chat_url,
+                data=content,
+                headers=await self._headers(),
+                timeout=self._timeout,
+                proxy=self._proxy,
+                proxy_auth=self._proxy_auth,
             )
         except TimeoutError:
             raise UpstreamFailure(errors.model_timeout(), retryable=True) from None
@@ -191,9 +206,14 @@ class OpenAICompatibleHost:
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
-                trust_env=True,  # honour HTTPS_PROXY and friends, as the SDK does
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
             )
+            # HTTPS_PROXY and friends are honoured, as the SDK does, but looked up once here:
+            # aiohttp's trust_env looks them up in a thread on every request.
+            try:
+                self._proxy, self._proxy_auth = get_env_proxy_for_url(self._chat_url)
+            except LookupError:
+                self._proxy, self._proxy_auth = None, None
         return self._session
 
     # ---- Calls off the hot path: typed SDK objects are fine here ------------------------------

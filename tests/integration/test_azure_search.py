@@ -3,9 +3,6 @@ answer) and the stand-in Azure AI Search service, filled by the ingestion comman
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 
 import httpx
@@ -13,7 +10,7 @@ import pytest
 
 from tests.conftest import model_env, search_env
 from tests.support.ndjson import answer_text, citations, parse_lines, question, steps
-from tests.support.processes import ROOT
+from tests.support.processes import run_ingest
 from tests.support.standin_model import embed, query_for
 
 INDEX = "grounded-answers"
@@ -28,24 +25,13 @@ KNOWLEDGE = {
 SEARCH_TIMEOUT = {"CHAT_SEARCH_TIMEOUT_SECONDS": "1"}
 
 
-def ingest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chat_api.ingest", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.fixture(scope="module")
 def filled_search(search_server, model_server, tmp_path_factory):
     folder = tmp_path_factory.mktemp("grounded") / "kb"
     folder.mkdir()
     for name, text in KNOWLEDGE.items():
         (folder / name).write_text(text, encoding="utf-8")
-    result = ingest(
+    result = run_ingest(
         {**model_env(model_server), **search_env(search_server, INDEX)},
         str(folder),
         "--no-progress",

@@ -4,15 +4,13 @@ process: the index it creates, what it uploads, and that a second run changes no
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
-import sys
 
 import pytest
 
 from tests.conftest import model_env, search_env
 from tests.support.pdf import make_pdf
-from tests.support.processes import ROOT
+from tests.support.processes import ROOT, run_ingest
 
 _names = itertools.count()
 
@@ -37,23 +35,12 @@ def index_env(search_server, model_server):
     return name, {**model_env(model_server), **search_env(search_server, name)}
 
 
-def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "chat_api.ingest", *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def test_creates_the_index_with_its_fields_vector_profile_and_semantic_configuration(
     kb, index_env, search_server
 ):
     name, env = index_env
 
-    result = run(env, str(kb), "--no-progress")
+    result = run_ingest(env, str(kb), "--no-progress")
 
     assert result.returncode == 0, result.stderr
     definition = search_server.stats()["indexes"][name]["definition"]
@@ -77,7 +64,7 @@ def test_uploads_every_chunk_with_its_embedding_and_shows_progress(
     name, env = index_env
     model_server.reset()
 
-    result = run(env, str(kb))
+    result = run_ingest(env, str(kb))
 
     assert result.returncode == 0, result.stderr
     assert search_server.stats()["indexes"][name]["documents"] == 4
@@ -90,11 +77,11 @@ def test_a_second_run_changes_nothing_and_embeds_nothing(
     kb, index_env, search_server, model_server
 ):
     name, env = index_env
-    run(env, str(kb), "--no-progress")
+    run_ingest(env, str(kb), "--no-progress")
     model_server.reset()
     search_server.reset()
 
-    again = run(env, str(kb), "--no-progress")
+    again = run_ingest(env, str(kb), "--no-progress")
 
     assert again.returncode == 0, again.stderr
     assert "4 chunks: 0 added, 4 unchanged, 0 removed" in again.stdout
@@ -105,10 +92,10 @@ def test_a_second_run_changes_nothing_and_embeds_nothing(
 
 def test_an_edited_file_replaces_its_chunks(kb, index_env, search_server):
     name, env = index_env
-    run(env, str(kb), "--no-progress")
+    run_ingest(env, str(kb), "--no-progress")
     (kb / "notes.txt").write_text("Support answers within an hour.", encoding="utf-8")
 
-    result = run(env, str(kb), "--no-progress")
+    result = run_ingest(env, str(kb), "--no-progress")
 
     assert "1 added, 3 unchanged, 1 removed" in result.stdout
     assert search_server.stats()["indexes"][name]["documents"] == 4
@@ -117,7 +104,7 @@ def test_an_edited_file_replaces_its_chunks(kb, index_env, search_server):
 def test_bad_files_are_reported_and_skipped(kb, index_env):
     _, env = index_env
 
-    result = run(env, str(kb), "--no-progress")
+    result = run_ingest(env, str(kb), "--no-progress")
 
     assert result.returncode == 0
     assert "Skipped kb/broken.pdf: not a readable PDF" in result.stdout
@@ -127,7 +114,7 @@ def test_bad_files_are_reported_and_skipped(kb, index_env):
 def test_a_rejected_key_fails_with_a_clear_message(kb, index_env):
     _, env = index_env
 
-    result = run({**env, "AZURE_SEARCH_API_KEY": "wrong"}, str(kb), "--no-progress")
+    result = run_ingest({**env, "AZURE_SEARCH_API_KEY": "wrong"}, str(kb), "--no-progress")
 
     assert result.returncode == 1
     assert "access denied (403)" in result.stderr
@@ -136,7 +123,7 @@ def test_a_rejected_key_fails_with_a_clear_message(kb, index_env):
 
 
 def test_no_embedding_model_is_a_configuration_error(kb, search_server):
-    result = run(search_env(search_server, "unused"), str(kb), "--no-progress")
+    result = run_ingest(search_env(search_server, "unused"), str(kb), "--no-progress")
 
     assert result.returncode == 2
     assert "embeds every chunk" in result.stderr

@@ -10,6 +10,7 @@ streamed answer is read raw off the connection, and the SDK sends and parses the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -121,6 +122,8 @@ class MockModel:
         # Status replies to give before answering, e.g. [(429, {"retry-after": "2"})].
         self.failures: list[tuple[int, dict[str, str]]] = []
         self.gzip = False  # compress streamed answers, as some proxies do
+        # Seconds between streamed events, as a model produces them; 0 sends them in one go.
+        self.chunk_gap = 0.002
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
@@ -148,8 +151,12 @@ class MockModel:
         if self.gzip:
             response.enable_compression(web.ContentCoding.gzip)
         await response.prepare(request)
-        for event in events:
-            await response.write(event)
+        if self.chunk_gap:
+            for event in events:
+                await response.write(event)
+                await asyncio.sleep(self.chunk_gap)
+        else:
+            await response.write(b"".join(events))
         await response.write_eof()
         return response
 

@@ -162,3 +162,16 @@ def app_server(env: Mapping[str, str]) -> Iterator[AppServer]:
         yield AppServer(process)
     finally:
         _stop(process)
+
+
+def run_ingest(env: Mapping[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m chat_api.ingest ARGS` to completion, with only the given service settings."""
+    full_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+    return subprocess.run(
+        [sys.executable, "-m", "chat_api.ingest", *args],
+        cwd=ROOT,
+        env={**full_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

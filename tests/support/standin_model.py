@@ -36,6 +36,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.support.serving import serve
+
 XSS_ANSWER = (
     "Here is the answer. <script>window.__xss=1</script> "
     '<img src=x onerror="window.__xss=1"> '
@@ -311,18 +313,6 @@ def _error(
     )
 
 
-async def serve(behaviour: Behaviour, host: str, port: int) -> None:
-    runner = web.AppRunner(
-        StandInModel(behaviour).app(), handler_cancellation=True, access_log=None
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=4096)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    print(f"READY port={bound}", flush=True)
-    await asyncio.Event().wait()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -343,9 +333,9 @@ def main() -> None:
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(behaviour, args.host, args.port))
+        asyncio.run(serve(StandInModel(behaviour).app(), args.host, args.port))
     else:
-        uvloop.run(serve(behaviour, args.host, args.port))
+        uvloop.run(serve(StandInModel(behaviour).app(), args.host, args.port))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.support.serving import serve
+
 _INDEX_PATH = re.compile(r"^/indexes\('([^']+)'\)(/.*)?$")
 _WORD = re.compile(r"\w+")
 RRF_K = 60
@@ -327,23 +329,13 @@ def _caption(doc: dict[str, Any], text: str) -> str:
     return sentences[0] if sentences else ""
 
 
-async def serve(api_key: str, host: str, port: int) -> None:
-    runner = web.AppRunner(StandInSearch(api_key).app(), handler_cancellation=True, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    print(f"READY port={bound}", flush=True)
-    await asyncio.Event().wait()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--api-key", default="search-test-key")
     args = parser.parse_args()
-    asyncio.run(serve(args.api_key, args.host, args.port))
+    asyncio.run(serve(StandInSearch(args.api_key).app(), args.host, args.port))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,15 @@ async def test_streams_one_delta_per_model_chunk(mock_model):
     await host.aclose()
 
 
+async def test_events_that_arrive_together_leave_as_one_delta(mock_model):
+    mock_model.chunk_gap = 0  # the whole answer in one network read, as when the app is busy
+    host = create_host(OPENAI)
+
+    events = await _collect(host, _prompt("What is NDJSON?"))
+
+    assert [e.text for e in events if isinstance(e, TextDelta)] == ["You asked: What is NDJSON?"]
+
+
 async def test_reads_a_compressed_stream(mock_model):
     mock_model.gzip = True
     host = create_host(OPENAI)
