@@ -36,19 +36,21 @@ def markdown(results: dict[str, Any]) -> str:
         out += [
             f"## {mode}",
             "",
-            "| scenario | first line p50 (floor) | added | gap p99 (floor) | added "
-            "| CPU ms/answer (floor) | peak MB | KB per open stream | errors |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| scenario | first line p50 ms (floor) | added, ratio | gap p99 ms (floor) | added "
+            "| CPU ms/answer (floor) | ratio | peak MB | KB per open stream | errors |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in rows:
             f, a = row["floor"], row["app"]
             out.append(
                 f"| {row['scenario']} "
                 f"| {a['first_line_p50_ms']} ({f['first_line_p50_ms']}) "
-                f"| {_added(a['first_line_p50_ms'], f['first_line_p50_ms'])} "
+                f"| {_added(a['first_line_p50_ms'], f['first_line_p50_ms'])}, "
+                f"{_ratio(a['first_line_p50_ms'], f['first_line_p50_ms'])} "
                 f"| {a['gap_p99_ms']} ({f['gap_p99_ms']}) "
                 f"| {_added(a['gap_p99_ms'], f['gap_p99_ms'])} "
                 f"| {a['cpu_ms_per_stream']} ({f['cpu_ms_per_stream']}) "
+                f"| {_ratio(a['cpu_ms_per_stream'], f['cpu_ms_per_stream'])} "
                 f"| {a['peak_rss_mb']} | {a['peak_kb_per_open_stream']} "
                 f"| {a['errors']}/{a['streams']} |"
             )

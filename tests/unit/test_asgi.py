@@ -1,0 +1,84 @@
+"""The streamed response: every line sent as produced; the body closed when the client leaves."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from chat_api.asgi import LineStream
+
+SCOPE = {"type": "http", "asgi": {"spec_version": "2.3"}}
+
+
+async def test_sends_every_line_then_ends_the_body():
+    async def lines() -> AsyncIterator[bytes]:
+        for n in range(3):
+            yield f"line {n}\n".encode()
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        await asyncio.Event().wait()  # the client stays
+        return {}
+
+    await LineStream(lines(), media_type="application/x-ndjson")(SCOPE, receive, send)
+
+    assert sent[0]["type"] == "http.response.start"
+    assert [m["body"] for m in sent[1:]] == [b"line 0\n", b"line 1\n", b"line 2\n", b""]
+    assert sent[-1]["more_body"] is False
+
+
+async def test_a_client_that_leaves_closes_the_body_while_it_waits():
+    closed = asyncio.Event()
+
+    async def silent_model() -> AsyncIterator[bytes]:
+        try:
+            yield b"first\n"
+            await asyncio.Event().wait()  # the model says nothing more
+            yield b"never\n"
+        finally:
+            closed.set()
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        await asyncio.sleep(0.01)
+        return {"type": "http.disconnect"}
+
+    async with asyncio.timeout(1):  # in this task, so its cancellation state can be checked
+        await LineStream(silent_model())(SCOPE, receive, send)
+
+    assert closed.is_set()
+    assert [m.get("body") for m in sent[1:]] == [b"first\n"]
+    assert asyncio.current_task().cancelling() == 0  # nothing left to cancel the request
+
+
+async def test_a_cancellation_from_elsewhere_still_propagates():
+    async def slow() -> AsyncIterator[bytes]:
+        await asyncio.Event().wait()
+        yield b""
+
+    async def send(message: dict) -> None:
+        return None
+
+    async def receive() -> dict:
+        await asyncio.Event().wait()
+        return {}
+
+    task = asyncio.get_running_loop().create_task(LineStream(slow())(SCOPE, receive, send))
+    await asyncio.sleep(0.01)
+    task.cancel()
+
+    try:
+        await task
+    except asyncio.CancelledError:
+        cancelled = True
+    else:
+        cancelled = False
+    assert cancelled
