@@ -258,3 +258,27 @@ async def test_nothing_to_embed_makes_no_call(mock_model):
 
     assert await host.embed([]) == []
     assert mock_model.requests == []
+
+
+async def test_query_generation_works_with_the_sdk_create_patched_as_the_field_does(monkeypatch):
+    # The common practice: replace the async client's chat.completions.create with a fake that
+    # returns a real ChatCompletion. The non-streamed calls go through exactly that method.
+    from openai.resources.chat.completions import AsyncCompletions
+
+    from tests.support.openai_mock import completion_for
+
+    calls: list[dict] = []
+
+    async def fake_create(self, **kwargs):
+        calls.append(kwargs)
+        return completion_for("ndjson line format")
+
+    monkeypatch.setattr(AsyncCompletions, "create", fake_create)
+    host = create_host(Settings(model_host="openai", openai_api_key="sk-test"))
+
+    query = await host.generate_query([Message(role="user", content="What is NDJSON?")])
+
+    assert query == "ndjson line format"
+    assert calls[0]["stream"] is False
+    assert calls[0]["messages"][-1]["content"].endswith("What is NDJSON?")
+    await host.aclose()
