@@ -84,4 +84,4 @@ browser-deps: install
 	fi
 
 clean:
-	rm -rf $(VENV) $(VENV)-infra .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-infra .pytest_cache .ruff_cache $(WEB)/node_modules $(WEB)/dist

@@ -11,11 +11,9 @@ its import (about a third of a second at a cold start, and some 25 MB).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import orjson
@@ -23,9 +21,9 @@ from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
 from chat_api import errors
-from chat_api.errors import ChatError
 from chat_api.events import End, TextDelta
 from chat_api.hosts import Prompt
+from chat_api.hosts.retries import RETRYABLE_STATUSES, UpstreamFailure, sdk_call, with_retries
 from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages, clean_query, keyword_query
 from chat_api.protocol import Message
 from chat_api.settings import Settings
@@ -38,22 +36,9 @@ log = logging.getLogger(__name__)
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 ApiKey = str | Callable[[], Awaitable[str]]
-_RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504})
 _DATA = b"data:"
 _DONE = b"[DONE]"
 _MAX_ERROR_BODY = 64 * 1024
-_T = TypeVar("_T")
-
-
-class UpstreamFailure(Exception):
-    """One failed attempt at a model call: what the client would be told, and whether and when
-    to try again."""
-
-    def __init__(self, error: ChatError, *, retryable: bool, retry_after: int | None = None):
-        super().__init__(error.code)
-        self.error = error
-        self.retryable = retryable
-        self.retry_after = retry_after
 
 
 class OpenAICompatibleHost:
@@ -106,7 +91,7 @@ class OpenAICompatibleHost:
         if prompt.temperature is not None:
             body["temperature"] = prompt.temperature
         content = orjson.dumps(body)
-        response = await self._with_retries(lambda: self._open_stream(content))
+        response = await with_retries(lambda: self._open_stream(content), self._retry_seconds)
         finish: str | None = None
         usage: dict[str, Any] = {}
         done = False
@@ -190,7 +175,7 @@ class OpenAICompatibleHost:
             response.release()
         raise UpstreamFailure(
             errors.from_status(response.status, _error_code(raw), response.headers),
-            retryable=response.status in _RETRYABLE,
+            retryable=response.status in RETRYABLE_STATUSES,
             retry_after=errors.retry_after_seconds(response.headers),
         )
 
@@ -239,8 +224,8 @@ class OpenAICompatibleHost:
         self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
     ) -> str:
         """One non-streamed chat completion's text."""
-        response = await self._with_retries(
-            lambda: _sdk_call(
+        response = await with_retries(
+            lambda: sdk_call(
                 self._client().chat.completions.create(
                     model=self.model,
                     messages=messages,  # type: ignore[arg-type]
@@ -248,7 +233,8 @@ class OpenAICompatibleHost:
                     temperature=temperature,
                     stream=False,
                 )
-            )
+            ),
+            self._retry_seconds,
         )
         if not response.choices:
             return ""
@@ -273,53 +259,15 @@ class OpenAICompatibleHost:
     async def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts or not self.embedding_model:
             return []
-        response = await self._with_retries(
-            lambda: _sdk_call(
+        response = await with_retries(
+            lambda: sdk_call(
                 self._client().embeddings.create(
                     model=self.embedding_model, input=texts, encoding_format="float"
                 )
-            )
+            ),
+            self._retry_seconds,
         )
         return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
-
-    # ---- Retries, for every model call ----------------------------------------------------------
-
-    async def _with_retries(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
-        """Retry throttling and transient failures with backoff, honouring Retry-After, while
-        the retry budget lasts; then raise the ChatError the client should see."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._retry_seconds
-        tries = 0
-        while True:
-            try:
-                return await attempt()
-            except UpstreamFailure as failure:
-                hint = failure.retry_after
-                delay = hint if hint is not None else min(8.0, 0.5 * 2**tries)
-                delay *= 1.0 if hint is not None else random.uniform(0.8, 1.2)
-                tries += 1
-                if not failure.retryable or loop.time() + delay > deadline:
-                    raise failure.error from None
-                log.info(
-                    "model call failed (%s), retry %d in %.1fs", failure.error.code, tries, delay
-                )
-                await asyncio.sleep(delay)
-
-
-async def _sdk_call(call: Awaitable[_T]) -> _T:
-    """Await an SDK call, turning its exceptions into one UpstreamFailure."""
-    import openai
-
-    try:
-        return await call
-    except openai.APIStatusError as exc:
-        raise UpstreamFailure(
-            errors.from_exception(exc),
-            retryable=exc.status_code in _RETRYABLE,
-            retry_after=errors.retry_after_seconds(exc.response.headers),
-        ) from None
-    except (openai.APIConnectionError, TimeoutError) as exc:
-        raise UpstreamFailure(errors.from_exception(exc), retryable=True) from None
 
 
 def _error_code(raw: bytes) -> str | None:
