@@ -306,6 +306,11 @@ var searchSettings = useAzureSearch ? [
     name: 'AZURE_SEARCH_INDEX'
     value: searchIndexName
   }
+  {
+    // The Free tier has no semantic ranker; every other tier has its free plan.
+    name: 'AZURE_SEARCH_SEMANTIC_RANKER'
+    value: (searchSkuName == 'free') ? 'false' : 'true'
+  }
 ] : []
 
 module api 'modules/functionapp.bicep' = {

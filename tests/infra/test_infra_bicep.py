@@ -208,7 +208,13 @@ def test_app_settings_cover_contract_section_3(main):
     assert search["condition"] == "useAzureSearch"
     assert search["false_value"] == []
     search_settings = settings(search["true_value"])
-    assert set(core) | set(search_settings) == CONTRACT_SETTINGS
+    # Plus the semantic ranker, on wherever the search tier has it.
+    assert set(core) | set(search_settings) == CONTRACT_SETTINGS | {"AZURE_SEARCH_SEMANTIC_RANKER"}
+    ranker = main.conditional(search_settings["AZURE_SEARCH_SEMANTIC_RANKER"])
+    assert ranker["true_value"] == "false"
+    assert ranker["false_value"] == "true"
+    assert "searchSkuName" in str(ranker["condition"])
+    assert "free" in str(ranker["condition"])
     assert not set(core) & set(search_settings)
 
     assert core["OPENAI_HOST"] == "azure"
