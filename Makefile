@@ -26,6 +26,26 @@ $(VENV)-infra/.installed: requirements-infra.txt
 	$(VENV)-infra/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
 	@touch $@
 
+# The Azure Functions Python runtime (azure-functions-runtime, Python 3.13+) loads function_app.py
+# in a test, as a worker in Azure does. It needs a Python 3.13 or newer: from the PATH, or pyenv's.
+# Without one the environment stays empty and that test is skipped. Python 3.13 apps use
+# azure-functions 2.x, so that pin is swapped; the rest is the app's own lock.
+PYTHON_FUNCTIONS ?= $(shell for v in 3.14 3.13; do \
+	  if python$$v -c '' 2>/dev/null; then command -v python$$v; break; fi; \
+	  p=$$(pyenv root 2>/dev/null)/versions/$$(pyenv versions --bare 2>/dev/null | grep "^$$v" | tail -1)/bin/python3; \
+	  if [ -x "$$p" ]; then echo "$$p"; break; fi; \
+	done)
+
+$(VENV)-functions/.installed: requirements.txt
+	@mkdir -p $(VENV)-functions
+	@if [ -n "$(PYTHON_FUNCTIONS)" ]; then \
+	  test -x $(VENV)-functions/bin/python || $(PYTHON_FUNCTIONS) -m venv $(VENV)-functions; \
+	  grep -v '^azure-functions==' requirements.txt > $(VENV)-functions/requirements.txt; \
+	  $(VENV)-functions/bin/python -m pip install --quiet --disable-pip-version-check \
+	    -r $(VENV)-functions/requirements.txt azure-functions-runtime==1.3.0 azure-functions==2.3.0; \
+	fi
+	@touch $@
+
 # --- Commands ------------------------------------------------------------------
 run: install web
 	$(PY) -m devhost --port $(PORT)
@@ -37,7 +57,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install web lint $(VENV)-infra/.installed browser-deps web-test
+test: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps web-test
 	$(PY) -m pytest
 
 bench: install
@@ -84,4 +104,4 @@ browser-deps: install
 	fi
 
 clean:
-	rm -rf $(VENV) $(VENV)-infra .pytest_cache .ruff_cache $(WEB)/node_modules $(WEB)/dist
+	rm -rf $(VENV) $(VENV)-infra $(VENV)-functions .pytest_cache .ruff_cache $(WEB)/node_modules $(WEB)/dist
