@@ -62,10 +62,11 @@ param chatStreaming bool = true
 ])
 param chatRetrieval string = 'auto'
 
+// 3.12 only: requirements.txt pins azure-functions 1.x, which has no Python 3.13 release (3.13
+// apps use azure-functions 2.x with the azure-functions-runtime worker package).
 @description('Python version of the Functions runtime.')
 @allowed([
   '3.12'
-  '3.13'
 ])
 param pythonVersion string = '3.12'
 

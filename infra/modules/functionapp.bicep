@@ -29,10 +29,11 @@ param deploymentContainerName string
 @description('Application Insights component the app sends telemetry to.')
 param applicationInsightsName string
 
+// 3.12 only: requirements.txt pins azure-functions 1.x, which has no Python 3.13 release (3.13
+// apps use azure-functions 2.x with the azure-functions-runtime worker package).
 @description('Python version of the Functions runtime.')
 @allowed([
   '3.12'
-  '3.13'
 ])
 param pythonVersion string = '3.12'
 
