@@ -11,6 +11,7 @@ its import (about a third of a second at a cold start, and some 25 MB).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -144,6 +145,8 @@ class OpenAICompatibleHost:
             if finish == "content_filter":
                 raise errors.content_filtered()
             yield End(finish or "stop", usage)
+            if done:
+                await _drain(response)
         finally:
             # Runs on completion, on error and when the client goes away (cancellation): the
             # connection is closed, so the model stops generating tokens nobody will read.
@@ -268,6 +271,18 @@ class OpenAICompatibleHost:
             self._retry_seconds,
         )
         return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+
+
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read a finished answer's last bytes (the end of the chunked body after `[DONE]`), so its
+    connection goes back to the pool: the next answer then needs no new TCP or TLS handshake."""
+    if response.content.at_eof():
+        return
+    try:
+        async with asyncio.timeout(1.0):
+            await response.content.read()
+    except (TimeoutError, aiohttp.ClientError, OSError):
+        pass  # closed in the caller's finally instead
 
 
 def _error_code(raw: bytes) -> str | None:

@@ -119,6 +119,7 @@ class MockModel:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[Any] = []
         self.urls: list[str] = []
+        self.peers: list[object] = []  # the client's address and port, one per request
         # Status replies to give before answering, e.g. [(429, {"retry-after": "2"})].
         self.failures: list[tuple[int, dict[str, str]]] = []
         self.gzip = False  # compress streamed answers, as some proxies do
@@ -130,6 +131,9 @@ class MockModel:
         self.requests.append(body)
         self.headers.append(request.headers)
         self.urls.append(str(request.url))
+        self.peers.append(
+            request.transport.get_extra_info("peername") if request.transport else None
+        )
         if self.failures:
             status, headers = self.failures.pop(0)
             return web.json_response(

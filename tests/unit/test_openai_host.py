@@ -46,6 +46,16 @@ async def test_events_that_arrive_together_leave_as_one_delta(mock_model):
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["You asked: What is NDJSON?"]
 
 
+async def test_answers_reuse_one_connection_to_the_model(mock_model):
+    host = create_host(OPENAI)
+
+    await _collect(host, _prompt("one"))
+    await _collect(host, _prompt("two"))
+
+    assert len(mock_model.peers) == 2
+    assert mock_model.peers[0] == mock_model.peers[1]  # same client port: no new connection
+
+
 async def test_reads_a_compressed_stream(mock_model):
     mock_model.gzip = True
     host = create_host(OPENAI)
