@@ -39,6 +39,9 @@ def error_reply(error: ChatError) -> Reply:
     headers = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
+        # A page on another origin (the Static Web App calling the Function App) may read it:
+        # the platform's CORS adds the allowed origin but exposes no response headers.
+        headers["Access-Control-Expose-Headers"] = "Retry-After"
     return Reply(error.status, wire.error_body(error), wire.JSON, headers)
 
 

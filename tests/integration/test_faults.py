@@ -28,6 +28,7 @@ def test_a_rate_limited_model_gives_429_with_retry_after(app_server, model_serve
 
     assert response.status_code == 429
     assert response.headers["retry-after"] == "1"
+    assert response.headers["access-control-expose-headers"] == "Retry-After"  # cross-origin pages
     assert response.json()["error"]["code"] == "rate_limited"
     # Retried within the budget, honouring Retry-After, before giving up.
     assert model_server.stats()["requests"] == 2

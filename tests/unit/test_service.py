@@ -108,7 +108,7 @@ async def test_a_failure_before_any_answer_is_an_error_status():
     reply = await service.stream("application/json", _json(question("hi")))
 
     assert reply.status == 429
-    assert reply.headers == {"Retry-After": "7"}
+    assert reply.headers == {"Retry-After": "7", "Access-Control-Expose-Headers": "Retry-After"}
     assert orjson.loads(reply.body)["error"]["code"] == "rate_limited"
 
 
