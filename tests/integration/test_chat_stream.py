@@ -42,7 +42,7 @@ def test_each_model_chunk_is_flushed_as_its_own_line(app_server):
     with httpx.stream("POST", app_server.url + "/api/chat/stream", json=question("pace")) as r:
         reads = list(r.iter_raw())
     # The stand-in sends 20 chunks 20 ms apart; each reached the client on its own, whole.
-    assert len(reads) >= 20
+    assert len(reads) >= 15  # a slow reader may merge an odd pair; a buffering server sends 1
     assert all(read.endswith(b"\n") for read in reads)
 
 
