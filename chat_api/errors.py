@@ -164,9 +164,11 @@ def _error_code(exc: object) -> str | None:
     code = getattr(exc, "code", None)
     if isinstance(code, str):
         return code
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("code"), str):
-            return inner["code"]
-    return None
+    return body_error_code(getattr(exc, "body", None))
+
+
+def body_error_code(body: object) -> str | None:
+    """The `code` of an OpenAI-style error body, `{"error": {"code": ...}}`, if it has one."""
+    inner = body.get("error", body) if isinstance(body, dict) else None
+    code = inner.get("code") if isinstance(inner, dict) else None
+    return code if isinstance(code, str) else None

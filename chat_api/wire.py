@@ -3,7 +3,7 @@ errors to the JSON error body. Both routes and both streaming modes use only the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -23,11 +23,6 @@ def ndjson_line(event: Event) -> bytes:
     if type(event) is TextDelta:
         return _DELTA_HEAD + orjson.dumps(event.text) + _DELTA_TAIL
     return orjson.dumps(_line_object(event)) + b"\n"
-
-
-async def ndjson_lines(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
-    async for event in events:
-        yield ndjson_line(event)
 
 
 def _line_object(event: Event) -> dict[str, Any]:

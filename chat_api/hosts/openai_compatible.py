@@ -287,12 +287,9 @@ async def _drain(response: aiohttp.ClientResponse) -> None:
 
 def _error_code(raw: bytes) -> str | None:
     try:
-        body = orjson.loads(raw)
+        return errors.body_error_code(orjson.loads(raw))
     except orjson.JSONDecodeError:
         return None
-    inner = body.get("error", body) if isinstance(body, dict) else None
-    code = inner.get("code") if isinstance(inner, dict) else None
-    return code if isinstance(code, str) else None
 
 
 def create_host(settings: Settings) -> OpenAICompatibleHost:
