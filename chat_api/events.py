@@ -50,4 +50,10 @@ class Failure:
     error: ChatError
 
 
+@dataclass(frozen=True, slots=True)
+class KeepAlive:
+    """Nothing to say yet (a reasoning model thinking): sent while a stream has been silent a
+    while, so proxies and load balancers keep the connection open. Clients ignore it."""
+
+
 Event = Step | Citations | TextDelta | End | Failure
