@@ -314,7 +314,8 @@ def test_deploy_workflow_passes_every_parameter_with_the_same_defaults():
         assert name in env, f"the deploy workflow does not pass {name}"
         if name in ("AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_PRINCIPAL_TYPE"):
             continue
-        expected = f"${{{{ vars.{name} || '{default}' }}}}" if default else f"${{{{ vars.{name} }}}}"
+        fallback = f" || '{default}'" if default else ""
+        expected = f"${{{{ vars.{name}{fallback} }}}}"
         assert env[name] == expected, name
     assert env["AZURE_PRINCIPAL_TYPE"] == "ServicePrincipal"
 

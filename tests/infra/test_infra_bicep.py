@@ -361,7 +361,7 @@ def test_deployments_leave_the_version_out_when_none_is_given(module_of):
 
 
 def test_deployments_default_to_global_standard(main):
-    """Standard (regional) embeddings are missing in several regions; GlobalStandard is everywhere."""
+    """Standard (regional) embeddings are missing in several regions; GlobalStandard is not."""
     parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
     for name, variable in (
         ("chatDeploymentSku", "AZURE_OPENAI_CHAT_DEPLOYMENT_SKU"),

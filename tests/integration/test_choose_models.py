@@ -104,7 +104,8 @@ def test_a_model_listed_under_both_account_kinds_counts_once(management):
     [offer] = offers(management)
     assert offer.lifecycle == "GenerallyAvailable"
     assert offer.skus == {"GlobalStandard": None, "Standard": None}
-    assert offer.retires is not None and offer.retires.date() == LATER.date()
+    assert offer.retires is not None
+    assert offer.retires.date() == LATER.date()
 
 
 def test_a_refused_token_is_an_error_not_an_empty_list(management):

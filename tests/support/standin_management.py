@@ -167,6 +167,7 @@ def running(standin: StandInManagement, ca_bundle: Path) -> Iterator[StandInMana
     thread.start()
     asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=10)
     ready.wait(10)
+
     async def stop() -> None:
         await runner.cleanup()
         # TLS transports finish closing on the next turns of the loop.
