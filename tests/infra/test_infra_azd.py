@@ -99,7 +99,8 @@ def scratch(tmp_path):
     shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
     (tmp_path / "static_web").mkdir()
     (tmp_path / "Makefile").write_text(
-        "ingest:\n\t@echo ingested $$AZURE_SEARCH_INDEX > ingest.log\n", encoding="utf-8"
+        "ingest:\n\t@echo ingested $$AZURE_SEARCH_INDEX $(INGEST_ARGS) > ingest.log\n",
+        encoding="utf-8",
     )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -173,7 +174,10 @@ def test_postprovision_runs_make_ingest_when_asked(scratch):
         AZURE_SEARCH_INDEX="knowledge-base",
     )
     assert result.returncode == 0, result.stderr
-    assert (scratch / "ingest.log").read_text(encoding="utf-8").strip() == "ingested knowledge-base"
+    # Waiting out the role assignments this provisioning made.
+    assert (scratch / "ingest.log").read_text(encoding="utf-8").strip() == (
+        "ingested knowledge-base --wait-for-access 300"
+    )
 
 
 def test_postprovision_does_not_ingest_without_search(scratch):
@@ -241,7 +245,7 @@ def test_powershell_hooks_mirror_the_posix_ones():
     post = (scripts / "postprovision.ps1").read_text(encoding="utf-8")
     assert "write-web-config.ps1" in post
     assert "RUN_INGESTION" in post
-    assert "make ingest" in post
+    assert 'make ingest INGEST_ARGS="--wait-for-access 300"' in post
 
 
 # --- GitHub workflows ------------------------------------------------------------------------
