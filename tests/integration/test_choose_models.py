@@ -271,14 +271,22 @@ def test_embeddings_fall_back_to_the_next_preferred_model(management):
 @pytest.fixture
 def azd_bin(tmp_path: Path) -> Path:
     """A stand-in `azd` (token and `env set`) and an `az` that is never signed in."""
+    return fake_tools(tmp_path, {"token": TOKEN, "expiresOn": "2099-01-01T00:00:00Z"})
+
+
+def fake_tools(tmp_path: Path, token_answer: dict[str, str] | None) -> Path:
+    """`azd` that hands out `token_answer` (or refuses: not signed in) and records `env set`."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "azd-env-set.log"
-    token = json.dumps({"token": TOKEN, "expiresOn": "2099-01-01T00:00:00Z"})
+    if token_answer:
+        answer = "printf '%s\\n' '" + json.dumps(token_answer) + "'"
+    else:
+        answer = "echo 'not logged in, run `azd auth login` to login' >&2; exit 1"
     (bin_dir / "azd").write_text(
         "#!/bin/sh\n"
         'case "$1 $2" in\n'
-        f"  'auth token') printf '%s\\n' '{token}' ;;\n"
+        f"  'auth token') {answer} ;;\n"
         f"  'env set') shift 2; printf '%s\\n' \"$*\" >> '{log}' ;;\n"
         "  *) exit 1 ;;\n"
         "esac\n",
@@ -368,6 +376,16 @@ def test_hook_explains_a_refused_sign_in(management, azd_bin):
     assert "the management API answered 401" in result.stderr
     assert "AZURE_OPENAI_MODEL_CHECK false" in result.stderr
     assert TOKEN not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_hook_asks_to_sign_in_when_neither_azd_nor_az_is(management, tmp_path):
+    management.offer("eastus2", *late_2026_region())
+    signed_out = fake_tools(tmp_path, None)
+    result = run_hook(management, signed_out)
+    assert result.returncode == 1
+    assert "not signed in. Run azd auth login" in result.stderr
+    assert management.requests == []
     assert "Traceback" not in result.stderr
 
 
