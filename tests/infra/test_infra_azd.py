@@ -334,21 +334,7 @@ def test_workflows_use_node_22(name):
     assert versions == ["22"]
 
 
-def test_deploy_guide_covers_models_service_principals_and_node():
-    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
-    for topic in (
-        "AZURE_OPENAI_CHAT_MODEL",
-        "AZURE_OPENAI_MODEL_CHECK",
-        "AZURE_PRINCIPAL_TYPE",
-        "GlobalStandard",
-        "Node.js 22",
-    ):
-        assert topic in guide, topic
-    assert re.search(r"checked on \d{4}-\d{2}-\d{2}", guide), "the guidance carries no date"
-    assert "gpt-4.1-mini`, `2025-04-14" not in guide
-
-
-def test_deploy_guide_covers_cost_streaming_lockdown_and_teardown():
+def test_deploy_guide_covers_models_cost_streaming_lockdown_and_teardown():
     guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     for topic in (
         "azd up",
@@ -359,5 +345,12 @@ def test_deploy_guide_covers_cost_streaming_lockdown_and_teardown():
         "EasyAuth",
         "azd down --purge",
         "federated",
+        "AZURE_OPENAI_CHAT_MODEL",
+        "AZURE_OPENAI_MODEL_CHECK",
+        "AZURE_PRINCIPAL_TYPE",
+        "GlobalStandard",
+        "Node.js 22",
     ):
         assert topic in guide, topic
+    assert re.search(r"checked on \d{4}-\d{2}-\d{2}", guide), "the model guidance carries no date"
+    assert "gpt-4.1-mini`, `2025-04-14" not in guide, "the retired default is still documented"
