@@ -20,13 +20,14 @@ RETIRED = "deprecated"
 
 # Chat: small GPT reasoning models first (gpt-5 and later, "-mini"), then the full-size ones,
 # then the "-nano" ones, then o-series minis, then anything else that serves the Responses API.
-# Within a tier the newest generation, then the newest version.
+# Within a tier the newest generation; of one model's versions, Azure's default, else the newest.
 _GPT = re.compile(r"^gpt-(\d+(?:\.\d+)*)(?:-(mini|nano))?$")
 _O_MINI = re.compile(r"^o\d+-mini$")
 _GPT_TIERS = {"mini": 0, None: 1, "nano": 2}
 FIRST_REASONING_GENERATION = (5,)
 
-# Embeddings: the index's vector size follows the model, so the small model first.
+# Embeddings: the cheapest first. Changing the model later means refilling the search index (the
+# vectors change), so the choice is kept in the azd environment once made.
 EMBEDDING_PREFERENCE = (
     "text-embedding-3-small",
     "text-embedding-3-large",
