@@ -375,10 +375,13 @@ module roles 'modules/roles.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     openAiName: openAi.outputs.name
     searchEnabled: useAzureSearch
-    // The name, not the module's output: the output is empty without search, and an `existing`
-    // resource must never be declared with an empty name.
+    // The name itself, never empty, even without search: an `existing` resource must not be
+    // declared with an empty name. The dependency on the search module is then stated below.
     searchName: searchServiceName
   }
+  dependsOn: [
+    search
+  ]
 }
 
 // --- Outputs: azd writes these into .azure/<env>/.env, for the hooks and for `make run` ---------

@@ -432,6 +432,8 @@ def test_conditional_existing_resources_never_get_an_empty_name(templates, main)
                 value = main.resolve(passed)
                 assert isinstance(value, str), f"{symbol}.{name} is computed: {passed!r}"
                 assert value.strip(), f"{symbol}.{name} is empty"
+                # Without an output to follow, the module must wait for the resource explicitly.
+                assert "search" in module["config"].get("dependsOn", []), symbol
 
 
 # --- Monitoring and the page -----------------------------------------------------------------
