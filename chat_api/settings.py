@@ -122,6 +122,13 @@ class Settings:
         return "none"
 
     @property
+    def chat_model_name(self) -> str:
+        """The chat model's own name; on Azure the model behind the deployment, when known."""
+        if self.model_host == "azure":
+            return self.azure_openai_chat_model or self.azure_openai_chat_deployment
+        return self.chat_model
+
+    @property
     def embedding_model(self) -> str:
         if self.model_host == "azure":
             return self.azure_openai_embedding_deployment
@@ -251,15 +258,14 @@ def _default_api(env: Mapping[str, str], model_host: str) -> str:
 
 
 def _chat_model_name(env: Mapping[str, str], model_host: str, defaults: Settings) -> str:
-    if model_host == "azure":
-        return (
-            env.get("AZURE_OPENAI_CHAT_MODEL", "").strip()
-            or env.get("AZURE_OPENAI_CHAT_DEPLOYMENT", "").strip()
-            or defaults.azure_openai_chat_deployment
-        )
-    if model_host == "openai":
-        return env.get("OPENAI_CHAT_MODEL", "").strip() or defaults.openai_chat_model
-    return ""
+    names = Settings(
+        model_host=model_host,  # type: ignore[arg-type]
+        azure_openai_chat_deployment=env.get("AZURE_OPENAI_CHAT_DEPLOYMENT", "").strip()
+        or defaults.azure_openai_chat_deployment,
+        azure_openai_chat_model=env.get("AZURE_OPENAI_CHAT_MODEL", "").strip(),
+        openai_chat_model=env.get("OPENAI_CHAT_MODEL", "").strip() or defaults.openai_chat_model,
+    )
+    return names.chat_model_name if model_host != "offline" else ""
 
 
 class _Reader:

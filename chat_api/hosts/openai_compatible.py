@@ -1,8 +1,10 @@
-"""OpenAI, Azure OpenAI (v1 endpoint, keyless or with a key) and any OpenAI-compatible server.
+"""OpenAI, Azure OpenAI (v1 endpoint, keyless or with a key) and any OpenAI-compatible server,
+through the Responses API or Chat Completions (`Settings.model_api`).
 
 The answer is the hot path: one POST whose server-sent events are read straight off an aiohttp
-connection; each event is decoded with orjson and only the delta's text is kept, so a streamed
-chunk costs one small parse, no object tree and no log line.
+connection, framed by `sse.SSEDecoder` and read by the API's reader (`responses.py`,
+`chat_completions.py`), which parses only the events it needs and keeps only their text, so a
+streamed chunk costs one small parse, no object tree and no log line.
 
 The calls off the hot path (the search query, embeddings) go through the OpenAI SDK and its typed
 objects. The SDK is imported when the first of them is made, so an app that only chats never pays
@@ -22,12 +24,14 @@ from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
 from chat_api import errors
-from chat_api.events import End, TextDelta
-from chat_api.hosts import Prompt
+from chat_api.events import End, Step, TextDelta
+from chat_api.hosts import Prompt, chat_completions, responses
+from chat_api.hosts.model_events import AnswerReader
 from chat_api.hosts.retries import RETRYABLE_STATUSES, UpstreamFailure, sdk_call, with_retries
+from chat_api.hosts.sse import SSEDecoder, SSEError
 from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages, clean_query, keyword_query
 from chat_api.protocol import Message
-from chat_api.settings import Settings
+from chat_api.settings import ModelApi, Settings
 
 if TYPE_CHECKING:
     import openai
@@ -37,13 +41,14 @@ log = logging.getLogger(__name__)
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 ApiKey = str | Callable[[], Awaitable[str]]
-_DATA = b"data:"
-_DONE = b"[DONE]"
 _MAX_ERROR_BODY = 64 * 1024
+# A reasoning model's thinking counts against max_output_tokens: the search query gets room
+# for a little of it, unless the model can be told not to think at all.
+QUERY_THINKING_TOKENS = 256
 
 
 class OpenAICompatibleHost:
-    """A chat model reached through the OpenAI API shape."""
+    """A chat model reached through the OpenAI API shapes."""
 
     def __init__(
         self,
@@ -53,6 +58,12 @@ class OpenAICompatibleHost:
         api_key: ApiKey | None,
         model: str,
         embedding_model: str = "",
+        api: ModelApi = "chat",
+        model_name: str = "",
+        reasoning: bool = False,
+        reasoning_effort: str = "",
+        reasoning_summary: bool = True,
+        max_output_tokens: int = 1024,
         retry_seconds: float = 10.0,
         timeout_seconds: float = 60.0,
         close: Callable[[], Awaitable[None]] | None = None,
@@ -60,8 +71,16 @@ class OpenAICompatibleHost:
         self.name = name
         self.model = model
         self.embedding_model = embedding_model
+        self.api = api
+        # The model's own name (on Azure, `model` is the deployment's): it tells its family.
+        self.model_name = model_name or model
+        self.reasoning = reasoning
+        self.reasoning_effort = reasoning_effort
+        self.reasoning_summary = reasoning_summary
+        self.max_output_tokens = max_output_tokens
         self.base_url = base_url.rstrip("/")
-        self._chat_url = URL(self.base_url + "/chat/completions")  # parsed once, not per call
+        path = responses.PATH if api == "responses" else chat_completions.PATH
+        self._answer_url = URL(self.base_url + path)  # parsed once, not per call
         self._api_key = api_key
         self._retry_seconds = retry_seconds
         self._timeout_seconds = timeout_seconds
@@ -82,70 +101,54 @@ class OpenAICompatibleHost:
 
     # ---- The answer: the hot path --------------------------------------------------------------
 
-    async def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | End]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": prompt.messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if prompt.temperature is not None:
-            body["temperature"] = prompt.temperature
-        content = orjson.dumps(body)
+    def answer_body(self, prompt: Prompt) -> dict[str, Any]:
+        if self.api == "responses":
+            return responses.answer_body(
+                prompt,
+                model=self.model,
+                reasoning=self.reasoning,
+                effort=self.reasoning_effort,
+                summary=self.reasoning_summary,
+                max_output_tokens=self.max_output_tokens,
+            )
+        return chat_completions.answer_body(
+            prompt,
+            model=self.model,
+            reasoning=self.reasoning,
+            effort=self.reasoning_effort,
+            max_output_tokens=self.max_output_tokens,
+        )
+
+    async def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | Step | End]:
+        content = orjson.dumps(self.answer_body(prompt))
         response = await with_retries(lambda: self._open_stream(content), self._retry_seconds)
-        finish: str | None = None
-        usage: dict[str, Any] = {}
-        done = False
-        pending = b""
+        reader: AnswerReader = (
+            responses.ResponsesReader()
+            if self.api == "responses"
+            else chat_completions.ChatCompletionsReader()
+        )
+        decoder = SSEDecoder()
         try:
             try:
                 async for data in response.content.iter_any():
-                    pending += data
-                    if b"\n" not in data:
-                        continue
-                    *lines, pending = pending.split(b"\n")
-                    # Events that arrived in one read leave as one delta: one line and one
-                    # write instead of several, so a busy process catches up instead of lagging.
-                    texts: list[str] = []
-                    for line in lines:
-                        if not line.startswith(_DATA):
-                            continue  # comments, event names, blank separators
-                        payload = line[5:].strip()
-                        if payload == _DONE:
-                            done = True
-                            break
-                        chunk = orjson.loads(payload)
-                        if "error" in chunk:
-                            raise errors.model_failed()
-                        choices = chunk.get("choices")
-                        if chunk.get("usage"):
-                            usage = chunk["usage"]
-                        if not choices:
-                            continue  # Azure sends prompt filter results first
-                        choice = choices[0]
-                        delta = choice.get("delta")
-                        if delta:
-                            text = delta.get("content")
-                            if text:
-                                texts.append(text)
-                        if choice.get("finish_reason"):
-                            finish = choice["finish_reason"]
-                    if texts:
-                        yield TextDelta(texts[0] if len(texts) == 1 else "".join(texts))
-                    if done:
+                    for event in reader.read(decoder.feed(data)):
+                        yield event
+                    if reader.done:
                         break
+                else:
+                    for event in reader.read(decoder.close()):
+                        yield event
             except TimeoutError:
                 log.warning("model stream stalled past the read timeout")
                 raise errors.model_timeout() from None
-            except (aiohttp.ClientError, OSError, orjson.JSONDecodeError) as exc:
+            except (aiohttp.ClientError, OSError) as exc:
                 log.warning("model stream broke: %s", type(exc).__name__)
                 raise errors.stream_interrupted() from None
-            if not done and finish is None:
-                raise errors.stream_interrupted()
-            if finish == "content_filter":
-                raise errors.content_filtered()
-            yield End(finish or "stop", usage)
-            if done:
+            except SSEError:
+                log.warning("model stream refused: an event over the size limit")
+                raise errors.model_failed() from None
+            yield reader.end()
+            if reader.done:
                 await _drain(response)
         finally:
             # Runs on completion, on error and when the client goes away (cancellation): the
@@ -156,7 +159,7 @@ class OpenAICompatibleHost:
         try:
             session = self._http()
             response = await session.post(
-                self._chat_url,
+                self._answer_url,
                 data=content,
                 headers=await self._headers(),
                 timeout=self._timeout,
@@ -199,7 +202,7 @@ class OpenAICompatibleHost:
             # HTTPS_PROXY and friends are honoured, as the SDK does, but looked up once here:
             # aiohttp's trust_env looks them up in a thread on every request.
             try:
-                self._proxy, self._proxy_auth = get_env_proxy_for_url(self._chat_url)
+                self._proxy, self._proxy_auth = get_env_proxy_for_url(self._answer_url)
             except LookupError:
                 self._proxy, self._proxy_auth = None, None
         return self._session
@@ -223,18 +226,24 @@ class OpenAICompatibleHost:
             )
         return self._sdk
 
-    async def complete(
-        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
-    ) -> str:
-        """One non-streamed chat completion's text."""
+    async def complete(self, messages: list[dict[str, str]], *, max_tokens: int) -> str:
+        """One small non-streamed call's text, at the least thinking the model allows and
+        with a cap of `max_tokens` answer tokens (plus room to think, for a reasoning model)."""
+        if self.api == "responses":
+            return await self._respond(messages, max_tokens)
+        if self.reasoning:
+            effort = responses.lowest_effort(self.model_name)
+            cap = max_tokens + (0 if effort == "none" else QUERY_THINKING_TOKENS)
+            options = chat_completions.limits(True, effort, cap, None)
+        else:
+            options = chat_completions.limits(False, "", max_tokens, 0.0)
         response = await with_retries(
             lambda: sdk_call(
                 self._client().chat.completions.create(
                     model=self.model,
                     messages=messages,  # type: ignore[arg-type]
-                    max_tokens=max_tokens,
-                    temperature=temperature,
                     stream=False,
+                    **options,
                 )
             ),
             self._retry_seconds,
@@ -245,6 +254,33 @@ class OpenAICompatibleHost:
         if choice.finish_reason == "content_filter":
             raise errors.content_filtered()
         return choice.message.content or ""
+
+    async def _respond(self, messages: list[dict[str, str]], max_tokens: int) -> str:
+        instructions, conversation = responses.split_instructions(messages)
+        if self.reasoning:
+            effort = responses.lowest_effort(self.model_name)
+            cap = max_tokens + (0 if effort == "none" else QUERY_THINKING_TOKENS)
+            options: dict[str, Any] = {"reasoning": {"effort": effort}}
+        else:
+            cap, options = max_tokens, {"temperature": 0.0}
+        response = await with_retries(
+            lambda: sdk_call(
+                self._client().responses.create(
+                    model=self.model,
+                    instructions=instructions,
+                    input=conversation,  # type: ignore[arg-type]
+                    max_output_tokens=cap,
+                    store=False,
+                    stream=False,
+                    **options,
+                )
+            ),
+            self._retry_seconds,
+        )
+        details = response.incomplete_details
+        if details is not None and details.reason == "content_filter":
+            raise errors.content_filtered()
+        return response.output_text or ""
 
     async def generate_query(self, messages: list[Message]) -> str:
         question = messages[-1].content
@@ -301,9 +337,21 @@ def create_host(settings: Settings) -> OpenAICompatibleHost:
         api_key=settings.openai_api_key or None,
         model=settings.openai_chat_model,
         embedding_model=settings.openai_embedding_model,
-        retry_seconds=settings.model_retry_seconds,
-        timeout_seconds=settings.model_timeout_seconds,
+        **_model_options(settings),
     )
+
+
+def _model_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "api": settings.model_api,
+        "model_name": settings.chat_model_name,
+        "reasoning": settings.reasoning_model,
+        "reasoning_effort": settings.reasoning_effort,
+        "reasoning_summary": settings.reasoning_summary,
+        "max_output_tokens": settings.max_output_tokens,
+        "retry_seconds": settings.model_retry_seconds,
+        "timeout_seconds": settings.model_timeout_seconds,
+    }
 
 
 def _azure_host(settings: Settings) -> OpenAICompatibleHost:
@@ -327,7 +375,6 @@ def _azure_host(settings: Settings) -> OpenAICompatibleHost:
         api_key=api_key,
         model=settings.azure_openai_chat_deployment,
         embedding_model=settings.azure_openai_embedding_deployment,
-        retry_seconds=settings.model_retry_seconds,
-        timeout_seconds=settings.model_timeout_seconds,
         close=close,
+        **_model_options(settings),
     )

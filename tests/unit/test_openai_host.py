@@ -1,8 +1,11 @@
-"""The OpenAI-compatible host against the mocked model, served over loopback HTTP."""
+"""The OpenAI-compatible host through Chat Completions (the API of servers such as Ollama)
+against the mocked model, served over loopback HTTP. The Responses API is in
+test_responses_host.py."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from azure.core.credentials import AccessToken
@@ -16,7 +19,13 @@ from chat_api.protocol import Message
 from chat_api.settings import Settings
 from tests.support.standin_model import embed
 
-OPENAI = Settings(model_host="openai", openai_api_key="sk-test", model_retry_seconds=5)
+OPENAI = Settings(
+    model_host="openai",
+    model_api="chat",
+    openai_chat_model="llama3.1",
+    openai_api_key="sk-test",
+    model_retry_seconds=5,
+)
 
 
 def _prompt(question: str = "What is NDJSON?") -> Prompt:
@@ -70,13 +79,13 @@ async def test_ends_with_the_finish_reason_and_usage(mock_model):
 
     events = await _collect(host, _prompt())
 
-    assert events[-1] == End(
-        "stop", {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}
-    )
+    assert events[-1] == End("stop", {"input_tokens": 7, "output_tokens": 5, "total_tokens": 12})
 
 
 async def test_sends_the_model_the_messages_and_asks_for_a_stream_with_usage(mock_model):
-    host = create_host(Settings(model_host="openai", openai_chat_model="my-model"))
+    host = create_host(
+        Settings(model_host="openai", model_api="chat", openai_chat_model="my-model")
+    )
 
     await _collect(
         host, Prompt(messages=[{"role": "user", "content": "hi"}], question="hi", temperature=0.2)
@@ -87,6 +96,7 @@ async def test_sends_the_model_the_messages_and_asks_for_a_stream_with_usage(moc
     assert sent["stream"] is True
     assert sent["stream_options"] == {"include_usage": True}
     assert sent["temperature"] == 0.2
+    assert sent["max_tokens"] == 1024  # the length cap, on every answer
 
 
 async def test_retries_throttling_honouring_retry_after(mock_model, monkeypatch):
@@ -125,7 +135,7 @@ async def test_gives_429_with_retry_after_when_the_budget_runs_out(mock_model):
 )
 async def test_maps_model_failures_to_gateway_statuses(mock_model, status, expected):
     mock_model.failures = [(status, {})] * 10
-    host = create_host(Settings(model_host="openai", model_retry_seconds=0))
+    host = create_host(Settings(model_host="openai", model_api="chat", model_retry_seconds=0))
 
     with pytest.raises(ChatError) as caught:
         await _collect(host, _prompt())
@@ -160,6 +170,7 @@ async def test_azure_keyless_sends_an_entra_token_to_the_v1_endpoint(mock_model,
     monkeypatch.setattr(azure.identity.aio, "DefaultAzureCredential", make_credential)
     settings = Settings(
         model_host="azure",
+        model_api="chat",
         azure_openai_endpoint=mock_model.url,
         azure_openai_chat_deployment="chat",
         azure_client_id="client-id-of-identity",
@@ -225,7 +236,7 @@ async def test_a_model_that_refuses_the_query_request_leaves_the_keywords(mock_m
 
 async def test_a_model_that_is_down_fails_query_generation_with_its_status(mock_model):
     mock_model.failures = [(503, {})] * 10
-    host = create_host(Settings(model_host="openai", model_retry_seconds=0))
+    host = create_host(Settings(model_host="openai", model_api="chat", model_retry_seconds=0))
 
     with pytest.raises(ChatError) as caught:
         await host.generate_query(_conversation("Anyone there?"))
@@ -234,7 +245,9 @@ async def test_a_model_that_is_down_fails_query_generation_with_its_status(mock_
 
 
 async def test_embeddings_come_back_one_vector_per_text_in_order(mock_model):
-    host = create_host(Settings(model_host="openai", openai_embedding_model="emb-model"))
+    host = create_host(
+        Settings(model_host="openai", model_api="chat", openai_embedding_model="emb-model")
+    )
 
     vectors = await host.embed(["first text", "second text"])
 
@@ -251,6 +264,7 @@ async def test_embeddings_come_back_one_vector_per_text_in_order(mock_model):
 async def test_azure_embeddings_use_the_embedding_deployment(mock_model):
     settings = Settings(
         model_host="azure",
+        model_api="chat",
         azure_openai_endpoint=mock_model.url,
         azure_openai_api_key="key",
         azure_openai_embedding_deployment="embedding-deployment",
@@ -284,7 +298,7 @@ async def test_query_generation_works_with_the_sdk_create_patched_as_the_field_d
         return completion_for("ndjson line format")
 
     monkeypatch.setattr(AsyncCompletions, "create", fake_create)
-    host = create_host(Settings(model_host="openai", openai_api_key="sk-test"))
+    host = create_host(Settings(model_host="openai", model_api="chat", openai_api_key="sk-test"))
 
     query = await host.generate_query([Message(role="user", content="What is NDJSON?")])
 
@@ -292,3 +306,75 @@ async def test_query_generation_works_with_the_sdk_create_patched_as_the_field_d
     assert calls[0]["stream"] is False
     assert calls[0]["messages"][-1]["content"].endswith("What is NDJSON?")
     await host.aclose()
+
+
+# ---- Reasoning models and odd streams through Chat Completions --------------------------------
+
+
+async def test_a_reasoning_model_gets_max_completion_tokens_and_no_temperature(mock_model):
+    settings = Settings(
+        model_host="openai",
+        model_api="chat",
+        openai_chat_model="o4-mini",
+        reasoning_model=True,
+        reasoning_effort="high",
+        max_output_tokens=500,
+    )
+
+    await _collect(create_host(settings), dataclasses.replace(_prompt(), temperature=0.5))
+
+    sent = mock_model.requests[-1]
+    assert sent["max_completion_tokens"] == 500
+    assert sent["reasoning_effort"] == "high"
+    assert not {"temperature", "top_p", "max_tokens"} & set(sent)
+
+
+async def test_a_reasoning_model_writes_the_query_without_refused_parameters(mock_model):
+    settings = Settings(
+        model_host="openai", model_api="chat", openai_chat_model="gpt-5-mini", reasoning_model=True
+    )
+
+    await create_host(settings).generate_query(_conversation("What is NDJSON?"))
+
+    sent = mock_model.requests[-1]
+    assert sent["reasoning_effort"] == "minimal"
+    assert sent["max_completion_tokens"] > QUERY_MAX_TOKENS
+    assert not {"temperature", "top_p", "max_tokens"} & set(sent)
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        b'data: {"choices": "none"}\n\n',
+        b'data: {"choices": [{"delta": {"content": 5}}]}\n\n',
+        b'data: {"choices": [{"delta": "text"}]}\n\n',
+        b'data: {"choices": [{"delta": {}, "finish_reason": 1}]}\n\n',
+        b'data: {"choices": [], "usage": "lots"}\n\n',
+        b"data: [1]\n\n",
+        b"data: {broken\n\n",
+    ],
+)
+async def test_a_chunk_of_an_unexpected_shape_is_a_model_error(mock_model, chunk):
+    mock_model.script = [
+        b'data: {"choices": [{"delta": {"content": "ok"}}]}\n\n',
+        chunk,
+        b"data: [DONE]\n\n",
+    ]
+
+    with pytest.raises(ChatError) as caught:
+        await _collect(create_host(OPENAI), _prompt())
+
+    assert caught.value.code == "model_error"
+
+
+async def test_an_over_long_event_is_refused_not_buffered(mock_model, monkeypatch):
+    from chat_api.hosts import sse
+
+    monkeypatch.setattr(sse, "MAX_EVENT_BYTES", 1024)
+    monkeypatch.setattr(sse.SSEDecoder.__init__, "__defaults__", (1024,))
+    mock_model.script = [b'data: {"choices": [{"delta": {"content": "' + b"x" * 4096]
+
+    with pytest.raises(ChatError) as caught:
+        await _collect(create_host(OPENAI), _prompt())
+
+    assert caught.value.code == "model_error"

@@ -17,8 +17,12 @@ from chat_api.settings import Settings
 from tests.support.ndjson import answer_text, citations, question, steps
 from tests.support.search_mock import DOCUMENTS
 
+# Chat Completions, whose requests carry the whole prompt as `messages`; the Responses API's
+# flow is in test_responses_host.py.
 SETTINGS = Settings(
     model_host="openai",
+    model_api="chat",
+    openai_chat_model="gpt-4o-mini",
     openai_api_key="sk-test",
     retrieval="azure",
     azure_search_endpoint="https://search.example.net",
