@@ -191,3 +191,20 @@ async def test_a_grounded_answer_streams_these_lines(mock_model, fake_search, sn
     for line in lines:
         line.get("context", {}).get("step", {}).pop("elapsed_ms", None)
     assert lines == snapshot
+
+
+async def test_thinking_steps_are_timed_like_the_others(mock_model):
+    service = _service(
+        model_api="responses",
+        openai_chat_model="gpt-5.4-mini",
+        reasoning_model=True,
+        retrieval="off",
+    )
+
+    _, lines = await _stream(service, question("Think first?"))
+
+    thinking = [s for s in steps(lines) if s["title"] == "Thinking"]
+    generating = next(s for s in steps(lines) if s["title"] == "Generating the answer")
+    assert thinking
+    assert all(s["elapsed_ms"] >= generating["elapsed_ms"] for s in thinking)
+    assert answer_text(lines) == "You asked: Think first?"
