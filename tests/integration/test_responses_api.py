@@ -7,7 +7,15 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support.ndjson import answer_text, parse_lines, question, steps
+from tests.support.ndjson import (
+    answer_text,
+    arrival,
+    first_word,
+    parse_lines,
+    question,
+    steps,
+    timed_lines,
+)
 
 REASONING_APP = {
     "OPENAI_API_STYLE": "responses",
@@ -57,6 +65,29 @@ def test_the_thinking_comes_as_steps_before_the_first_words(reasoning_app):
     assert thoughts["thinking-1"].startswith("**Reading the question**")
     assert not steps(lines[first_words:-1])
     assert lines[-1]["context"]["finish_reason"] == "stop"
+
+
+def test_the_thinking_is_on_the_wire_while_the_model_is_still_thinking(reasoning_app):
+    # #slow: the stand-in streams its thinking (some 25 pieces) 100 ms apart, then the words.
+    status, _, lines = timed_lines(reasoning_app.url + "/api/chat/stream", question("Hm? #slow"))
+
+    assert status == 200
+    assert arrival(lines, "Thinking") < first_word(lines) - 1.0
+
+
+def test_a_long_silent_think_carries_keepalive_lines(start_app):
+    env = {**REASONING_APP, "CHAT_MODEL_TIMEOUT_SECONDS": "10", "CHAT_KEEPALIVE_SECONDS": "0.4"}
+    with start_app(env) as server:
+        # The stand-in opens its response, then thinks 2 s in silence before its summary.
+        status, _, lines = timed_lines(
+            server.url + "/api/chat/stream", question("Ponder this #firstword2")
+        )
+
+    assert status == 200
+    silent = [at for at, line in lines if line.get("context", {}).get("keep_alive")]
+    assert len(silent) >= 2  # about one per 0.4 s of the 2 s silence
+    assert max(silent) < arrival(lines, "Thinking") < first_word(lines)
+    assert lines[-1][1]["context"]["finish_reason"] == "stop"
 
 
 def test_the_thinking_steps_are_timed(reasoning_app):

@@ -23,7 +23,6 @@ the browser can each ask for what they need:
   #firstwordN  the first word after N seconds (a slow or thinking model)
   #querywaitN  the search query after N seconds    #429long  429 + Retry-After: 30
   #failed    (Responses) response.failed in the middle of the stream
-  #silent    (Responses) thinks silently for --silent-think-ms before its first event
 
 A non-streamed request whose system message (Responses: instructions) asks for a search query
 is answered with one: the question's words, lowercased, directives kept (`query_for`), so a
@@ -72,7 +71,6 @@ class Behaviour:
     chunks: int = 20
     context_limit_chars: int = 60_000
     api_key: str = ""
-    silent_think_ms: float = 3000.0
 
 
 @dataclass
@@ -438,8 +436,6 @@ class StandInModel:
         try:
             await response.prepare(request)
             await write(stream.created())
-            if "#silent" in question:
-                await asyncio.sleep(b.silent_think_ms / 1000)  # thinking, and saying nothing
             await asyncio.sleep(_seconds("firstword", question) or b.first_token_ms / 1000)
             if reasoning:
                 await write(stream.reasoning_started())
@@ -558,7 +554,6 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=Behaviour.chunks)
     parser.add_argument("--context-limit-chars", type=int, default=Behaviour.context_limit_chars)
     parser.add_argument("--api-key", default=os.environ.get("STANDIN_API_KEY", ""))
-    parser.add_argument("--silent-think-ms", type=float, default=Behaviour.silent_think_ms)
     args = parser.parse_args()
     behaviour = Behaviour(
         first_token_ms=args.first_token_ms,
@@ -566,7 +561,6 @@ def main() -> None:
         chunks=args.chunks,
         context_limit_chars=args.context_limit_chars,
         api_key=args.api_key,
-        silent_think_ms=args.silent_think_ms,
     )
     try:
         import uvloop
