@@ -29,12 +29,16 @@ def markdown(results: dict[str, Any]) -> str:
         "One app process; the load generator on the same machine.",
         "",
     ]
-    for mode in ("streaming", "streaming off", "offline"):
+    titles = {
+        "streaming": "streaming (Chat Completions)",
+        "responses": "streaming (Responses API)",
+    }
+    for mode in ("streaming", "responses", "streaming off", "offline"):
         rows = results.get(mode)
         if not rows:
             continue
         out += [
-            f"## {mode}",
+            f"## {titles.get(mode, mode)}",
             "",
             "| scenario | first line p50 ms (floor) | added, ratio | first word p50 ms (floor) "
             "| added | gap p99 ms (floor) | added "

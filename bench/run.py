@@ -1,6 +1,7 @@
 """`make bench`: the stand-in model alone (the floor) and the app in front of it, in one run.
 
-    python -m bench.run [--quick] [--soak] [--chunks 40] [--chunk-gap-ms 20] [--first-token-ms 200]
+    python -m bench.run [--quick] [--soak] [--modes streaming,responses,...] [--chunks 40]
+        [--chunk-gap-ms 20] [--first-token-ms 200]
 
 Prints a table of the figures with ratios to the floor, writes the raw figures as JSON and a
 short Markdown summary under bench/results/.
@@ -152,6 +153,19 @@ def model_body(question: str) -> bytes:
     ).encode()
 
 
+def responses_body(question: str) -> bytes:
+    """What the app sends the Responses API for an answer, minus the instructions."""
+    return json.dumps(
+        {
+            "model": "bench",
+            "stream": True,
+            "store": False,
+            "max_output_tokens": 1024,
+            "input": [{"role": "user", "content": question}],
+        }
+    ).encode()
+
+
 def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
@@ -237,6 +251,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller scenarios, for a smoke run")
     parser.add_argument("--soak", action="store_true", help="also run the 10,000-stream soak")
     parser.add_argument("--soak-streams", type=int, default=10_000)
+    parser.add_argument(
+        "--modes",
+        default="streaming,responses,streaming off,offline",
+        help="comma-separated modes to run (default: all)",
+    )
     args = parser.parse_args()
     try:
         import uvloop
@@ -281,16 +300,33 @@ async def _main(args: argparse.Namespace) -> int:
         model = stack.enter_context(processes.model_server(*model_options))
         host, model_port = "127.0.0.1", _port(model.url)
         floor = Target(host, model_port, "/v1/chat/completions", model_body("bench"), b"[DONE]")
+        # The Responses API: the same answer as the service's events (larger, and more of
+        # them: created, in progress, output item and content part added, 40 text deltas,
+        # their done events, completed with the whole response).
+        responses_floor = Target(
+            host,
+            model_port,
+            "/v1/responses",
+            responses_body("bench"),
+            b"event: response.completed",
+            b"event: response.output_text.delta",
+        )
+        chat = {
+            "OPENAI_BASE_URL": model.base_url,
+            "OPENAI_API_KEY": "bench",
+            "OPENAI_CHAT_MODEL": "bench",
+        }
         modes = {
-            "streaming": {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "bench"},
-            "streaming off": {
-                "OPENAI_BASE_URL": model.base_url,
-                "OPENAI_API_KEY": "bench",
-                "CHAT_STREAMING": "false",
-            },
+            "streaming": chat,
+            "responses": {**chat, "OPENAI_API_STYLE": "responses"},
+            "streaming off": {**chat, "CHAT_STREAMING": "false"},
             "offline": {},
         }
+        floors = {"responses": responses_floor}
+        wanted = {m.strip() for m in args.modes.split(",")}
         for mode, env in modes.items():
+            if mode not in wanted:
+                continue
             with processes.app_server(env) as app:
                 target = Target(
                     host, _port(app.url), "/api/chat/stream", chat_body("bench"), b"finish_reason"
@@ -298,14 +334,18 @@ async def _main(args: argparse.Namespace) -> int:
                 print(f"\nMode: {mode}", flush=True)
                 chosen = scenarios if mode == "streaming" else scenarios[1:3]
                 results[mode] = await run_scenarios(
-                    floor, target, model.process.popen.pid, app.process.popen.pid, chosen
+                    floors.get(mode, floor),
+                    target,
+                    model.process.popen.pid,
+                    app.process.popen.pid,
+                    chosen,
                 )
                 if mode == "streaming" and args.soak:
                     print("\nSoak", flush=True)
                     pid = app.process.popen.pid
                     results["soak"] = await soak.run(target, pid, args.soak_streams)
                     print(f"  {results['soak']}", flush=True)
-        model_env = {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "bench"}
+        model_env = chat
     results["cold_import"] = cold_import(RESULTS, model_env)
     print(f"\nCold import: {results['cold_import']}", flush=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
