@@ -232,8 +232,7 @@ class OpenAICompatibleHost:
         if self.api == "responses":
             return await self._respond(messages, max_tokens)
         if self.reasoning:
-            effort = responses.lowest_effort(self.model_name)
-            cap = max_tokens + (0 if effort == "none" else QUERY_THINKING_TOKENS)
+            effort, cap = self._least_thinking(max_tokens)
             options = chat_completions.limits(True, effort, cap, None)
         else:
             options = chat_completions.limits(False, "", max_tokens, 0.0)
@@ -255,11 +254,15 @@ class OpenAICompatibleHost:
             raise errors.content_filtered()
         return choice.message.content or ""
 
+    def _least_thinking(self, max_tokens: int) -> tuple[str, int]:
+        """The lowest effort this reasoning model takes, and a cap with room for its thinking."""
+        effort = responses.lowest_effort(self.model_name)
+        return effort, max_tokens + (0 if effort == "none" else QUERY_THINKING_TOKENS)
+
     async def _respond(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         instructions, conversation = responses.split_instructions(messages)
         if self.reasoning:
-            effort = responses.lowest_effort(self.model_name)
-            cap = max_tokens + (0 if effort == "none" else QUERY_THINKING_TOKENS)
+            effort, cap = self._least_thinking(max_tokens)
             options: dict[str, Any] = {"reasoning": {"effort": effort}}
         else:
             cap, options = max_tokens, {"temperature": 0.0}

@@ -205,13 +205,9 @@ class StandInModel:
             "stream": body.get("stream", False),
             "temperature": body.get("temperature"),
         }
-        self._called(request, body)
-        refused = standin_responses.refused_parameter(body, "chat")
-        if refused:
-            return self._refuse(refused)
-        fault = await self._fault(messages, question)
-        if fault is not None:
-            return fault
+        refusal = await self._refusal(request, body, "chat", messages, question)
+        if refusal is not None:
+            return refusal
         if is_query_request(body):
             if wait := _seconds("querywait", question):
                 await asyncio.sleep(wait)
@@ -221,6 +217,22 @@ class StandInModel:
         if not body.get("stream"):
             return self._completion(body, question)
         return await self._stream(request, body, question)
+
+    async def _refusal(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        api: str,
+        messages: list[dict[str, Any]],
+        question: str,
+    ) -> web.StreamResponse | None:
+        """The call recorded, then what the service would answer instead of answering: a 400
+        for a parameter the model refuses, or a fault the question asks for."""
+        self._called(request, body)
+        refused = standin_responses.refused_parameter(body, api)
+        if refused:
+            return self._refuse(refused)
+        return await self._fault(messages, question)
 
     def _called(self, request: web.Request, body: dict[str, Any]) -> None:
         """Keep the parameters of the last few hundred model calls, for tests to check."""
@@ -334,12 +346,8 @@ class StandInModel:
             for index, piece in enumerate(pieces):
                 if index and gap:
                     await asyncio.sleep(gap)
-                if index == 5 and "#cut" in question:
-                    request.transport.close()  # drop the connection mid-answer
-                    c.aborted += 1
+                if await self._broke_off(request, index, question):
                     return response
-                if index == 3 and "#stall" in question:
-                    await asyncio.sleep(3600)
                 if index == 4 and "#error" in question:
                     await response.write(
                         b'data: {"error":{"message":"The server had an error",'
@@ -396,13 +404,9 @@ class StandInModel:
             "reasoning": body.get("reasoning"),
             "max_output_tokens": body.get("max_output_tokens"),
         }
-        self._called(request, body)
-        refused = standin_responses.refused_parameter(body, "responses")
-        if refused:
-            return self._refuse(refused)
-        fault = await self._fault(messages, question)
-        if fault is not None:
-            return fault
+        refusal = await self._refusal(request, body, "responses", messages, question)
+        if refusal is not None:
+            return refusal
         if not body.get("stream"):
             text = "".join(answer_words(question, self.behaviour.chunks))
             if "search query" in (body.get("instructions") or "").lower():
@@ -459,12 +463,8 @@ class StandInModel:
                     tokens = standin_responses.usage(10, used, used - len(said))
                     await write(stream.incomplete(thoughts, text, tokens, "max_output_tokens"))
                     return await self._finished(response)
-                if index == 5 and "#cut" in question:
-                    request.transport.close()  # drop the connection mid-answer
-                    c.aborted += 1
+                if await self._broke_off(request, index, question):
                     return response
-                if index == 3 and "#stall" in question:
-                    await asyncio.sleep(3600)
                 if index == 4 and "#error" in question:
                     await write(stream.error("server_error", "The server had an error."))
                     return await self._finished(response)
@@ -487,6 +487,17 @@ class StandInModel:
             raise
         finally:
             c.active -= 1
+
+    async def _broke_off(self, request: web.Request, index: int, question: str) -> bool:
+        """#stall goes silent at the fourth piece; #cut drops the connection at the sixth."""
+        if index == 3 and "#stall" in question:
+            await asyncio.sleep(3600)
+        if index == 5 and "#cut" in question:
+            assert request.transport is not None
+            request.transport.close()  # drop the connection mid-answer
+            self.counters.aborted += 1
+            return True
+        return False
 
     async def _finished(self, response: web.StreamResponse) -> web.StreamResponse:
         await response.write_eof()
