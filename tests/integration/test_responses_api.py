@@ -10,6 +10,7 @@ import pytest
 from tests.support.ndjson import (
     answer_text,
     arrival,
+    failure,
     first_word,
     parse_lines,
     question,
@@ -182,10 +183,27 @@ def test_a_temperature_for_a_reasoning_model_is_a_400_without_a_model_call(
 def test_failures_the_model_reports_in_its_stream_end_with_an_error_line(
     reasoning_app, directive, code
 ):
-    lines = _stream(reasoning_app, question(f"Go wrong {directive}"))
+    response = httpx.post(
+        reasoning_app.url + "/api/chat/stream", json=question(f"Go {directive}"), timeout=30
+    )
 
-    assert lines[-1] == {"error": {"code": code, "message": lines[-1]["error"]["message"]}}
-    assert not any("finish_reason" in line.get("context", {}) for line in lines)
+    assert failure(response)["code"] == code
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+def test_an_event_of_an_unexpected_shape_ends_the_stream_with_an_error_line(
+    reasoning_app, app_server, api
+):
+    app = reasoning_app if api == "responses" else app_server
+
+    response = httpx.post(app.url + "/api/chat/stream", json=question("Odd #garbled"), timeout=30)
+
+    # An error line, or an error status if it came within the opening window; never a 500.
+    assert failure(response)["code"] == "model_error"
+    if response.status_code == 200:
+        lines = parse_lines(response.content)[:-1]
+        assert all(isinstance(line["delta"].get("content", ""), str) for line in lines)
+    assert "Traceback" not in app.log()
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ the browser can each ask for what they need:
   #firstwordN  the first word after N seconds (a slow or thinking model)
   #querywaitN  the search query after N seconds    #429long  429 + Retry-After: 30
   #failed    (Responses) response.failed in the middle of the stream
+  #garbled   a text delta that is not a string in the middle of the stream
 
 A non-streamed request whose system message (Responses: instructions) asks for a search query
 is answered with one: the question's words, lowercased, directives kept (`query_for`), so a
@@ -356,6 +357,8 @@ class StandInModel:
                     await response.write_eof()
                     c.completed += 1
                     return response
+                if index == 4 and "#garbled" in question:
+                    piece = 42  # type: ignore[assignment]  # not text: a broken or hostile server
                 await response.write(_chunk(model, created, delta={"content": piece}))
             # A final chunk without a delta, as Azure sends with its content filter results.
             await response.write(_chunk(model, created, finish_reason=finish))
@@ -471,6 +474,8 @@ class StandInModel:
                 if index == 4 and "#failed" in question:
                     await write(stream.failed("server_error", "The server had an error."))
                     return await self._finished(response)
+                if index == 4 and "#garbled" in question:
+                    await write(stream.event("response.output_text.delta", delta={"x": 1}))
                 await write(stream.text_delta(piece))
                 said.append(piece)
                 used += 1
