@@ -130,7 +130,7 @@ async function ask(question) {
     step(step) {
       if (!live()) return;
       const { index, grown } = applyStep(answer.steps, step);
-      if (grown) view.growStep(index, step.detail);
+      if (grown) view.growStep(index, answer.steps[index].detail);
       else view.addStep(answer.steps[index]);
     },
     citations(list) {

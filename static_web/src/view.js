@@ -1,7 +1,7 @@
 // DOM for one turn of the conversation. Only text and sanitised fragments go into the page.
 
 import { describeError } from './conversation.js';
-import { citationHref, renderAnswer } from './render.js';
+import { citationHref, renderAnswer, splitThought } from './render.js';
 
 function el(tag, props = {}, children = []) {
   const node = document.createElement(tag);
@@ -69,16 +69,24 @@ export function assistantView(turn, { apiBase, onRetry }) {
       el('span', { className: 'step-title', text: step.title }),
     ]);
     const detail = el('span', { className: 'step-detail', text: step.detail });
+    if (thinking) showThought(detail, step.detail);
     if (thinking || step.detail) item.append(' ', detail);
     stepDetails.push(detail);
     stepsList.append(item);
     if (steps.open) stepsSummary.textContent = thinking ? 'Thinking…' : 'Working on it…';
   }
 
-  /** More of a step's detail (the model's thinking, as it streams). */
+  /** A thought's text so far: its bold heading, if it has one yet, then the rest as written. */
+  function showThought(detail, text) {
+    const { heading, body } = splitThought(text);
+    if (heading === null) detail.textContent = text;
+    else detail.replaceChildren(el('strong', { className: 'thought-heading', text: heading }), document.createTextNode(body));
+  }
+
+  /** A growing step's whole detail so far (the model's thinking, as it streams). */
   function growStep(index, text) {
     const detail = stepDetails[index];
-    if (detail) detail.textContent += text;
+    if (detail) showThought(detail, text);
   }
 
   function summariseSteps() {

@@ -55,7 +55,8 @@ def test_the_steps_fold_away_once_the_answer_starts(reasoning_app, page):
     wait_until_answered(page, answer)
     thoughts = answer.locator(".step-thinking")
     expect(thoughts).to_have_count(2)
-    expect(thoughts.nth(1)).to_contain_text("Planning the answer")
+    expect(thoughts.nth(1).locator(".thought-heading")).to_have_text("Planning the answer")
+    expect(thoughts.nth(1)).not_to_contain_text("**")
 
 
 def test_a_cut_answer_says_so(reasoning_app, page):
