@@ -32,8 +32,9 @@ def markdown(results: dict[str, Any]) -> str:
     titles = {
         "streaming": "streaming (Chat Completions)",
         "responses": "streaming (Responses API)",
+        "thinking": "streaming (Responses API, a reasoning model's thinking as steps)",
     }
-    for mode in ("streaming", "responses", "streaming off", "offline"):
+    for mode in ("streaming", "responses", "thinking", "streaming off", "offline"):
         rows = results.get(mode)
         if not rows:
             continue

@@ -28,6 +28,7 @@ from bench.loadgen import StreamResult, Target, run_load
 from tests.support import processes
 
 ROOT = Path(__file__).resolve().parents[1]
+REASONING_MODEL = "gpt-5.4-mini"
 RESULTS = ROOT / "bench" / "results"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -153,17 +154,19 @@ def model_body(question: str) -> bytes:
     ).encode()
 
 
-def responses_body(question: str) -> bytes:
-    """What the app sends the Responses API for an answer, minus the instructions."""
-    return json.dumps(
-        {
-            "model": "bench",
-            "stream": True,
-            "store": False,
-            "max_output_tokens": 1024,
-            "input": [{"role": "user", "content": question}],
-        }
-    ).encode()
+def responses_body(question: str, model: str = "bench") -> bytes:
+    """What the app sends the Responses API for an answer, minus the instructions; a reasoning
+    model is asked for summaries of its thinking."""
+    body: dict[str, Any] = {
+        "model": model,
+        "stream": True,
+        "store": False,
+        "max_output_tokens": 1024,
+        "input": [{"role": "user", "content": question}],
+    }
+    if model != "bench":
+        body["reasoning"] = {"summary": "auto"}
+    return json.dumps(body).encode()
 
 
 def _port(url: str) -> int:
@@ -253,7 +256,7 @@ def main() -> int:
     parser.add_argument("--soak-streams", type=int, default=10_000)
     parser.add_argument(
         "--modes",
-        default="streaming,responses,streaming off,offline",
+        default="streaming,responses,thinking,streaming off,offline",
         help="comma-separated modes to run (default: all)",
     )
     args = parser.parse_args()
@@ -311,6 +314,15 @@ async def _main(args: argparse.Namespace) -> int:
             b"event: response.completed",
             b"event: response.output_text.delta",
         )
+        # A reasoning model: some 25 thinking deltas (streamed as steps) before the 40 words.
+        thinking_floor = Target(
+            host,
+            model_port,
+            "/v1/responses",
+            responses_body("bench", REASONING_MODEL),
+            b"event: response.completed",
+            b"event: response.output_text.delta",
+        )
         chat = {
             "OPENAI_BASE_URL": model.base_url,
             "OPENAI_API_KEY": "bench",
@@ -319,10 +331,15 @@ async def _main(args: argparse.Namespace) -> int:
         modes = {
             "streaming": chat,
             "responses": {**chat, "OPENAI_API_STYLE": "responses"},
+            "thinking": {
+                **chat,
+                "OPENAI_API_STYLE": "responses",
+                "OPENAI_CHAT_MODEL": REASONING_MODEL,
+            },
             "streaming off": {**chat, "CHAT_STREAMING": "false"},
             "offline": {},
         }
-        floors = {"responses": responses_floor}
+        floors = {"responses": responses_floor, "thinking": thinking_floor}
         wanted = {m.strip() for m in args.modes.split(",")}
         for mode, env in modes.items():
             if mode not in wanted:
