@@ -120,8 +120,7 @@ class OpenAICompatibleHost:
         )
 
     async def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | Step | End]:
-        content = orjson.dumps(self.answer_body(prompt))
-        response = await with_retries(lambda: self._open_stream(content), self._retry_seconds)
+        response = await self._open_answer(prompt)
         reader: AnswerReader = (
             responses.ResponsesReader()
             if self.api == "responses"
@@ -155,6 +154,18 @@ class OpenAICompatibleHost:
             # connection is closed, so the model stops generating tokens nobody will read.
             response.close()
 
+    async def _open_answer(self, prompt: Prompt) -> aiohttp.ClientResponse:
+        content = orjson.dumps(self.answer_body(prompt))
+        try:
+            return await with_retries(lambda: self._open_stream(content), self._retry_seconds)
+        except SummariesRefused:
+            # Some accounts and models offer no thinking summaries (OpenAI asks for a verified
+            # organisation): answer without them from now on, rather than not at all.
+            log.warning("the model refused reasoning summaries; answering without them")
+            self.reasoning_summary = False
+            content = orjson.dumps(self.answer_body(prompt))
+            return await with_retries(lambda: self._open_stream(content), self._retry_seconds)
+
     async def _open_stream(self, content: bytes) -> aiohttp.ClientResponse:
         try:
             session = self._http()
@@ -179,6 +190,8 @@ class OpenAICompatibleHost:
             raw = b""
         finally:
             response.release()
+        if response.status == 400 and _refuses_summaries(raw):
+            raise SummariesRefused()
         raise UpstreamFailure(
             errors.from_status(response.status, _error_code(raw), response.headers),
             retryable=response.status in RETRYABLE_STATUSES,
@@ -322,6 +335,24 @@ async def _drain(response: aiohttp.ClientResponse) -> None:
             await response.content.read()
     except (TimeoutError, aiohttp.ClientError, OSError):
         pass  # closed in the caller's finally instead
+
+
+class SummariesRefused(Exception):
+    """The model refused the request for summaries of its thinking (a 400 about them)."""
+
+
+def _refuses_summaries(raw: bytes) -> bool:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    param, message = error.get("param"), error.get("message")
+    return param == "reasoning.summary" or (
+        isinstance(message, str) and "reasoning summar" in message.lower()
+    )
 
 
 def _error_code(raw: bytes) -> str | None:

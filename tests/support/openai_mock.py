@@ -246,6 +246,8 @@ class MockModel:
         self.peers: list[object] = []  # the client's address and port, one per request
         # Status replies to give before answering, e.g. [(429, {"retry-after": "2"})].
         self.failures: list[tuple[int, dict[str, str]]] = []
+        # Error bodies for those replies, in the same order (default: a generic one).
+        self.failure_bodies: list[dict[str, Any]] = []
         self.gzip = False  # compress streamed answers, as some proxies do
         # Seconds between streamed events, as a model produces them; 0 sends them in one go.
         self.chunk_gap = 0.002
@@ -266,9 +268,12 @@ class MockModel:
         )
         if self.failures:
             status, headers = self.failures.pop(0)
-            return web.json_response(
-                {"error": {"code": "mock", "message": "mock"}}, status=status, headers=headers
+            error = (
+                self.failure_bodies.pop(0)
+                if self.failure_bodies
+                else {"error": {"code": "mock", "message": "mock"}}
             )
+            return web.json_response(error, status=status, headers=headers)
         if request.path.endswith("/embeddings"):
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
             return web.json_response(

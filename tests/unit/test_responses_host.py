@@ -132,6 +132,44 @@ async def test_azure_keyless_answers_through_the_v1_responses_endpoint(mock_mode
     assert isinstance(events[-1], End)
 
 
+SUMMARIES_REFUSED = {
+    "error": {
+        "message": "Your organization must be verified to generate reasoning summaries.",
+        "type": "invalid_request_error",
+        "param": "reasoning.summary",
+        "code": "unsupported_value",
+    }
+}
+
+
+async def test_a_model_that_refuses_summaries_answers_without_them_from_then_on(mock_model):
+    mock_model.failures = [(400, {})]
+    mock_model.failure_bodies = [SUMMARIES_REFUSED]
+    host = create_host(REASONING)
+
+    first = [e async for e in host.stream_answer(PROMPT)]
+    second = [e async for e in host.stream_answer(PROMPT)]
+
+    assert [r.get("reasoning") for r in mock_model.requests] == [
+        {"effort": "low", "summary": "auto"},
+        {"effort": "low"},
+        {"effort": "low"},
+    ]
+    assert isinstance(first[-1], End)
+    assert isinstance(second[-1], End)
+
+
+async def test_another_refusal_is_not_mistaken_for_one_of_summaries(mock_model):
+    mock_model.failures = [(400, {})]
+    mock_model.failure_bodies = [{"error": {"message": "Bad input.", "param": "input"}}]
+
+    with pytest.raises(ChatError) as caught:
+        await _collect(REASONING)
+
+    assert caught.value.code == "model_error"
+    assert len(mock_model.requests) == 1
+
+
 # ---- The stream ----------------------------------------------------------------------------
 
 
