@@ -11,7 +11,6 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from chat_api import errors, runtime, wire
-from chat_api.errors import ChatError
 from chat_api.service import Reply, error_reply
 
 
@@ -158,5 +157,5 @@ async def _read_body(request: Request, limit: int) -> bytes | Reply:
                 return error_reply(errors.too_large(f"The request body is over {limit} bytes."))
             chunks.append(chunk)
     except ClientDisconnect:
-        return error_reply(ChatError(400, "client_disconnected", "The request was not completed."))
+        return error_reply(errors.client_disconnected())
     return b"".join(chunks)

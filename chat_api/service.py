@@ -104,14 +104,14 @@ class ChatService:
         limits = self.settings.limits
         media = (content_type or "").split(";", 1)[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
-            raise ChatError(415, "unsupported_media_type", "Send the request as application/json.")
+            raise errors.unsupported_media_type()
         if len(body) > limits.max_body_bytes:
             raise errors.too_large(f"The request body is over {limits.max_body_bytes} bytes.")
         try:
             # orjson refuses invalid UTF-8, lone surrogates and nesting past its depth limit.
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise errors.bad_request("The body is not valid JSON.", "invalid_json") from None
+            raise errors.error(errors.Code.INVALID_JSON) from None
         if not isinstance(data, dict):
             raise errors.bad_request("The body must be a JSON object.")
         try:

@@ -142,7 +142,7 @@ class OpenAICompatibleHost:
                 raise errors.stream_interrupted() from None
             if not done and finish is None:
                 raise errors.stream_interrupted()
-            if finish == "content_filter":
+            if finish == errors.UPSTREAM_CONTENT_FILTER:
                 raise errors.content_filtered()
             yield End(finish or "stop", usage)
             if done:
@@ -242,7 +242,7 @@ class OpenAICompatibleHost:
         if not response.choices:
             return ""
         choice = response.choices[0]
-        if choice.finish_reason == "content_filter":
+        if choice.finish_reason == errors.UPSTREAM_CONTENT_FILTER:
             raise errors.content_filtered()
         return choice.message.content or ""
 

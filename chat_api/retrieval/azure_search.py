@@ -107,7 +107,7 @@ class AzureSearchRetriever:
         try:
             return await self._embed([query])
         except errors.ChatError as error:
-            if error.code != "model_error":
+            if error.code != errors.Code.MODEL_ERROR:
                 raise
             log.warning("query embedding failed; searching by text only")
             return []
