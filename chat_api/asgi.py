@@ -11,34 +11,35 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from chat_api import errors, runtime, wire
+from chat_api.guard import internal_error_line, reply_safely
 from chat_api.service import Reply, error_reply
 
 
 async def chat_stream(request: Request) -> Response:
-    return await _answer(request, streamed=True)
+    return to_response(await reply_safely(lambda: _answer(request, streamed=True)))
 
 
 async def chat(request: Request) -> Response:
-    return await _answer(request, streamed=False)
+    return to_response(await reply_safely(lambda: _answer(request, streamed=False)))
 
 
-async def _answer(request: Request, *, streamed: bool) -> Response:
+async def _answer(request: Request, *, streamed: bool) -> Reply:
     service = runtime.service()
     body = await _read_body(request, service.settings.limits.max_body_bytes)
     if isinstance(body, Reply):
-        return to_response(body)
+        return body
     content_type = request.headers.get("content-type")
     if streamed:
-        return to_response(await service.stream(content_type, body))
-    return to_response(await service.complete(content_type, body))
+        return await service.stream(content_type, body)
+    return await service.complete(content_type, body)
 
 
 async def health(request: Request) -> Response:
-    return to_response(runtime.service().health())
+    return to_response(await reply_safely(lambda: runtime.service().health()))
 
 
 async def openapi(request: Request) -> Response:
-    return to_response(runtime.service().openapi())
+    return to_response(await reply_safely(lambda: runtime.service().openapi()))
 
 
 def to_response(reply: Reply) -> Response:
@@ -88,13 +89,17 @@ class LineStream(StreamingResponse):
                     "headers": self.raw_headers,
                 }
             )
-            if keepalive is None:
-                async for line in self.body_iterator:
-                    await send({"type": "http.response.body", "body": line, "more_body": True})
-            else:
-                async for line in self.body_iterator:
-                    keepalive.lines += 1
-                    await send({"type": "http.response.body", "body": line, "more_body": True})
+            try:
+                if keepalive is None:
+                    async for line in self.body_iterator:
+                        await send({"type": "http.response.body", "body": line, "more_body": True})
+                else:
+                    async for line in self.body_iterator:
+                        keepalive.lines += 1
+                        await send({"type": "http.response.body", "body": line, "more_body": True})
+            except Exception as exc:  # the status is sent: the failure becomes the last line
+                line = internal_error_line(exc)
+                await send({"type": "http.response.body", "body": line, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not client_left:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Message(BaseModel):
@@ -56,6 +57,17 @@ class ChatRequest(BaseModel):
     messages: list[Message] = Field(min_length=1)
     context: RequestContext = Field(default_factory=RequestContext)
     sessionState: Any = None
+
+    @field_validator("sessionState")
+    @classmethod
+    def _can_be_sent_back(cls, value: Any) -> Any:
+        """The state is echoed in the answer: refuse now what could not be written back then
+        (JSON nested deeper than the writer allows), before a model is paid for."""
+        try:
+            orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            raise ValueError("cannot be sent back (nested too deeply)") from None
+        return value
 
 
 # ---- Responses: documented shapes of what wire.py writes -----------------------------------

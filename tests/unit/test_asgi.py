@@ -131,3 +131,26 @@ async def test_a_stream_that_keeps_speaking_gets_no_keepalive_line():
     await stream(SCOPE, receive, send)
 
     assert wire.KEEPALIVE_LINE not in [m.get("body") for m in sent]
+
+
+async def test_a_body_that_fails_unexpectedly_ends_with_an_internal_error_line():
+    async def failing() -> AsyncIterator[bytes]:
+        yield b"first\n"
+        raise RuntimeError("secret detail")
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        await asyncio.Event().wait()
+        return {}
+
+    await LineStream(failing())(SCOPE, receive, send)
+
+    assert [m["body"] for m in sent[1:]] == [
+        b"first\n",
+        b'{"error":{"code":"internal_error","message":"Something went wrong on the server."}}\n',
+        b"",
+    ]
