@@ -244,7 +244,8 @@ def from_search_exception(exc: BaseException) -> ChatError:
         log.warning("search index not found (fill it with make ingest)")
     elif isinstance(exc, azure_errors.ClientAuthenticationError):
         status = getattr(exc, "status_code", None)
-        log.warning("search refused the app's credentials (status %s)", status or "none")
+        if status is not None:  # without one, no token: chat_api/credentials.py logged it
+            log.warning("search refused the app's credentials (status %s)", status)
     elif isinstance(exc, azure_errors.HttpResponseError):
         log.warning("search failed with status %s", exc.status_code)
     elif isinstance(exc, azure_errors.AzureError):

@@ -127,9 +127,13 @@ class OpenAICompatibleHost:
                         if delta:
                             text = delta.get("content")
                             if text:
+                                if type(text) is not str:
+                                    raise TypeError("content")
                                 texts.append(text)
                         if choice.get("finish_reason"):
                             finish = choice["finish_reason"]
+                            if type(finish) is not str:
+                                raise TypeError("finish_reason")
                     if texts:
                         yield TextDelta(texts[0] if len(texts) == 1 else "".join(texts))
                     if done:
@@ -140,6 +144,11 @@ class OpenAICompatibleHost:
             except (aiohttp.ClientError, OSError, orjson.JSONDecodeError) as exc:
                 log.warning("model stream broke: %s", type(exc).__name__)
                 raise errors.stream_interrupted() from None
+            except (TypeError, AttributeError, KeyError, IndexError):
+                # `data: null`, `"choices": "x"`, content that is not text: nothing to forward.
+                raise _unexpected_shape("answer") from None
+            if type(usage) is not dict:
+                usage = {}
             if not done and finish is None:
                 raise errors.stream_interrupted()
             if finish == errors.UPSTREAM_CONTENT_FILTER:
@@ -239,12 +248,18 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
-        if not response.choices:
-            return ""
-        choice = response.choices[0]
-        if choice.finish_reason == errors.UPSTREAM_CONTENT_FILTER:
-            raise errors.content_filtered()
-        return choice.message.content or ""
+        try:
+            if not response.choices:
+                return ""
+            choice = response.choices[0]
+            if choice.finish_reason == errors.UPSTREAM_CONTENT_FILTER:
+                raise errors.content_filtered()
+            content = choice.message.content or ""
+        except (TypeError, AttributeError, IndexError):
+            raise _unexpected_shape("completion") from None
+        if type(content) is not str:
+            raise _unexpected_shape("completion")
+        return content
 
     async def generate_query(self, messages: list[Message]) -> str:
         question = messages[-1].content
@@ -270,7 +285,18 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
-        return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+        try:
+            vectors = [item.embedding for item in sorted(response.data, key=lambda i: i.index)]
+        except (TypeError, AttributeError):
+            raise _unexpected_shape("embeddings") from None
+        if len(vectors) != len(texts) or not all(type(v) is list for v in vectors):
+            raise _unexpected_shape("embeddings")
+        return vectors
+
+
+def _unexpected_shape(what: str) -> errors.ChatError:
+    log.warning("the model service sent %s of an unexpected shape", what)
+    return errors.model_failed()
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:
@@ -314,12 +340,10 @@ def _azure_host(settings: Settings) -> OpenAICompatibleHost:
     else:
         # Keyless: Microsoft Entra ID tokens from the app's managed identity (or the developer's
         # az/azd login locally), refreshed by the provider before they expire.
-        from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+        from chat_api.credentials import default_credential, token_provider
 
-        credential = DefaultAzureCredential(
-            managed_identity_client_id=settings.azure_client_id or None
-        )
-        api_key = get_bearer_token_provider(credential, AZURE_SCOPE)
+        credential = default_credential(settings.azure_client_id, "Azure OpenAI")
+        api_key = token_provider(credential, AZURE_SCOPE)
         close = credential.close
     return OpenAICompatibleHost(
         name="azure",

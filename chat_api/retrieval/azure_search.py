@@ -51,9 +51,9 @@ def search_credential(settings: Settings) -> tuple[Any, Callable[[], Awaitable[N
     the developer's az or azd login locally); with the close function it needs, if any."""
     if settings.azure_search_api_key:
         return AzureKeyCredential(settings.azure_search_api_key), None
-    from azure.identity.aio import DefaultAzureCredential
+    from chat_api.credentials import default_credential
 
-    credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id or None)
+    credential = default_credential(settings.azure_client_id, "Azure AI Search")
     return credential, credential.close
 
 

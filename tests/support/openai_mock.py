@@ -125,6 +125,8 @@ class MockModel:
         self.gzip = False  # compress streamed answers, as some proxies do
         # Seconds between streamed events, as a model produces them; 0 sends them in one go.
         self.chunk_gap = 0.002
+        # A JSON body to send instead of every non-streamed reply (a malformed one, say).
+        self.raw_reply: Any = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
@@ -139,6 +141,8 @@ class MockModel:
             return web.json_response(
                 {"error": {"code": "mock", "message": "mock"}}, status=status, headers=headers
             )
+        if self.raw_reply is not None:
+            return web.json_response(self.raw_reply)
         if request.path.endswith("/embeddings"):
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
             return web.json_response(

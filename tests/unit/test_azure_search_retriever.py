@@ -221,7 +221,7 @@ def test_keyless_uses_the_default_credential_with_the_managed_identity(mock_mode
     retriever = _retriever(_with(azure_search_api_key="", azure_client_id="identity-client-id"))
 
     assert created == [{"managed_identity_client_id": "identity-client-id"}]
-    assert isinstance(retriever.client._config.credential, Credential)
+    assert isinstance(retriever.client._config.credential._credential, Credential)
 
 
 def _with(**changes: Any) -> Settings:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from azure.core.credentials import AccessToken
 
 from chat_api.errors import ChatError
 from chat_api.events import End, TextDelta
@@ -133,48 +132,6 @@ async def test_maps_model_failures_to_gateway_statuses(mock_model, status, expec
     assert caught.value.status == expected
 
 
-class FakeCredential:
-    """Stands in for azure.identity's async credential: hands out a fixed token."""
-
-    def __init__(self, **kwargs: object) -> None:
-        self.kwargs = kwargs
-        self.scopes: list[str] = []
-
-    async def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
-        self.scopes.extend(scopes)
-        return AccessToken("entra-token", 9_999_999_999)
-
-    async def close(self) -> None:
-        return None
-
-
-async def test_azure_keyless_sends_an_entra_token_to_the_v1_endpoint(mock_model, monkeypatch):
-    import azure.identity.aio
-
-    created: list[FakeCredential] = []
-
-    def make_credential(**kwargs: object) -> FakeCredential:
-        created.append(FakeCredential(**kwargs))
-        return created[-1]
-
-    monkeypatch.setattr(azure.identity.aio, "DefaultAzureCredential", make_credential)
-    settings = Settings(
-        model_host="azure",
-        azure_openai_endpoint=mock_model.url,
-        azure_openai_chat_deployment="chat",
-        azure_client_id="client-id-of-identity",
-    )
-    host = create_host(settings)
-
-    await _collect(host, _prompt())
-
-    assert mock_model.urls[-1] == mock_model.url + "/openai/v1/chat/completions"
-    assert mock_model.headers[-1]["authorization"] == "Bearer entra-token"
-    assert created[0].kwargs == {"managed_identity_client_id": "client-id-of-identity"}
-    assert created[0].scopes == ["https://cognitiveservices.azure.com/.default"]
-    assert mock_model.requests[-1]["model"] == "chat"
-
-
 # ---- Query generation and embeddings -------------------------------------------------------
 
 
@@ -291,4 +248,41 @@ async def test_query_generation_works_with_the_sdk_create_patched_as_the_field_d
     assert query == "ndjson line format"
     assert calls[0]["stream"] is False
     assert calls[0]["messages"][-1]["content"].endswith("What is NDJSON?")
+    await host.aclose()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"choices": [{"index": 0, "finish_reason": "stop", "message": {"content": 42}}]},
+        {"choices": "x"},
+        {"choices": [{"index": 0, "message": None}]},
+    ],
+)
+async def test_a_query_reply_of_an_unexpected_shape_falls_back_to_keywords(mock_model, reply):
+    mock_model.raw_reply = reply
+    host = create_host(OPENAI)
+
+    query = await host.generate_query(_conversation("What is NDJSON format?"))
+
+    assert query == "ndjson format"
+    await host.aclose()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"data": [{"index": 0, "embedding": "not a vector"}]},
+        {"data": "x"},
+        {"data": []},
+    ],
+)
+async def test_embeddings_of_an_unexpected_shape_are_a_model_error(mock_model, reply):
+    mock_model.raw_reply = reply
+    host = create_host(OPENAI)
+
+    with pytest.raises(ChatError) as caught:
+        await host.embed(["one"])
+
+    assert (caught.value.status, caught.value.code) == (502, "model_error")
     await host.aclose()
