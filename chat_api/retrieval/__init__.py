@@ -26,6 +26,15 @@ class Passage:
         return self.source.split("#", 1)[0]
 
 
+class Found(list[Passage]):
+    """The passages a search found, with a note for the reader when the search had to do
+    without something it was asked for (the semantic ranker, say)."""
+
+    def __init__(self, passages: list[Passage] | None = None, note: str = "") -> None:
+        super().__init__(passages or [])
+        self.note = note
+
+
 class Retriever(Protocol):
     name: str
 

@@ -14,6 +14,7 @@ the browser can each ask for what they need:
   #error     an error event in the middle of the stream
   #firstwordN  the first word after N seconds (a slow or thinking model)
   #querywaitN  the search query after N seconds    #429long  429 + Retry-After: 30
+  #embedhang an embedding request for this text never gets a response
   #shape-X   an event of an unexpected shape in the middle (X: a key of MALFORMED_EVENTS)
 
 A non-streamed request whose system message asks for a search query is answered with one: the
@@ -173,6 +174,8 @@ class StandInModel:
         body = orjson.loads(await request.read())
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         self.counters.embeddings += len(inputs)
+        if any("#embedhang" in text for text in inputs):
+            await asyncio.sleep(3600)
         data = [
             {"object": "embedding", "index": i, "embedding": embed(text)}
             for i, text in enumerate(inputs)
