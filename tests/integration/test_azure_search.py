@@ -99,10 +99,12 @@ def test_found_documents_reach_the_model_and_come_back_as_citations(rag_app, mod
     assert [c["id"] for c in cited] == ["1", "2", "3"][: len(cited)]
     assert cited[0]["title"] == "Pricing: Basic plan"
     assert cited[0]["url"].endswith("kb/pricing.md#basic-plan")
-    system = model_server.stats()["last_request"]["messages"][0]["content"]
+    sent = model_server.stats()["last_request"]["messages"]
+    grounding = sent[-2]["content"]
     for c in cited:
-        assert f"[{c['id']}] {c['title']}\n" in system
-    assert "The basic plan costs 10 euros a month." in system
+        assert f'<source id="{c["id"]}" title="{c["title"]}">' in grounding
+    assert "The basic plan costs 10 euros a month." in grounding
+    assert "The basic plan costs" not in sent[0]["content"]
     assert lines[-1]["context"]["finish_reason"] == "stop"
 
 

@@ -62,10 +62,11 @@ async def test_the_answer_is_streamed_from_a_second_model_call(mock_model, fake_
 async def test_the_found_documents_reach_the_answer_prompt_numbered(mock_model, fake_search):
     await _stream(_service(), question("What does it cost?"))
 
-    system = mock_model.answer_requests[-1]["messages"][0]["content"]
-    assert system.startswith(SYSTEM_WITH_SOURCES)
-    assert "[1] Pricing: Basic plan\nThe basic plan costs 10 euros a month." in system
-    assert "[2] Returns\nReturns are free within 30 days." in system
+    sent = mock_model.answer_requests[-1]["messages"]
+    assert sent[0] == {"role": "system", "content": SYSTEM_WITH_SOURCES}
+    grounding = sent[-2]["content"]
+    assert '<source id="1" title="Pricing: Basic plan">\nThe basic plan costs 10 euros' in grounding
+    assert '<source id="2" title="Returns">\nReturns are free within 30 days.' in grounding
 
 
 async def test_citations_number_the_sources_as_the_prompt_does(mock_model, fake_search):
