@@ -36,6 +36,7 @@ if runtime.settings().streaming:
 else:
     from collections.abc import Awaitable, Callable
 
+    from chat_api import wire
     from chat_api.guard import reply_safely
     from chat_api.service import Reply
 
@@ -43,7 +44,10 @@ else:
         reply = await reply_safely(handler)
         assert isinstance(reply.body, bytes)
         return func.HttpResponse(
-            reply.body, status_code=reply.status, headers=reply.headers, mimetype=reply.media_type
+            reply.body,
+            status_code=reply.status,
+            headers={**wire.API_HEADERS, **reply.headers},
+            mimetype=reply.media_type,
         )
 
     @app.route(route="chat/stream", methods=["POST"])

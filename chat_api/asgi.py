@@ -43,12 +43,13 @@ async def openapi(request: Request) -> Response:
 
 
 def to_response(reply: Reply) -> Response:
+    headers = {**wire.API_HEADERS, **reply.headers}
     if isinstance(reply.body, bytes):
         return Response(
-            reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers
+            reply.body, status_code=reply.status, media_type=reply.media_type, headers=headers
         )
     stream = LineStream(
-        reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers
+        reply.body, status_code=reply.status, media_type=reply.media_type, headers=headers
     )
     stream.keepalive_seconds = reply.keepalive_seconds
     return stream

@@ -124,11 +124,17 @@ def create_app(module_name: str = "function_app", static_dir: Path | None = None
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
     """What escaped every route's own guard (the adapters here) is still a JSON error."""
+    from chat_api import wire
     from chat_api.guard import internal_error_reply
 
     reply = internal_error_reply(exc)
     assert isinstance(reply.body, bytes)
-    return Response(reply.body, status_code=reply.status, media_type=reply.media_type)
+    return Response(
+        reply.body,
+        status_code=reply.status,
+        media_type=reply.media_type,
+        headers={**wire.API_HEADERS, **reply.headers},
+    )
 
 
 def _page_folder() -> Path | None:
