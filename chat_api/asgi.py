@@ -25,7 +25,7 @@ async def chat(request: Request) -> Response:
 
 async def _answer(request: Request, *, streamed: bool) -> Reply:
     service = runtime.service()
-    body = await _read_body(request, service.settings.limits.max_body_bytes)
+    body = await read_body(request, service.settings.limits.max_body_bytes)
     if isinstance(body, Reply):
         return body
     content_type = request.headers.get("content-type")
@@ -147,7 +147,9 @@ class _KeepAlive:
             self._sending.cancel()
 
 
-async def _read_body(request: Request, limit: int) -> bytes | Reply:
+async def read_body(request: Request, limit: int) -> bytes | Reply:
+    """The body, or the error Reply as soon as it is known to be over `limit` bytes: a declared
+    length is checked before reading, a chunked body while it is read."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():

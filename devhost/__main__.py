@@ -41,13 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     from chat_api.settings import SettingsError
+    from devhost import server
 
     try:
-        from devhost.server import create_app
-
-        app = create_app()
+        app = server.create_app(static_dir=server.PAGE_BUILD)
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except server.PageNotBuilt as exc:
+        print(str(exc), file=sys.stderr)
         return 2
     config = uvicorn.Config(
         app,

@@ -20,6 +20,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 ROOT = Path(__file__).resolve().parents[1]
+# The page as built by `make web`; never its source folder (node_modules, dotfiles, sources).
+PAGE_BUILD = ROOT / "static_web" / "dist"
+
+
+class PageNotBuilt(RuntimeError):
+    """The chat page's build is missing: the local host stops rather than serve its sources."""
+
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -64,13 +72,20 @@ def _classic_endpoint(user_function: Callable[..., Any], argument: str) -> Endpo
     whole response sent at once."""
 
     async def endpoint(request: Request) -> Response:
+        from chat_api import asgi, runtime
+
+        # Refused while it is read, as in streaming mode: a client cannot make the process
+        # hold a body of any size before the app sees it.
+        body = await asgi.read_body(request, runtime.settings().limits.max_body_bytes)
+        if not isinstance(body, bytes):
+            return asgi.to_response(body)
         http_request = func.HttpRequest(
             method=request.method,
             url=str(request.url),
             headers=dict(request.headers),
             params=dict(request.query_params),
             route_params=dict(request.path_params),
-            body=await request.body(),
+            body=body,
         )
         result = user_function(**{argument: http_request})
         if inspect.isawaitable(result):
@@ -86,7 +101,16 @@ def _classic_endpoint(user_function: Callable[..., Any], argument: str) -> Endpo
     return endpoint
 
 
-def create_app(module_name: str = "function_app", static_dir: Path | None = None) -> Starlette:
+def create_app(
+    module_name: str = "function_app", static_dir: Path | None = PAGE_BUILD
+) -> Starlette:
+    """The function app's routes, the bundled docs and, unless `static_dir` is None, the built
+    page at `/`; raises PageNotBuilt when that folder holds no built page."""
+    if static_dir is not None and not (static_dir / "index.html").is_file():
+        raise PageNotBuilt(
+            f"The chat page is not built ({static_dir} has no index.html): run `make run`, "
+            "which builds it, or `make web`."
+        )
     module = importlib.import_module(module_name)
     from chat_api import runtime
 
@@ -99,7 +123,6 @@ def create_app(module_name: str = "function_app", static_dir: Path | None = None
     routes: list[Route | Mount] = list(function_routes(module.app, route_prefix()))
     # Offline answers cite the bundled documentation by path; serve it so the links open.
     routes.append(Mount("/docs", StaticFiles(directory=ROOT / "docs"), name="docs"))
-    static_dir = static_dir or _page_folder()
     if static_dir is not None:
         routes.append(Mount("/", StaticFiles(directory=static_dir, html=True), name="page"))
     middleware = []
@@ -135,10 +158,3 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
         media_type=reply.media_type,
         headers={**wire.API_HEADERS, **reply.headers},
     )
-
-
-def _page_folder() -> Path | None:
-    for folder in (ROOT / "static_web" / "dist", ROOT / "static_web"):
-        if (folder / "index.html").is_file():
-            return folder
-    return None

@@ -45,7 +45,7 @@ async def test_a_function_that_raises_is_answered_with_a_json_internal_error(tmp
         "    raise RuntimeError('secret detail')\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    app = create_app("raising_app", static_dir=tmp_path)
+    app = create_app("raising_app", static_dir=None)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
 
     async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
@@ -55,3 +55,19 @@ async def test_a_function_that_raises_is_answered_with_a_json_internal_error(tmp
     assert response.json() == {
         "error": {"code": "internal_error", "message": "Something went wrong on the server."}
     }
+
+
+def test_without_a_built_page_the_local_host_stops_with_a_clear_message(
+    tmp_path, monkeypatch, capsys
+):
+    from devhost import __main__ as devhost_main
+    from devhost import server
+
+    source = tmp_path / "static_web"
+    source.mkdir()
+    (source / "index.html").write_text("<!doctype html><title>source</title>")
+    (source / ".env").write_text("SECRET=1")
+    monkeypatch.setattr(server, "PAGE_BUILD", source / "dist")
+
+    assert devhost_main.main(["--port", "0"]) == 2
+    assert "make web" in capsys.readouterr().err
