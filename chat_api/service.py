@@ -19,7 +19,7 @@ from chat_api.errors import ChatError
 from chat_api.events import Event, Failure, Step
 from chat_api.hosts import ModelHost
 from chat_api.pipeline import stream_chat
-from chat_api.protocol import ChatRequest
+from chat_api.protocol import ChatRequest, Health
 from chat_api.retrieval import Retriever
 from chat_api.settings import Settings, SettingsError
 
@@ -190,20 +190,17 @@ class ChatService:
         return Reply(200, wire.completion_body(collected, request.sessionState))
 
     def health(self) -> Reply:
+        # Only what the Health model lists: no address, identity, key or limit of the app.
         settings = self.settings
-        return Reply(
-            200,
-            wire.json_body(
-                {
-                    "status": "ok",
-                    "mode": "offline" if settings.model_host == "offline" else "model",
-                    "streaming": settings.streaming,
-                    "model_host": settings.model_host,
-                    "model": self.host.model,
-                    "retrieval": self.retriever.name if self.retriever else "off",
-                }
-            ),
+        health = Health(
+            status="ok",
+            mode="offline" if settings.model_host == "offline" else "model",
+            streaming=settings.streaming,
+            model_host=settings.model_host,
+            model=self.host.model,
+            retrieval=self.retriever.name if self.retriever else "off",
         )
+        return Reply(200, wire.json_body(health.model_dump()))
 
     def openapi(self) -> Reply:
         return Reply(200, openapi.document_bytes())

@@ -7,14 +7,19 @@ list the same names.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 ModelHostKind = Literal["azure", "openai", "offline"]
 RetrievalKind = Literal["azure", "local", "off"]
 SearchFailure = Literal["fail", "continue"]
 
+# Settings whose values are credentials: never shown by repr, str or a log line.
+SECRET_NAME = re.compile(r"(_key|secret|password|token|connection_string)$")
+# A user name and password written into an address (https://user:pass@host).
+_USERINFO = re.compile(r"://[^/@\s]+@")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -85,6 +90,22 @@ class Settings:
     # A streamed answer silent this long (a reasoning model thinking) carries a keep-alive line,
     # well inside the idle cut of proxies and Azure's front end (230 s); 0: never.
     keepalive_seconds: float = 10.0
+
+    def __repr__(self) -> str:
+        """Every setting, with each credential shown only as set or not: the object may be
+        printed or logged."""
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if SECRET_NAME.search(item.name):
+                shown.append(f"{item.name}={'<set>' if value else '<not set>'}")
+            elif isinstance(value, str):
+                shown.append(f"{item.name}={_USERINFO.sub('://***@', value)!r}")
+            else:
+                shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    __str__ = __repr__
 
     @property
     def chat_model(self) -> str:
