@@ -230,31 +230,6 @@ def search_timeout() -> ChatError:
 UPSTREAM_CONTENT_FILTER = "content_filter"
 
 
-def from_search_exception(exc: BaseException) -> ChatError:
-    """Map a failed search (or the search client's credential) to what the client may be told,
-    logging the reason without addresses, keys or the query."""
-    if isinstance(exc, ChatError):
-        return exc
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        log.warning("search did not answer within the time allowed")
-        return search_timeout()
-    from azure.core import exceptions as azure_errors
-
-    if isinstance(exc, azure_errors.ResourceNotFoundError):
-        log.warning("search index not found (fill it with make ingest)")
-    elif isinstance(exc, azure_errors.ClientAuthenticationError):
-        status = getattr(exc, "status_code", None)
-        if status is not None:  # without one, no token: chat_api/credentials.py logged it
-            log.warning("search refused the app's credentials (status %s)", status)
-    elif isinstance(exc, azure_errors.HttpResponseError):
-        log.warning("search failed with status %s", exc.status_code)
-    elif isinstance(exc, azure_errors.AzureError):
-        log.warning("search could not be reached: %s", type(exc).__name__)
-    else:
-        log.error("unexpected failure while searching: %s", type(exc).__name__, exc_info=exc)
-    return search_unavailable()
-
-
 def internal() -> ChatError:
     return error(Code.INTERNAL_ERROR)
 

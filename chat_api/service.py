@@ -17,11 +17,11 @@ from pydantic import ValidationError
 from chat_api import errors, openapi, wire
 from chat_api.errors import ChatError
 from chat_api.events import Event, Failure, Step
-from chat_api.hosts import ModelHost
+from chat_api.hosts import ModelHost, create_host
 from chat_api.pipeline import stream_chat
 from chat_api.protocol import ChatRequest, Health
-from chat_api.retrieval import Retriever
-from chat_api.settings import Settings, SettingsError
+from chat_api.retrieval import Retriever, create_retriever
+from chat_api.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -58,39 +58,11 @@ class ChatService:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatService:
-        """Choose the model host and the retriever the settings name; import only those."""
-        host: ModelHost
-        if settings.model_host == "offline":
-            from chat_api.hosts.offline import OfflineHost
-
-            host = OfflineHost()
-        else:
-            from chat_api.hosts.openai_compatible import create_host
-
-            host = create_host(settings)
-        retriever: Retriever | None = None
-        if settings.retrieval == "local":
-            from pathlib import Path
-
-            from chat_api.retrieval.local import DEFAULT_KNOWLEDGE_BASE, LocalRetriever
-
-            if settings.local_index:
-                index_file = Path(settings.local_index)
-                if not index_file.is_file():
-                    raise SettingsError(
-                        "CHAT_LOCAL_INDEX names no index file; build it with make ingest"
-                    )
-                retriever = LocalRetriever.open(index_file)
-            else:
-                folder = Path(settings.knowledge_base_dir or DEFAULT_KNOWLEDGE_BASE)
-                retriever = LocalRetriever.from_folder(folder)
-        elif settings.retrieval == "azure":
-            from chat_api.retrieval.azure_search import create_retriever
-
-            # Vector queries need the host's embeddings; offline there are none (text only).
-            embed = host.embed if settings.embedding_model else None
-            retriever = create_retriever(settings, embed)
-        return cls(settings, host, retriever)
+        """The model host and the retriever the settings name, made by their packages."""
+        host = create_host(settings)
+        # Vector queries need the host's embeddings; offline there are none (text only).
+        embed = host.embed if settings.embedding_model else None
+        return cls(settings, host, create_retriever(settings, embed))
 
     async def aclose(self) -> None:
         await self.host.aclose()

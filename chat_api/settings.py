@@ -49,7 +49,6 @@ class Settings:
     azure_openai_chat_deployment: str = "gpt-4o-mini"
     azure_openai_embedding_deployment: str = "text-embedding-3-small"
     azure_openai_api_key: str = ""
-    azure_openai_api_version: str = ""
     azure_client_id: str = ""
 
     openai_api_key: str = ""
@@ -108,14 +107,6 @@ class Settings:
     __str__ = __repr__
 
     @property
-    def chat_model(self) -> str:
-        if self.model_host == "azure":
-            return self.azure_openai_chat_deployment
-        if self.model_host == "openai":
-            return self.openai_chat_model
-        return "none"
-
-    @property
     def embedding_model(self) -> str:
         if self.model_host == "azure":
             return self.azure_openai_embedding_deployment
@@ -151,7 +142,6 @@ class Settings:
                 "AZURE_OPENAI_EMBEDDING_DEPLOYMENT", defaults.azure_openai_embedding_deployment
             ),
             azure_openai_api_key=get.text("AZURE_OPENAI_API_KEY"),
-            azure_openai_api_version=get.text("AZURE_OPENAI_API_VERSION"),
             azure_client_id=get.text("AZURE_CLIENT_ID"),
             openai_api_key=get.text("OPENAI_API_KEY"),
             openai_base_url=get.text("OPENAI_BASE_URL").rstrip("/"),

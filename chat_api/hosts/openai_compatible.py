@@ -220,8 +220,6 @@ class OpenAICompatibleHost:
             import httpx2
             import openai
 
-            # The SDK's HTTP client logs each request with its URL at INFO: not in our logs.
-            logging.getLogger("httpx2").setLevel(logging.WARNING)
             self._sdk = openai.AsyncOpenAI(
                 api_key=self._api_key or "not-needed",
                 base_url=self.base_url,

@@ -10,19 +10,17 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from azure.core import exceptions as azure_errors
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError
 from azure.search.documents.aio import SearchClient
 from azure.search.documents.models import VectorizedQuery
 
 from chat_api import errors
-from chat_api.retrieval import Found, Passage
+from chat_api.retrieval import Embed, Found, Passage
 from chat_api.settings import Settings
 
 log = logging.getLogger(__name__)
-# The SDK logs every request with its URL and headers at INFO: no internal addresses in our logs.
-logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
-logging.getLogger("azure.identity").setLevel(logging.WARNING)
 
 # The index's fields, as `make ingest` creates them (chat_api/ingest/search_index.py).
 ID, TITLE, CONTENT, SOURCE, URL, DOCUMENT, EMBEDDING = (
@@ -45,7 +43,6 @@ CLIENT_OPTIONS: dict[str, Any] = {
     "retry_backoff_max": 2,
 }
 
-Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 
 # The Free plan of the semantic ranker allows 1,000 queries a month, and a service may have the
 # ranker disabled: once it is refused, search without it for this long, then ask again.
@@ -114,7 +111,7 @@ class AzureSearchRetriever:
                     )
                     return await self._run(query, vector, top, False, WITHOUT_RANKER_NOTE)
         except Exception as exc:
-            raise errors.from_search_exception(exc) from None
+            raise search_error(exc) from None
 
     async def _run(
         self, query: str, vector: list[float] | None, top: int, semantic: bool, note: str = ""
@@ -171,6 +168,29 @@ def _refuses_the_ranker(exc: HttpResponseError) -> bool:
     an index without the semantic configuration), not of the search as a whole."""
     text = f"{exc.message or ''} {getattr(exc.error, 'code', '') or ''}".lower()
     return exc.status_code in RANKER_REFUSED_STATUSES and "semantic" in text
+
+
+def search_error(exc: BaseException) -> errors.ChatError:
+    """Map a failed search (or the search client's credential) to what the client may be told,
+    logging the reason without addresses, keys or the query."""
+    if isinstance(exc, errors.ChatError):
+        return exc
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        log.warning("search did not answer within the time allowed")
+        return errors.search_timeout()
+    if isinstance(exc, azure_errors.ResourceNotFoundError):
+        log.warning("search index not found (fill it with make ingest)")
+    elif isinstance(exc, azure_errors.ClientAuthenticationError):
+        status = getattr(exc, "status_code", None)
+        if status is not None:  # without one, no token: chat_api/credentials.py logged it
+            log.warning("search refused the app's credentials (status %s)", status)
+    elif isinstance(exc, azure_errors.HttpResponseError):
+        log.warning("search failed with status %s", exc.status_code)
+    elif isinstance(exc, azure_errors.AzureError):
+        log.warning("search could not be reached: %s", type(exc).__name__)
+    else:
+        log.error("unexpected failure while searching: %s", type(exc).__name__, exc_info=exc)
+    return errors.search_unavailable()
 
 
 def to_passage(document: dict[str, Any]) -> Passage:

@@ -13,7 +13,6 @@ from azure.core.exceptions import ClientAuthenticationError
 from chat_api.credentials import RememberingCredential
 from chat_api.errors import ChatError, Code
 from chat_api.hosts import Prompt
-from chat_api.hosts.openai_compatible import create_host
 from chat_api.protocol import Message
 from chat_api.retrieval.azure_search import create_retriever
 from chat_api.settings import Settings
@@ -52,8 +51,10 @@ async def _failure(call) -> tuple[int, str]:
     return caught.value.status, caught.value.code
 
 
-async def test_the_apps_identity_signs_in_and_its_token_reaches_the_model(mock_model, identity):
-    host = create_host(_azure(mock_model, "the-apps-identity"))
+async def test_the_apps_identity_signs_in_and_its_token_reaches_the_model(
+    opened, mock_model, identity
+):
+    host = opened.host(_azure(mock_model, "the-apps-identity"))
 
     await _answer(host)
     await host.aclose()
@@ -64,9 +65,9 @@ async def test_the_apps_identity_signs_in_and_its_token_reaches_the_model(mock_m
 
 
 async def test_a_wrong_client_id_is_a_503_logged_once_and_not_retried_per_request(
-    mock_model, identity, caplog
+    opened, mock_model, identity, caplog
 ):
-    host = create_host(_azure(mock_model, "a-wrong-client-id"))
+    host = opened.host(_azure(mock_model, "a-wrong-client-id"))
     caplog.set_level(logging.INFO)
 
     failures = [await _failure(_answer(host))]
