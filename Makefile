@@ -56,6 +56,7 @@ ingest: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps web-test
 	$(PY) -m pytest

@@ -240,11 +240,9 @@ def main() -> int:
     args = parser.parse_args()
     try:
         import uvloop
-
-        runner = uvloop.run
     except ImportError:
-        runner = asyncio.run
-    return runner(_main(args))
+        return asyncio.run(_main(args))
+    return uvloop.run(_main(args))
 
 
 async def _main(args: argparse.Namespace) -> int:

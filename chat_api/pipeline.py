@@ -8,7 +8,7 @@ answers from it. Each stage is a progress step, with the milliseconds since the 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from chat_api import errors
 from chat_api.events import Citation, Citations, Event, Failure, Step
@@ -30,7 +30,7 @@ async def stream_chat(
     settings: Settings,
     host: ModelHost,
     retriever: Retriever | None,
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Answer the conversation's last question: progress steps, citations, the answer's text
     deltas, then End; or Failure as the last event. Never raises, except cancellation."""
     started = time.perf_counter()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 
 import orjson
@@ -108,7 +108,7 @@ class ChatService:
             raise errors.bad_request("The question is empty.")
         return request
 
-    def events(self, request: ChatRequest) -> AsyncIterator[Event]:
+    def events(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
         return stream_chat(
             request, settings=self.settings, host=self.host, retriever=self.retriever
         )
@@ -222,7 +222,7 @@ class AnswerLines:
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._lines
 
-    async def _produce(self, held: list[Event]) -> AsyncIterator[bytes]:
+    async def _produce(self, held: list[Event]) -> AsyncGenerator[bytes, None]:
         line = wire.ndjson_line
         for event in held:
             yield line(event)

@@ -6,11 +6,12 @@ import contextlib
 import importlib
 import inspect
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import azure.functions as func
+from azure.functions.decorators.http import HttpTrigger
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -37,7 +38,7 @@ def route_prefix(host_json: Path = ROOT / "host.json") -> str:
         config = json.loads(host_json.read_text("utf-8"))
     except FileNotFoundError:
         return "api"
-    return config.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+    return str(config.get("extensions", {}).get("http", {}).get("routePrefix", "api"))
 
 
 def function_routes(function_app: func.FunctionApp, prefix: str) -> list[Route]:
@@ -45,7 +46,7 @@ def function_routes(function_app: func.FunctionApp, prefix: str) -> list[Route]:
     routes = []
     for function in function_app.get_functions():
         trigger = function.get_trigger()
-        if trigger is None or trigger.get_binding_name() != "httpTrigger":
+        if not isinstance(trigger, HttpTrigger):
             continue
         user_function = function.get_user_function()
         argument = trigger.name
@@ -54,7 +55,8 @@ def function_routes(function_app: func.FunctionApp, prefix: str) -> list[Route]:
             endpoint = _classic_endpoint(user_function, argument)
         else:
             endpoint = _streaming_endpoint(user_function, argument)
-        methods = [str(getattr(m, "value", m)) for m in (trigger.methods or ["GET", "POST"])]
+        declared: Iterable[object] = trigger.methods or ("GET", "POST")
+        methods = [str(getattr(m, "value", m)) for m in declared]
         path = "/" + "/".join(part for part in (prefix, trigger.route) if part)
         routes.append(Route(path, endpoint, methods=methods, name=function.get_function_name()))
     return routes
@@ -62,7 +64,8 @@ def function_routes(function_app: func.FunctionApp, prefix: str) -> list[Route]:
 
 def _streaming_endpoint(user_function: Callable[..., Any], argument: str) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        return await user_function(**{argument: request})
+        response: Response = await user_function(**{argument: request})
+        return response
 
     return endpoint
 

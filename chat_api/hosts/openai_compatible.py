@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 import orjson
@@ -31,6 +31,7 @@ from chat_api.settings import Settings
 
 if TYPE_CHECKING:
     import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +239,7 @@ class OpenAICompatibleHost:
             lambda: sdk_call(
                 self._client().chat.completions.create(
                     model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
+                    messages=cast("list[ChatCompletionMessageParam]", messages),
                     max_tokens=max_tokens,
                     temperature=temperature,
                     stream=False,
