@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Route, expect
 
-from tests.browser.conftest import ROOT, answer_body, ask, open_page, wait_until_answered
+from tests.browser.conftest import ROOT
+from tests.support.page import answer_body, ask, open_page, wait_until_answered
 
 pytestmark = pytest.mark.browser
 
