@@ -231,3 +231,44 @@ def test_keyless_uses_the_default_credential_with_the_managed_identity(
 
 def _with(**changes: Any) -> Settings:
     return dataclasses.replace(SETTINGS, **changes)
+
+
+def _ranker_refused() -> HttpResponseError:
+    error = HttpResponseError(message="Semantic search is not enabled for this service.")
+    error.status_code = 400
+    return error
+
+
+async def test_a_refused_ranker_is_asked_for_again_only_after_the_pause(opened, fake_search):
+    from chat_api.retrieval import azure_search
+
+    now = [0.0]
+    retriever = _retriever(opened, _with(azure_search_semantic_ranker=True))
+    retriever._clock = lambda: now[0]
+    fake_search.semantic_error = _ranker_refused()
+
+    first = await retriever.search("plans", top=3)
+    now[0] = azure_search.RANKER_PAUSE_SECONDS - 1
+    during = await retriever.search("plans", top=3)
+    now[0] = azure_search.RANKER_PAUSE_SECONDS + 1
+    fake_search.semantic_error = None
+    after = await retriever.search("plans", top=3)
+
+    asked = [call.get("query_type") for call in fake_search.calls]
+    assert asked == ["semantic", None, None, "semantic"]
+    assert first.note == during.note == azure_search.WITHOUT_RANKER_NOTE
+    assert after.note == ""
+    assert len(first) == len(after) == 2
+
+
+async def test_a_search_failure_that_is_not_about_the_ranker_still_fails(opened, fake_search):
+    error = HttpResponseError(message="Service unavailable.")
+    error.status_code = 503
+    fake_search.semantic_error = error
+    retriever = _retriever(opened, _with(azure_search_semantic_ranker=True))
+
+    with pytest.raises(ChatError) as caught:
+        await retriever.search("plans", top=3)
+
+    assert caught.value.code == "search_unavailable"
+    assert len(fake_search.calls) == 1
