@@ -11,6 +11,9 @@ param functionAppName string
 
 @description('Whether the search service exists.')
 param searchEnabled bool
+
+@description('Name of the search service; given even without search, so the conditional `existing` declaration below never has an empty name.')
+@minLength(2)
 param searchName string
 
 var settingName = 'to-log-analytics'
