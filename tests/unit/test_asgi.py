@@ -133,11 +133,7 @@ async def test_a_stream_that_keeps_speaking_gets_no_keepalive_line():
     assert wire.KEEPALIVE_LINE not in [m.get("body") for m in sent]
 
 
-async def test_a_body_that_fails_unexpectedly_ends_with_an_internal_error_line():
-    async def failing() -> AsyncIterator[bytes]:
-        yield b"first\n"
-        raise RuntimeError("secret detail")
-
+async def _sent_to_a_client_that_stays(stream: LineStream) -> list[dict]:
     sent: list[dict] = []
 
     async def send(message: dict) -> None:
@@ -147,7 +143,16 @@ async def test_a_body_that_fails_unexpectedly_ends_with_an_internal_error_line()
         await asyncio.Event().wait()
         return {}
 
-    await LineStream(failing())(SCOPE, receive, send)
+    await stream(SCOPE, receive, send)
+    return sent
+
+
+async def test_a_body_that_fails_unexpectedly_ends_with_an_internal_error_line():
+    async def failing() -> AsyncIterator[bytes]:
+        yield b"first\n"
+        raise RuntimeError("secret detail")
+
+    sent = await _sent_to_a_client_that_stays(LineStream(failing()))
 
     assert [m["body"] for m in sent[1:]] == [
         b"first\n",
