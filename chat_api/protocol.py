@@ -11,6 +11,8 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chat_api.errors import Code
+
 
 class Message(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
@@ -74,8 +76,16 @@ class ChatRequest(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
+    code: str = Field(
+        description="A stable code from the table of errors (the error responses list them).",
+        examples=[code.value for code in Code],
+    )
+    message: str = Field(description="What went wrong, for a person; never upstream detail.")
+    retry_after_seconds: int | None = Field(
+        default=None,
+        description="When the same request may be sent again, in seconds; beside a Retry-After "
+        "header, and in a stream's error line, which has no headers.",
+    )
 
 
 class ErrorBody(BaseModel):

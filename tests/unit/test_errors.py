@@ -127,3 +127,10 @@ def test_the_check_finds_a_code_compared_as_a_literal():
         "model_error",
         "ChatError(...) built outside the table",
     ]
+
+
+def test_the_openapi_error_schema_lists_every_code_and_the_wait():
+    detail = openapi.document()["components"]["schemas"]["ErrorDetail"]
+
+    assert set(detail["properties"]["code"]["examples"]) == set(TABLE)
+    assert "retry_after_seconds" in detail["properties"]
