@@ -8,7 +8,7 @@ answers from it. Each stage is a progress step, with the milliseconds since the 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import replace
 
 from chat_api import errors
@@ -16,12 +16,13 @@ from chat_api.events import Citation, Citations, Event, Failure, Step
 from chat_api.hosts import ModelHost
 from chat_api.prompt import build_prompt
 from chat_api.protocol import ChatRequest
-from chat_api.retrieval import Passage, Retriever
+from chat_api.retrieval import Found, Passage, Retriever
 from chat_api.settings import Settings
 
 SNIPPET_CHARS = 240
 SEARCH_FAILED_STEP = "Search unavailable"
 SEARCH_FAILED_DETAIL = "The search service failed, so this answer does not use the documents."
+RANKER_OFF_STEP = "Searched without the semantic ranker"
 
 
 async def stream_chat(
@@ -30,7 +31,7 @@ async def stream_chat(
     settings: Settings,
     host: ModelHost,
     retriever: Retriever | None,
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Answer the conversation's last question: progress steps, citations, the answer's text
     deltas, then End; or Failure as the last event. Never raises, except cancellation."""
     started = time.perf_counter()
@@ -53,6 +54,8 @@ async def stream_chat(
                     raise
                 yield Step(SEARCH_FAILED_STEP, SEARCH_FAILED_DETAIL, _ms(started))
             else:
+                if isinstance(sources, Found) and sources.note:
+                    yield Step(RANKER_OFF_STEP, sources.note, _ms(started))
                 found = "; ".join(p.title for p in sources) if sources else "nothing found"
                 noun = "source" if len(sources) == 1 else "sources"
                 yield Step(f"Found {len(sources)} {noun}", found, _ms(started))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 ModelHostKind = Literal["azure", "openai", "offline"]
@@ -28,6 +28,10 @@ def is_reasoning_model(name: str) -> bool:
     return bool(_REASONING_NAME.search(name))
 
 
+# Settings whose values are credentials: never shown by repr, str or a log line.
+SECRET_NAME = re.compile(r"(_key|secret|password|token|connection_string)$")
+# A user name and password written into an address (https://user:pass@host).
+_USERINFO = re.compile(r"://[^/@\s]+@")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -60,7 +64,6 @@ class Settings:
     azure_openai_chat_model: str = ""
     azure_openai_embedding_deployment: str = "text-embedding-3-small"
     azure_openai_api_key: str = ""
-    azure_openai_api_version: str = ""
     azure_client_id: str = ""
 
     openai_api_key: str = ""
@@ -113,20 +116,21 @@ class Settings:
     reasoning_effort: ReasoningEffort = ""
     reasoning_summary: bool = True
 
-    @property
-    def chat_model(self) -> str:
-        if self.model_host == "azure":
-            return self.azure_openai_chat_deployment
-        if self.model_host == "openai":
-            return self.openai_chat_model
-        return "none"
+    def __repr__(self) -> str:
+        """Every setting, with each credential shown only as set or not: the object may be
+        printed or logged."""
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if SECRET_NAME.search(item.name):
+                shown.append(f"{item.name}={'<set>' if value else '<not set>'}")
+            elif isinstance(value, str):
+                shown.append(f"{item.name}={_USERINFO.sub('://***@', value)!r}")
+            else:
+                shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
-    @property
-    def chat_model_name(self) -> str:
-        """The chat model's own name; on Azure the model behind the deployment, when known."""
-        if self.model_host == "azure":
-            return self.azure_openai_chat_model or self.azure_openai_chat_deployment
-        return self.chat_model
+    __str__ = __repr__
 
     @property
     def embedding_model(self) -> str:
@@ -181,7 +185,6 @@ class Settings:
             ),
             azure_openai_chat_model=get.text("AZURE_OPENAI_CHAT_MODEL"),
             azure_openai_api_key=get.text("AZURE_OPENAI_API_KEY"),
-            azure_openai_api_version=get.text("AZURE_OPENAI_API_VERSION"),
             azure_client_id=get.text("AZURE_CLIENT_ID"),
             openai_api_key=get.text("OPENAI_API_KEY"),
             openai_base_url=get.text("OPENAI_BASE_URL").rstrip("/"),
@@ -258,14 +261,16 @@ def _default_api(env: Mapping[str, str], model_host: str) -> str:
 
 
 def _chat_model_name(env: Mapping[str, str], model_host: str, defaults: Settings) -> str:
-    names = Settings(
-        model_host=model_host,  # type: ignore[arg-type]
-        azure_openai_chat_deployment=env.get("AZURE_OPENAI_CHAT_DEPLOYMENT", "").strip()
-        or defaults.azure_openai_chat_deployment,
-        azure_openai_chat_model=env.get("AZURE_OPENAI_CHAT_MODEL", "").strip(),
-        openai_chat_model=env.get("OPENAI_CHAT_MODEL", "").strip() or defaults.openai_chat_model,
-    )
-    return names.chat_model_name if model_host != "offline" else ""
+    """The chat model's own name; on Azure the model behind the deployment, when known."""
+    if model_host == "azure":
+        return (
+            env.get("AZURE_OPENAI_CHAT_MODEL", "").strip()
+            or env.get("AZURE_OPENAI_CHAT_DEPLOYMENT", "").strip()
+            or defaults.azure_openai_chat_deployment
+        )
+    if model_host == "openai":
+        return env.get("OPENAI_CHAT_MODEL", "").strip() or defaults.openai_chat_model
+    return ""
 
 
 class _Reader:

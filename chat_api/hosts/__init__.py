@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from chat_api import errors
 from chat_api.events import End, Step, TextDelta
 from chat_api.protocol import Message, Overrides
 from chat_api.retrieval import Passage
+from chat_api.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,6 @@ class Prompt:
     question: str
     sources: tuple[Passage, ...] = ()
     temperature: float | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class ModelHost(Protocol):
@@ -46,6 +46,17 @@ class ModelHost(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def create_host(settings: Settings) -> ModelHost:
+    """The model host the settings name; only its module (and its SDKs) is imported."""
+    if settings.model_host == "offline":
+        from chat_api.hosts.offline import OfflineHost
+
+        return OfflineHost()
+    from chat_api.hosts import openai_compatible
+
+    return openai_compatible.create_host(settings)
 
 
 def check_overrides(host: ModelHost, overrides: Overrides) -> None:

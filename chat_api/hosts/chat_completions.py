@@ -101,6 +101,6 @@ class ChatCompletionsReader:
     def end(self) -> End:
         if not self.done and self.finish is None:
             raise errors.stream_interrupted()
-        if self.finish == "content_filter":
+        if self.finish == errors.UPSTREAM_CONTENT_FILTER:
             raise errors.content_filtered()
         return End(self.finish or "stop", self.usage)

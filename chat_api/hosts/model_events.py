@@ -31,10 +31,10 @@ class AnswerReader(Protocol):
         ...
 
 
-def unexpected() -> ChatError:
-    """The model sent an event this app cannot read: the client gets an error line, never a
+def unexpected(what: str = "a stream event") -> ChatError:
+    """The model sent something this app cannot read: the client gets a model error, never a
     500 or a value of the wrong type."""
-    log.warning("the model sent a stream event of an unexpected shape")
+    log.warning("the model service sent %s of an unexpected shape", what)
     return errors.model_failed()
 
 

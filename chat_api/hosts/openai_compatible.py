@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 import orjson
@@ -26,7 +26,7 @@ from yarl import URL
 from chat_api import errors
 from chat_api.events import End, Step, TextDelta
 from chat_api.hosts import Prompt, chat_completions, responses
-from chat_api.hosts.model_events import AnswerReader
+from chat_api.hosts.model_events import AnswerReader, unexpected
 from chat_api.hosts.retries import RETRYABLE_STATUSES, UpstreamFailure, sdk_call, with_retries
 from chat_api.hosts.sse import SSEDecoder, SSEError
 from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages, clean_query, keyword_query
@@ -35,6 +35,7 @@ from chat_api.settings import ModelApi, Settings
 
 if TYPE_CHECKING:
     import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger(__name__)
 
@@ -227,8 +228,6 @@ class OpenAICompatibleHost:
             import httpx2
             import openai
 
-            # The SDK's HTTP client logs each request with its URL at INFO: not in our logs.
-            logging.getLogger("httpx2").setLevel(logging.WARNING)
             self._sdk = openai.AsyncOpenAI(
                 api_key=self._api_key or "not-needed",
                 base_url=self.base_url,
@@ -253,19 +252,25 @@ class OpenAICompatibleHost:
             lambda: sdk_call(
                 self._client().chat.completions.create(
                     model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
+                    messages=cast("list[ChatCompletionMessageParam]", messages),
                     stream=False,
                     **options,
                 )
             ),
             self._retry_seconds,
         )
-        if not response.choices:
-            return ""
-        choice = response.choices[0]
-        if choice.finish_reason == "content_filter":
-            raise errors.content_filtered()
-        return choice.message.content or ""
+        try:
+            if not response.choices:
+                return ""
+            choice = response.choices[0]
+            if choice.finish_reason == errors.UPSTREAM_CONTENT_FILTER:
+                raise errors.content_filtered()
+            content = choice.message.content or ""
+        except (TypeError, AttributeError, IndexError):
+            raise unexpected("completion") from None
+        if type(content) is not str:
+            raise unexpected("completion")
+        return content
 
     def _least_thinking(self, max_tokens: int) -> tuple[str, int]:
         """The lowest effort this reasoning model takes, and a cap with room for its thinking."""
@@ -293,8 +298,12 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
+        from openai.types.responses import Response
+
+        if not isinstance(response, Response):  # a stream: not what a stream=False call returns
+            raise unexpected("a reply")
         details = response.incomplete_details
-        if details is not None and details.reason == "content_filter":
+        if details is not None and details.reason == errors.UPSTREAM_CONTENT_FILTER:
             raise errors.content_filtered()
         return response.output_text or ""
 
@@ -322,7 +331,13 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
-        return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+        try:
+            vectors = [item.embedding for item in sorted(response.data, key=lambda i: i.index)]
+        except (TypeError, AttributeError):
+            raise unexpected("embeddings") from None
+        if len(vectors) != len(texts) or not all(type(v) is list for v in vectors):
+            raise unexpected("embeddings")
+        return vectors
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:
@@ -371,6 +386,7 @@ def create_host(settings: Settings) -> OpenAICompatibleHost:
         api_key=settings.openai_api_key or None,
         model=settings.openai_chat_model,
         embedding_model=settings.openai_embedding_model,
+        model_name=settings.openai_chat_model,
         **_model_options(settings),
     )
 
@@ -378,7 +394,6 @@ def create_host(settings: Settings) -> OpenAICompatibleHost:
 def _model_options(settings: Settings) -> dict[str, Any]:
     return {
         "api": settings.model_api,
-        "model_name": settings.chat_model_name,
         "reasoning": settings.reasoning_model,
         "reasoning_effort": settings.reasoning_effort,
         "reasoning_summary": settings.reasoning_summary,
@@ -396,12 +411,10 @@ def _azure_host(settings: Settings) -> OpenAICompatibleHost:
     else:
         # Keyless: Microsoft Entra ID tokens from the app's managed identity (or the developer's
         # az/azd login locally), refreshed by the provider before they expire.
-        from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+        from chat_api.credentials import default_credential, token_provider
 
-        credential = DefaultAzureCredential(
-            managed_identity_client_id=settings.azure_client_id or None
-        )
-        api_key = get_bearer_token_provider(credential, AZURE_SCOPE)
+        credential = default_credential(settings.azure_client_id, "Azure OpenAI")
+        api_key = token_provider(credential, AZURE_SCOPE)
         close = credential.close
     return OpenAICompatibleHost(
         name="azure",
@@ -409,6 +422,8 @@ def _azure_host(settings: Settings) -> OpenAICompatibleHost:
         api_key=api_key,
         model=settings.azure_openai_chat_deployment,
         embedding_model=settings.azure_openai_embedding_deployment,
+        # What the deployment runs, when known: its name tells the model's family.
+        model_name=settings.azure_openai_chat_model or settings.azure_openai_chat_deployment,
         close=close,
         **_model_options(settings),
     )

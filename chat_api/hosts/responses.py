@@ -161,7 +161,7 @@ class ResponsesReader:
         if name == _INCOMPLETE:
             details = response.get("incomplete_details")
             reason = details.get("reason") if type(details) is dict else None
-            if reason == "content_filter":
+            if reason == errors.UPSTREAM_CONTENT_FILTER:
                 raise errors.content_filtered()
             self.finish = "length" if reason in (None, "max_output_tokens") else str(reason)
         self.done = True
@@ -180,7 +180,7 @@ def failure(code: str | None) -> ChatError:
     """A failure the model reported inside its stream, by its error code."""
     if code and "rate_limit" in code:
         return errors.rate_limited(1)
-    if code in ("content_filter", "content_policy_violation"):
+    if code in (errors.UPSTREAM_CONTENT_FILTER, "content_policy_violation"):
         return errors.content_filtered()
     if code in ("server_is_overloaded", "overloaded"):
         return errors.model_unavailable()

@@ -257,6 +257,8 @@ class MockModel:
         # Raw server-sent events to send instead of the next streamed answer (failures, odd
         # shapes), each written as one network read.
         self.script: list[bytes] | None = None
+        # A JSON body to send instead of every non-streamed reply (a malformed one, say).
+        self.raw_reply: Any = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
@@ -274,6 +276,8 @@ class MockModel:
                 else {"error": {"code": "mock", "message": "mock"}}
             )
             return web.json_response(error, status=status, headers=headers)
+        if self.raw_reply is not None:
+            return web.json_response(self.raw_reply)
         if request.path.endswith("/embeddings"):
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
             return web.json_response(

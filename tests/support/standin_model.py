@@ -24,6 +24,8 @@ the browser can each ask for what they need:
   #querywaitN  the search query after N seconds    #429long  429 + Retry-After: 30
   #failed    (Responses) response.failed in the middle of the stream
   #garbled   a text delta that is not a string in the middle of the stream
+  #embedhang an embedding request for this text never gets a response
+  #shape-X   an event of an unexpected shape in the middle (X: a key of MALFORMED_EVENTS)
 
 A non-streamed request whose system message (Responses: instructions) asks for a search query
 is answered with one: the question's words, lowercased, directives kept (`query_for`), so a
@@ -63,6 +65,18 @@ MARKDOWN_ANSWER = (
     "## Streaming\n\nNDJSON has **three** properties:\n\n- one value per line\n- UTF-8\n"
     "- no framing\n\n```python\nprint('hello')\n```\n\nSee [the spec](https://example.org/ndjson)."
 )
+
+# Events of a shape no model should send, each one `data:` payload.
+MALFORMED_EVENTS = {
+    "null": b"null",
+    "string": b'"hello"',
+    "choices": b'{"choices": "x"}',
+    "choice": b'{"choices": [7]}',
+    "delta": b'{"choices": [{"index": 0, "delta": "text"}]}',
+    "number": b'{"choices": [{"index": 0, "delta": {"content": 42}}]}',
+    "list": b'{"choices": [{"index": 0, "delta": {"content": ["a"]}}]}',
+    "finish": b'{"choices": [{"index": 0, "delta": {}, "finish_reason": {"x": 1}}]}',
+}
 
 
 @dataclass
@@ -180,6 +194,8 @@ class StandInModel:
         body = orjson.loads(await request.read())
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         self.counters.embeddings += len(inputs)
+        if any("#embedhang" in text for text in inputs):
+            await asyncio.sleep(3600)
         data = [
             {"object": "embedding", "index": i, "embedding": embed(text)}
             for i, text in enumerate(inputs)
@@ -349,6 +365,9 @@ class StandInModel:
                     await asyncio.sleep(gap)
                 if await self._broke_off(request, index, question):
                     return response
+                shape = re.search(r"#shape-(\w+)", question)
+                if index == 4 and shape:
+                    await response.write(b"data: " + MALFORMED_EVENTS[shape[1]] + b"\n\n")
                 if index == 4 and "#error" in question:
                     await response.write(
                         b'data: {"error":{"message":"The server had an error",'

@@ -264,3 +264,24 @@ def test_a_temperature_for_another_model_is_accepted():
     request = _service(ScriptedHost([])).parse("application/json", _json(body))
 
     assert request.context.overrides.temperature == 0.9
+
+
+def test_health_says_only_what_a_visitor_may_know():
+    from chat_api.hosts.offline import OfflineHost
+    from chat_api.protocol import Health
+
+    settings = Settings(
+        model_host="azure",
+        azure_openai_endpoint="https://internal-openai.example.net",
+        azure_openai_api_key="model-key-value",
+        azure_client_id="identity-client-id",
+        azure_search_endpoint="https://internal-search.example.net",
+        azure_search_api_key="search-key-value",
+        allowed_origins=("https://page.example.net",),
+    )
+    reply = ChatService(settings, OfflineHost()).health()
+
+    body = orjson.loads(reply.body)
+    assert set(body) == set(Health.model_fields)
+    for private in ("internal-", "key-value", "identity-client-id", "page.example.net"):
+        assert private not in reply.body.decode()
