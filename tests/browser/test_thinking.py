@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import answer_body, ask, open_page, wait_until_answered
+from tests.support.page import answer_body, ask, open_page, wait_until_answered
 from tests.support.ndjson import answer_text, parse_lines
 
 pytestmark = pytest.mark.browser
