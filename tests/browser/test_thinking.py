@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.page import answer_body, ask, open_page, wait_until_answered
 from tests.support.ndjson import answer_text, parse_lines
+from tests.support.page import answer_body, ask, open_page, wait_until_answered
 
 pytestmark = pytest.mark.browser
 
