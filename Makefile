@@ -1,6 +1,8 @@
 # make run   - install what is missing and serve the app at http://127.0.0.1:$(PORT)
 # make test  - install what is missing and run the whole suite
 # make bench - the benchmarks (not part of make test)
+# make test-stress - the suite STRESS_RUNS times (default 10) with every core busy; reports
+#               each test that failed at least once (not part of make test)
 # make ingest - fill the search index from docs/ (or INGEST_ARGS="FOLDER ... [--prune]"): Azure AI
 #               Search when AZURE_SEARCH_ENDPOINT is set, else the local index file
 
@@ -9,7 +11,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 7071
 
-.PHONY: run test lint bench ingest clean install web
+.PHONY: run test test-stress lint bench ingest clean install web
 
 # --- Python environment ------------------------------------------------------
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -60,6 +62,11 @@ lint: install
 
 test: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps web-test
 	$(PY) -m pytest
+
+# The suite, run again and again while one CPU-burning process per core runs beside it.
+STRESS_RUNS ?= 10
+test-stress: install web $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps
+	$(PY) scripts/stress_tests.py --runs $(STRESS_RUNS)
 
 bench: install
 	$(PY) -m bench.run --soak $(BENCH_ARGS)
