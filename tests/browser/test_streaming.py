@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -18,6 +17,7 @@ from tests.support.page import (
     open_page,
     wait_until_answered,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -148,10 +148,7 @@ def test_stop_freezes_the_text_and_ends_the_model_call(app_server, model_server,
     page.screenshot(path=artifacts / "stopped.png")
 
     # The app closed its model stream when the page went away.
-    deadline = time.monotonic() + 10
-    while model_server.stats()["aborted"] <= aborted_before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert model_server.stats()["aborted"] > aborted_before
+    assert wait_until(lambda: model_server.stats()["aborted"] > aborted_before)
     assert saved_turns(page)[-1]["status"] == "stopped"
     assert saved_turns(page)[-1]["content"].startswith("Answer to:")
 

@@ -38,12 +38,23 @@ def test_first_words_arrive_while_the_model_is_still_generating(app_server, mode
         assert model_server.stats()["active"] == 1
 
 
-def test_each_model_chunk_is_flushed_as_its_own_line(app_server):
-    with httpx.stream("POST", app_server.url + "/api/chat/stream", json=question("pace")) as r:
-        reads = list(r.iter_raw())
-    # The stand-in sends 20 chunks 20 ms apart; each reached the client on its own, whole.
-    assert len(reads) >= 15  # a slow reader may merge an odd pair; a buffering server sends 1
-    assert all(read.endswith(b"\n") for read in reads)
+def test_each_model_chunk_is_flushed_as_its_own_line(app_server, model_server):
+    model_server.reset()
+    question_text = "pace #lockstep"
+    expected = answer_words(question_text, 20)
+    received: list[str] = []
+    # The stand-in sends each chunk only once the one before has reached this client, so an app
+    # that held back or merged lines would never deliver the next word (and the read times out).
+    with httpx.stream(
+        "POST", app_server.url + "/api/chat/stream", json=question(question_text), timeout=30
+    ) as response:
+        for read in response.iter_raw():
+            assert read.endswith(b"\n")  # whole lines only
+            words = answer_text(parse_lines(read))
+            if words:
+                received.append(words)
+                model_server.release()
+    assert received == expected
 
 
 def test_progress_steps_come_before_the_answer(app_server):

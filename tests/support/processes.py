@@ -43,7 +43,9 @@ class Process:
         return "".join(self.output)
 
 
-def _start(args: list[str], env: Mapping[str, str], timeout: float = 30.0) -> Process:
+def _start(args: list[str], env: Mapping[str, str], timeout: float = 90.0) -> Process:
+    """Start a server and wait for the line it prints once it listens, which names its port:
+    each server binds port 0 itself, so no other process can take the port in between."""
     full_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
     full_env.update(env)
     full_env["PYTHONUNBUFFERED"] = "1"
@@ -110,6 +112,10 @@ class ModelServer:
     def deny(self, count: int) -> None:
         """Refuse the next `count` requests with 403, as before a role assignment applies."""
         httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
+
+    def release(self) -> None:
+        """Let a `#lockstep` answer send its next chunk."""
+        httpx.post(self.url + "/_release", timeout=5)
 
 
 @dataclass

@@ -26,6 +26,8 @@ the browser can each ask for what they need:
   #garbled   a text delta that is not a string in the middle of the stream
   #embedhang an embedding request for this text never gets a response
   #shape-X   an event of an unexpected shape in the middle (X: a key of MALFORMED_EVENTS)
+  #lockstep  each chunk after the first only once POST /_release allows it, so a client can
+             take the answer one chunk at a time, whatever the machine's load
 
 A non-streamed request whose system message (Responses: instructions) asks for a search query
 is answered with one: the question's words, lowercased, directives kept (`query_for`), so a
@@ -34,6 +36,7 @@ search stand-in sees them.
 Counters at GET /_stats (requests, completed, aborted, active, queries, embeddings, refused, the
 last request, the last search-query request, and `calls`: the parameters of recent model
 calls); POST /_reset zeroes them.
+POST /_release lets a `#lockstep` answer send its next chunk.
 Run: python -m tests.support.standin_model --port 0   (prints "READY port=N" when listening)
 """
 
@@ -146,6 +149,7 @@ class StandInModel:
     def __init__(self, behaviour: Behaviour) -> None:
         self.behaviour = behaviour
         self.counters = Counters()
+        self.released = asyncio.Semaphore(0)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=16 * 1024 * 1024)
@@ -156,6 +160,7 @@ class StandInModel:
             app.router.add_post(prefix + "/responses", self.responses)
         app.router.add_get("/_stats", self.stats)
         app.router.add_post("/_reset", self.reset)
+        app.router.add_post("/_release", self.release)
         return app
 
     async def stats(self, request: web.Request) -> web.Response:
@@ -177,6 +182,11 @@ class StandInModel:
 
     async def reset(self, request: web.Request) -> web.Response:
         self.counters = Counters()
+        self.released = asyncio.Semaphore(0)
+        return web.json_response({"ok": True})
+
+    async def release(self, request: web.Request) -> web.Response:
+        self.released.release()
         return web.json_response({"ok": True})
 
     def _authorised(self, request: web.Request) -> bool:
@@ -361,7 +371,9 @@ class StandInModel:
             await asyncio.sleep(_seconds("firstword", question) or b.first_token_ms / 1000)
             await response.write(_chunk(model, created, delta={"role": "assistant", "content": ""}))
             for index, piece in enumerate(pieces):
-                if index and gap:
+                if index and "#lockstep" in question:
+                    await self.released.acquire()
+                elif index and gap:
                     await asyncio.sleep(gap)
                 if await self._broke_off(request, index, question):
                     return response
