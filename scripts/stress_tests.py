@@ -53,12 +53,31 @@ def failed_tests(junit_xml: Path) -> list[str]:
 
 
 def run_suite(junit_xml: Path, pytest_args: list[str]) -> tuple[int, list[str]]:
+    # xunit1: the report format that allows the suite's `record_property`.
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    result = subprocess.run([*command, f"--junitxml={junit_xml}", *pytest_args], cwd=ROOT)
+    command += ["-o", "junit_family=xunit1", f"--junitxml={junit_xml}", *pytest_args]
+    # Its own process group, so the servers the suite starts can be stopped with it.
+    suite = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    try:
+        code = suite.wait()
+    finally:
+        stop_group(suite)
     failed = failed_tests(junit_xml)
-    if result.returncode != 0 and not failed:
-        failed = [f"(pytest exited with {result.returncode}, no failed test in its report)"]
-    return result.returncode, failed
+    if code != 0 and not failed:
+        failed = [f"(pytest exited with {code}, no failed test in its report)"]
+    return code, failed
+
+
+def stop_group(suite: subprocess.Popen[bytes]) -> None:
+    """Interrupt a suite still running (its fixtures then stop their servers), then kill
+    whatever is left in its process group."""
+    if suite.poll() is None:
+        os.killpg(suite.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            suite.wait(60)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(suite.pid, signal.SIGKILL)
+    suite.wait()
 
 
 def report(runs: int, failures: collections.Counter[str], passed: int) -> None:
