@@ -12,8 +12,9 @@ from tests.support.processes import AppServer, ModelServer, SearchServer
 
 # Short budgets keep fault tests quick; the behaviour is the same as with the defaults. Under
 # 2 s, the retry budget fits exactly one wait of the stand-in's `Retry-After: 1`, even when its
-# first 429 takes most of a second to come back on a busy machine.
-FAST_FAULTS = {"CHAT_MODEL_RETRY_SECONDS": "1.9", "CHAT_MODEL_TIMEOUT_SECONDS": "2"}
+# first 429 takes most of a second to come back on a busy machine. The model timeout applies
+# between any two bytes of every answer in every test: 5 s leaves room for a stalled process.
+FAST_FAULTS = {"CHAT_MODEL_RETRY_SECONDS": "1.9", "CHAT_MODEL_TIMEOUT_SECONDS": "5"}
 
 
 @pytest.fixture(scope="session")

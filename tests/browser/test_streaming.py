@@ -17,6 +17,7 @@ from tests.support.page import (
     open_page,
     wait_until_answered,
 )
+from tests.support.standin_model import answer_words
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
@@ -45,15 +46,33 @@ REVEAL_STATS = """(answer) => ({
 })"""
 
 
+SHOWS_TEXT = """(text) => {
+  const answers = document.querySelectorAll('[data-testid="message-assistant"] .msg-text');
+  return answers.length && answers[answers.length - 1].textContent.includes(text);
+}"""
+
+
 def saved_turns(page: Page) -> list[dict]:
     raw = page.evaluate("() => localStorage.getItem('chat.conversation.v1')")
     return json.loads(raw)["turns"] if raw else []
 
 
-def test_answer_appears_progressively_and_completely(app_server, page, artifacts, record_property):
+def test_answer_appears_progressively_and_completely(
+    app_server, model_server, page, artifacts, record_property
+):
+    model_server.reset()
     open_page(page, app_server.url)
     page.evaluate(SAMPLE_EVERY_FRAME)
-    answer = wait_until_answered(page, ask(page, "What is NDJSON?"))
+    # The stand-in sends each word only once the page shows the one before, so how the text
+    # grows does not depend on how fast this machine is.
+    answer = ask(page, "What is NDJSON? #lockstep")
+    shown = ""
+    for word in answer_words("What is NDJSON? #lockstep", 20):
+        shown += word
+        # Checked on every frame: the app gives up on a model silent for 5 s (FAST_FAULTS).
+        page.wait_for_function(SHOWS_TEXT, arg=shown.strip(), polling="raf")
+        model_server.release()
+    wait_until_answered(page, answer)
     page.evaluate("() => { window.__sampling = false; }")
     page.screenshot(path=artifacts / "answer-complete.png")
 

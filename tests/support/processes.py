@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 _READY_PORT = re.compile(r"(?:READY port=|Chat app ready at http://[\d.]+:)(\d+)")
 
@@ -150,6 +152,12 @@ class AppServer:
 
     def log(self) -> str:
         return self.process.log()
+
+    def log_once_it_has(self, text: str) -> str:
+        """The log, once `text` is in it: a line the app wrote before answering may still be
+        on its way through the pipe when the answer has arrived."""
+        assert wait_until(lambda: text in self.log()), f"{text!r} never logged:\n{self.log()}"
+        return self.log()
 
 
 @contextlib.contextmanager
