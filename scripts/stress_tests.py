@@ -74,7 +74,7 @@ def stop_group(suite: subprocess.Popen[bytes]) -> None:
     if suite.poll() is None:
         os.killpg(suite.pid, signal.SIGINT)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            suite.wait(60)
+            suite.wait(30)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(suite.pid, signal.SIGKILL)
     suite.wait()
@@ -94,8 +94,10 @@ def main() -> int:
 
     failures: collections.Counter[str] = collections.Counter()
     passed = 0
-    # Stop the burners on SIGTERM too, not only on Ctrl-C.
+    # Stop on SIGTERM as on Ctrl-C. A shell starts background jobs with SIGINT ignored, which
+    # pytest would inherit; handling it here gives the suite the default back.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with tempfile.TemporaryDirectory() as reports, busy_cores(os.cpu_count() or 1):
         for run in range(1, args.runs + 1):
             started = time.monotonic()
