@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -69,14 +70,21 @@ def timed_lines(url: str, body: dict[str, Any]) -> tuple[int, float, list[tuple[
     return response.status_code, began, lines
 
 
-def arrival(lines: list[tuple[float, dict]], step_title: str) -> float:
-    """When the step with this title (or starting with it) arrived."""
-    for at, line in lines:
-        step = line.get("context", {}).get("step")
-        if step and step["title"].startswith(step_title):
-            return at
-    raise AssertionError(f"no step {step_title!r}")
-
-
 def first_word(lines: list[tuple[float, dict]]) -> float:
     return next(at for at, line in lines if line.get("delta", {}).get("content"))
+
+
+def read_until_step(lines: Iterator[dict[str, Any]], title: str) -> list[dict[str, Any]]:
+    """The lines read from a live answer up to and including the step whose title starts with
+    `title`; fails if the answer ends first."""
+    read = []
+    for line in lines:
+        read.append(line)
+        if line.get("context", {}).get("step", {}).get("title", "").startswith(title):
+            return read
+    raise AssertionError(f"the answer ended without a step {title!r}: {read}")
+
+
+def live_lines(response: Any) -> Iterator[dict[str, Any]]:
+    """Each line of a streamed `httpx` response, parsed as it arrives."""
+    return (orjson.loads(line) for line in response.iter_lines() if line.strip())

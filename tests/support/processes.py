@@ -116,7 +116,7 @@ class ModelServer:
         httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
 
     def release(self) -> None:
-        """Let a `#lockstep` answer send its next chunk."""
+        """Let a `#held`, `#queryheld` or `#lockstep` answer send its next part."""
         httpx.post(self.url + "/_release", timeout=5)
 
 
@@ -140,6 +140,10 @@ class SearchServer:
     def deny(self, count: int) -> None:
         """Refuse the next `count` requests with 403, as before a role assignment applies."""
         httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
+
+    def release(self) -> None:
+        """Let a `#searchheld` search answer."""
+        httpx.post(self.url + "/_release", timeout=5)
 
 
 @dataclass

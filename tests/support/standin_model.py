@@ -26,8 +26,10 @@ the browser can each ask for what they need:
   #garbled   a text delta that is not a string in the middle of the stream
   #embedhang an embedding request for this text never gets a response
   #shape-X   an event of an unexpected shape in the middle (X: a key of MALFORMED_EVENTS)
-  #lockstep  each chunk after the first only once POST /_release allows it, so a client can
-             take the answer one chunk at a time, whatever the machine's load
+  #held      the first word only once POST /_release allows it (a model as slow as the test
+             needs, whatever the machine's load)  #queryheld  the search query likewise
+  #lockstep  each word after the first only once POST /_release allows it, so a client can
+             take the answer one word at a time
 
 A non-streamed request whose system message (Responses: instructions) asks for a search query
 is answered with one: the question's words, lowercased, directives kept (`query_for`), so a
@@ -36,7 +38,7 @@ search stand-in sees them.
 Counters at GET /_stats (requests, completed, aborted, active, queries, embeddings, refused, the
 last request, the last search-query request, and `calls`: the parameters of recent model
 calls); POST /_reset zeroes them.
-POST /_release lets a `#lockstep` answer send its next chunk.
+POST /_release lets a `#held`, `#queryheld` or `#lockstep` answer send its next part.
 Run: python -m tests.support.standin_model --port 0   (prints "READY port=N" when listening)
 """
 
@@ -238,6 +240,8 @@ class StandInModel:
         if is_query_request(body):
             if wait := _seconds("querywait", question):
                 await asyncio.sleep(wait)
+            if "#queryheld" in question:
+                await self.released.acquire()
             c.queries += 1
             c.last_query_request = c.last_request
             return self._completion(body, question, query_for(question))
@@ -371,7 +375,8 @@ class StandInModel:
             await asyncio.sleep(_seconds("firstword", question) or b.first_token_ms / 1000)
             await response.write(_chunk(model, created, delta={"role": "assistant", "content": ""}))
             for index, piece in enumerate(pieces):
-                if index and "#lockstep" in question:
+                waits_for_release = "#lockstep" if index else "#held"
+                if waits_for_release in question:
                     await self.released.acquire()
                 elif index and gap:
                     await asyncio.sleep(gap)
@@ -446,6 +451,8 @@ class StandInModel:
             if "search query" in (body.get("instructions") or "").lower():
                 if wait := _seconds("querywait", question):
                     await asyncio.sleep(wait)
+                if "#queryheld" in question:
+                    await self.released.acquire()
                 c.queries += 1
                 c.last_query_request = c.last_request
                 text = query_for(question)

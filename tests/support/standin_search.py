@@ -9,11 +9,12 @@ plain HTTP with an API key, so the app's retriever and the ingestion run unchang
   GET  /indexes('NAME')/docs/$count              the number of documents
 
 A search whose text holds `#search403`, `#search500` or `#searchhang` gets that status, or no
-answer at all; `#searchwaitN` answers after N seconds; a semantic one whose text holds
-`#semanticquota` is refused as on a Free plan whose month of semantic queries is used up.
-POST /_deny {"count": N} refuses the next N requests with 403, as the service does until a new
-role assignment applies. GET /_stats tells what was asked (the search bodies, every request's
-method, path and api-version, document counts); POST /_reset forgets the requests, not the data.
+answer at all; `#searchwaitN` answers after N seconds, `#searchheld` once POST /_release allows
+it; a semantic one whose text holds `#semanticquota` is refused as on a Free plan whose month of
+semantic queries is used up. POST /_deny {"count": N} refuses the next N requests with 403, as
+the service does until a new role assignment applies. GET /_stats tells what was asked (the
+search bodies, every request's method, path and api-version, document counts); POST /_reset
+forgets the requests, not the data.
 Run: python -m tests.support.standin_search --port 0 --api-key KEY   (prints "READY port=N")
 """
 
@@ -72,12 +73,14 @@ class StandInSearch:
         self.indexes: dict[str, Index] = {}
         self.stats = Stats()
         self.deny_next = 0
+        self.released = asyncio.Semaphore(0)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/_stats", self.get_stats)
         app.router.add_post("/_reset", self.reset)
         app.router.add_post("/_deny", self.deny)
+        app.router.add_post("/_release", self.release)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 
@@ -99,6 +102,11 @@ class StandInSearch:
 
     async def reset(self, request: web.Request) -> web.Response:
         self.stats = Stats()
+        self.released = asyncio.Semaphore(0)
+        return _json({"ok": True})
+
+    async def release(self, request: web.Request) -> web.Response:
+        self.released.release()
         return _json({"ok": True})
 
     async def deny(self, request: web.Request) -> web.Response:
@@ -213,6 +221,8 @@ class StandInSearch:
             await asyncio.sleep(3600)
         if wait := re.search(r"#searchwait(\d+(?:\.\d+)?)", text):
             await asyncio.sleep(float(wait.group(1)))
+        if "#searchheld" in text:
+            await self.released.acquire()
         semantic = body.get("queryType") == "semantic"
         if semantic and "#semanticquota" in text:
             return _error(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from chat_api import wire
 from chat_api.asgi import LineStream
@@ -11,11 +11,14 @@ from chat_api.asgi import LineStream
 SCOPE = {"type": "http", "asgi": {"spec_version": "2.3"}}
 
 
-async def _sent_to_a_client_that_stays(stream: LineStream) -> list[dict]:
+async def _sent_to_a_client_that_stays(
+    stream: LineStream, on_send: Callable[[dict], None] = lambda _: None
+) -> list[dict]:
     sent: list[dict] = []
 
     async def send(message: dict) -> None:
         sent.append(message)
+        on_send(message)
 
     async def receive() -> dict:
         await asyncio.Event().wait()
@@ -94,20 +97,29 @@ async def test_a_cancellation_from_elsewhere_still_propagates():
 
 
 async def test_a_silent_stream_carries_keepalive_lines_until_it_speaks():
+    keepalives: list[dict] = []
+    two_keepalives = asyncio.Event()
+
     async def thinking_model() -> AsyncIterator[bytes]:
         yield b"step\n"
-        await asyncio.sleep(0.5)  # five intervals of silence
+        await two_keepalives.wait()  # silent for as long as that takes, on any machine
         yield b"answer\n"
+
+    def count(message: dict) -> None:
+        if message.get("body") == wire.KEEPALIVE_LINE:
+            keepalives.append(message)
+        if len(keepalives) == 2:
+            two_keepalives.set()
 
     stream = LineStream(thinking_model())
     stream.keepalive_seconds = 0.1
-    sent = await _sent_to_a_client_that_stays(stream)
+    async with asyncio.timeout(30):  # only stops a hang: the keep-alive lines never came
+        sent = await _sent_to_a_client_that_stays(stream, on_send=count)
 
     bodies = [m["body"] for m in sent[1:]]
     assert bodies[0] == b"step\n"
     assert bodies[-2:] == [b"answer\n", b""]
     assert set(bodies[1:-2]) == {wire.KEEPALIVE_LINE}
-    assert len(bodies[1:-2]) >= 2
 
 
 async def test_a_stream_that_keeps_speaking_gets_no_keepalive_line():
@@ -116,11 +128,20 @@ async def test_a_stream_that_keeps_speaking_gets_no_keepalive_line():
             await asyncio.sleep(0.02)
             yield f"{n}\n".encode()
 
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
     stream = LineStream(chatty_model())
     stream.keepalive_seconds = 0.3
-    sent = await _sent_to_a_client_that_stays(stream)
+    sent = await _sent_to_a_client_that_stays(stream, on_send=lambda _: times.append(loop.time()))
 
-    assert wire.KEEPALIVE_LINE not in [m.get("body") for m in sent]
+    # A keep-alive line only after a real silence of half the interval: a busy machine may stall
+    # this process that long (and then one is due), a stream that is speaking never gets one.
+    silences = [
+        at - before
+        for before, at, message in zip(times, times[1:], sent[1:], strict=False)
+        if message.get("body") == wire.KEEPALIVE_LINE
+    ]
+    assert all(silence >= 0.15 for silence in silences), silences
 
 
 async def test_a_body_that_fails_unexpectedly_ends_with_an_internal_error_line():
