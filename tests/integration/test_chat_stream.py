@@ -43,8 +43,8 @@ def test_each_model_chunk_is_flushed_as_its_own_line(app_server, model_server):
     question_text = "pace #lockstep"
     expected = answer_words(question_text, 20)
     received: list[str] = []
-    # The stand-in sends each chunk only once the one before has reached this client, so an app
-    # that held back or merged lines would never deliver the next word (and the read times out).
+    # The stand-in sends each chunk only once the one before has reached this client: an app
+    # that held lines back would leave both waiting until its model timeout cut the answer.
     with httpx.stream(
         "POST", app_server.url + "/api/chat/stream", json=question(question_text), timeout=30
     ) as response:
