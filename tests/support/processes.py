@@ -76,6 +76,7 @@ def _start(args: list[str], env: Mapping[str, str], timeout: float = 90.0) -> Pr
     threading.Thread(target=pump, daemon=True).start()
     if not found.wait(timeout) or not port:
         popen.kill()
+        popen.wait()
         raise RuntimeError(f"{args} did not start:\n{''.join(output)}")
     return Process(f"http://127.0.0.1:{port[0]}", popen, output)
 
