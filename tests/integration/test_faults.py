@@ -134,11 +134,18 @@ def test_a_cut_stream_is_a_502_on_the_buffered_route(app_server):
     assert response.json()["error"]["code"] == "stream_interrupted"
 
 
+@pytest.fixture(scope="module")
+def patient_app(start_app):
+    """A model timeout far past any wait here: only a client leaving closes a model stream."""
+    with start_app({"CHAT_MODEL_TIMEOUT_SECONDS": "120"}) as server:
+        yield server
+
+
 @pytest.mark.parametrize("directive", ["#slow", "#stall"])
-def test_the_model_stream_is_closed_when_the_client_goes_away(app_server, model_server, directive):
+def test_the_model_stream_is_closed_when_the_client_goes_away(patient_app, model_server, directive):
     model_server.reset()
     with httpx.stream(
-        "POST", app_server.url + "/api/chat/stream", json=question(f"leave {directive}")
+        "POST", patient_app.url + "/api/chat/stream", json=question(f"leave {directive}")
     ) as response:
         lines = response.iter_lines()
         for line in lines:
