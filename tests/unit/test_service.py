@@ -116,7 +116,9 @@ def test_validation_messages_say_where_but_never_echo_the_input():
 
 
 async def test_a_failure_before_any_answer_is_an_error_status():
-    service = _service(ScriptedHost(["never"], fail_at=0, error=errors.rate_limited(7)))
+    host = ScriptedHost(["never"], fail_at=0, error=errors.rate_limited(7))
+    # A window no stall of a busy machine can outlast: the failure is within it.
+    service = ChatService(Settings(opening_window_seconds=30), host)
 
     reply = await service.stream("application/json", _json(question("hi")))
 
