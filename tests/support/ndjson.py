@@ -70,6 +70,15 @@ def timed_lines(url: str, body: dict[str, Any]) -> tuple[int, float, list[tuple[
     return response.status_code, began, lines
 
 
+def arrival(lines: list[tuple[float, dict]], step_title: str) -> float:
+    """When the step with this title (or starting with it) arrived."""
+    for at, line in lines:
+        step = line.get("context", {}).get("step")
+        if step and step["title"].startswith(step_title):
+            return at
+    raise AssertionError(f"no step {step_title!r}")
+
+
 def first_word(lines: list[tuple[float, dict]]) -> float:
     return next(at for at, line in lines if line.get("delta", {}).get("content"))
 
