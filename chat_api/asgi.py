@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from chat_api import errors, runtime, wire
 from chat_api.guard import internal_error_line, reply_safely
+from chat_api.limits import client_address
 from chat_api.service import Reply, error_reply
 
 
@@ -29,9 +30,14 @@ async def _answer(request: Request, *, streamed: bool) -> Reply:
     if isinstance(body, Reply):
         return body
     content_type = request.headers.get("content-type")
+    client = client_address(
+        request.headers,
+        request.client.host if request.client else None,
+        header=service.settings.client_address_header,
+    )
     if streamed:
-        return await service.stream(content_type, body)
-    return await service.complete(content_type, body)
+        return await service.stream(content_type, body, client)
+    return await service.complete(content_type, body, client)
 
 
 async def health(request: Request) -> Response:

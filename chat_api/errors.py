@@ -193,6 +193,47 @@ def rate_limited(retry_after: int) -> ChatError:
     )
 
 
+def client_rate_limited(retry_after: int, *, daily: bool = False) -> ChatError:
+    """This client sent more requests this minute, or used more tokens today, than it may."""
+    what = "used its tokens for today" if daily else "sent too many requests"
+    return ChatError(
+        429,
+        "rate_limited",
+        f"Your address has {what}. Try again in {retry_after} seconds.",
+        retry_after=retry_after,
+    )
+
+
+BUDGET_EXHAUSTED = "budget_exhausted"
+
+
+def budget_exhausted(retry_after: int) -> ChatError:
+    """The whole app's daily model-token budget is spent; it turns at midnight UTC."""
+    return ChatError(
+        429,
+        BUDGET_EXHAUSTED,
+        "This app has used its model budget for today. It starts again at midnight UTC, "
+        f"in {retry_after} seconds.",
+        retry_after=retry_after,
+    )
+
+
+def busy() -> ChatError:
+    """This process is answering as many questions as it may at once."""
+    return ChatError(
+        503,
+        "busy",
+        "The server is answering too many questions. Try again in a moment.",
+        retry_after=1,
+    )
+
+
+def answer_timeout(seconds: float) -> ChatError:
+    return ChatError(
+        504, "timeout", f"The answer took longer than the {seconds:g} seconds allowed."
+    )
+
+
 def model_unavailable() -> ChatError:
     return error(Code.MODEL_UNAVAILABLE)
 
