@@ -65,7 +65,8 @@ class Limiter:
     ) -> None:
         self.quotas = quotas
         self._local = MemoryStore()
-        self._shared = store if store is not None and not isinstance(store, MemoryStore) else None
+        # The in-process store needs no fallback: it is the fallback.
+        self._shared = None if store is None or type(store) is MemoryStore else store
         self._clock = clock
         self._in_flight = 0
         # Clients refused until a moment: refused again without a store round trip.
