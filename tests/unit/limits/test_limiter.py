@@ -49,7 +49,8 @@ async def test_a_client_over_its_requests_per_minute_is_refused_until_the_minute
 
     answers = [await _run(limiter) for _ in range(3)]
 
-    assert _failure(answers[0]) is None and _failure(answers[1]) is None
+    assert _failure(answers[0]) is None
+    assert _failure(answers[1]) is None
     refused = _failure(answers[2])
     assert refused is not None
     assert (refused.error.status, refused.error.code) == (429, "rate_limited")
@@ -83,7 +84,8 @@ async def test_the_tokens_of_the_end_usage_count_towards_the_client_daily_limit(
 
     refused = _failure(await _run(limiter))
 
-    assert refused is not None and refused.error.code == "rate_limited"
+    assert refused is not None
+    assert refused.error.code == "rate_limited"
     assert refused.error.retry_after == 43_190  # until midnight UTC
     assert "tokens for today" in refused.error.message
     clock.now += 43_190
@@ -219,7 +221,8 @@ async def test_the_deadline_never_cancels_the_consumer_while_it_sends_a_line():
         seen.append(event)
 
     assert isinstance(seen[0], TextDelta)
-    assert isinstance(seen[-1], Failure) and seen[-1].error.code == "timeout"
+    assert isinstance(seen[-1], Failure)
+    assert seen[-1].error.code == "timeout"
 
 
 class CountingStore(MemoryStore):
