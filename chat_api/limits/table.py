@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -49,12 +50,31 @@ class TableStore:
         self._known: OrderedDict[tuple[str, str], tuple[Counts, str]] = OrderedDict()
         self._max_cached = max_cached
         self._table_ready = False
+        self._locks: dict[tuple[str, str], list[Any]] = {}
 
     async def update(self, partition: str, row: str, change: Change) -> Counts:
+        # Writers in this process take turns on a record (one lock per record in use), so the
+        # ETag race is only ever between instances.
+        key = (partition, row)
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                return await self._update(key, change)
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                del self._locks[key]
+
+    async def _update(self, key: tuple[str, str], change: Change) -> Counts:
         from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
 
-        key = (partition, row)
-        for _ in range(_MAX_ATTEMPTS):
+        partition, row = key
+        for attempt in range(_MAX_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.02 * attempt))  # let the winner finish
             known = self._known.pop(key, None)
             counts, etag = known if known is not None else await self._fetch(partition, row)
             new = change(dict(counts))
