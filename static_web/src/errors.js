@@ -34,6 +34,12 @@ export const ERROR_MESSAGES = {
     detail: 'Please try again in a moment.',
   },
   model_timeout: { title: 'The language model took too long to answer.', detail: 'Please try again in a moment.' },
+  budget_exhausted: {
+    title: 'This chat has used its budget for today.',
+    detail: 'It starts again at midnight UTC.',
+  },
+  busy: { title: 'The chat service is answering too many questions.', detail: 'Please try again in a moment.' },
+  timeout: { title: 'The answer took too long and was stopped.', detail: 'Please try again, perhaps with a shorter question.' },
   // The page's own: no answer from the API at all.
   network: { title: 'The chat service could not be reached.', detail: 'Check your connection, then try again.' },
 };
