@@ -272,30 +272,30 @@ def _add_tokens(tokens: int) -> Change:
 async def _within_deadline(events: AsyncIterator[Event], seconds: float) -> AsyncIterator[Event]:
     """The events until the deadline; then the pipeline is cancelled (closing its model and
     search calls) and a `timeout` Failure ends the answer. One timer for the whole answer: it
-    cancels the task only while it waits for the pipeline, never while a line is being sent."""
-    task = asyncio.current_task()
-    assert task is not None
+    cancels only while the pipeline is awaited, never while a line is being sent, and it cancels
+    the task doing that wait (a stream's first events may be awaited by another task than the
+    rest)."""
     state = _Deadline()
 
     def expire() -> None:
         state.expired = True
-        if state.waiting:
-            task.cancel()
+        if state.waiting is not None:
+            state.waiting.cancel()
 
     timer = asyncio.get_running_loop().call_later(seconds, expire)
     try:
         while not state.expired:
-            state.waiting = True
+            task = state.waiting = asyncio.current_task()
             try:
                 event = await anext(events)
             except StopAsyncIteration:
                 return
             except asyncio.CancelledError:
-                if not state.expired or task.uncancel() > 0:
+                if not state.expired or task is None or task.uncancel() > 0:
                     raise
                 break
             finally:
-                state.waiting = False
+                state.waiting = None
             yield event
         await _close(events)
         yield Failure(errors.answer_timeout(seconds))
@@ -308,7 +308,7 @@ class _Deadline:
 
     def __init__(self) -> None:
         self.expired = False
-        self.waiting = False
+        self.waiting: asyncio.Task[object] | None = None
 
 
 async def _close(events: AsyncIterator[Event]) -> None:
