@@ -359,17 +359,13 @@ class _Reader:
         raise SettingsError(f"{name} must be true or false")
 
     def integer(self, name: str, default: int) -> int:
-        value = self.text(name)
-        try:
-            number = int(value) if value else default
-        except ValueError:
-            raise SettingsError(f"{name} must be a whole number") from None
-        if number <= 0:
+        number = self.count(name, default)
+        if number == 0:
             raise SettingsError(f"{name} must be positive")
         return number
 
     def count(self, name: str, default: int) -> int:
-        """A whole number where 0 means "off"."""
+        """A whole number, 0 or more (0 means "off" where a setting allows it)."""
         value = self.text(name)
         try:
             number = int(value) if value else default

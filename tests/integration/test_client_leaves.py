@@ -4,7 +4,6 @@ call in flight to the stand-in model or search service is closed (it sees the ab
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Iterator
 
 import orjson
@@ -12,20 +11,12 @@ import pytest
 
 from tests.conftest import search_env
 from tests.support.ndjson import question
+from tests.support.polling import wait_for
 from tests.support.processes import run_ingest
 
 # Long upstream timeouts: an abort seen by the stand-ins comes from the client leaving.
 PATIENT = {"CHAT_MODEL_TIMEOUT_SECONDS": "60", "CHAT_SEARCH_TIMEOUT_SECONDS": "60"}
 INDEX = "leaving"
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float = 2.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def _leave_when(busy: Callable[[], bool], url: str, path: str, body: dict) -> None:
@@ -39,7 +30,7 @@ def _leave_when(busy: Callable[[], bool], url: str, path: str, body: dict) -> No
             f"Content-Length: {len(content)}\r\n\r\n".encode()
             + content
         )
-        assert _wait_for(busy, timeout=10), "the upstream call never started"
+        assert wait_for(busy, timeout=10), "the upstream call never started"
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +51,7 @@ def test_leaving_while_the_search_query_is_written_closes_the_query_call(
         question("Prices? #hang"),
     )
 
-    assert _wait_for(lambda: model_server.stats()["aborted"] == 1)
+    assert wait_for(lambda: model_server.stats()["aborted"] == 1)
     assert model_server.stats()["active"] == 0
 
 
@@ -73,7 +64,7 @@ def test_leaving_before_the_first_words_closes_the_model_call(grounded_app, mode
         lambda: model_server.stats()["active"] == 1, grounded_app.url, "/api/chat/stream", body
     )
 
-    assert _wait_for(lambda: model_server.stats()["aborted"] == 1)
+    assert wait_for(lambda: model_server.stats()["aborted"] == 1)
 
 
 def test_leaving_the_buffered_route_mid_answer_closes_the_model_stream(grounded_app, model_server):
@@ -83,7 +74,7 @@ def test_leaving_the_buffered_route_mid_answer_closes_the_model_stream(grounded_
 
     _leave_when(lambda: model_server.stats()["active"] == 1, grounded_app.url, "/api/chat", body)
 
-    assert _wait_for(lambda: model_server.stats()["aborted"] == 1)
+    assert wait_for(lambda: model_server.stats()["aborted"] == 1)
     assert model_server.stats()["completed"] == 0  # the 8 s answer was not generated to its end
 
 
@@ -108,4 +99,4 @@ def test_leaving_during_the_search_closes_the_search_call(
             question("Prices? #searchhang"),
         )
 
-        assert _wait_for(lambda: search_server.stats()["aborted_searches"] == 1)
+        assert wait_for(lambda: search_server.stats()["aborted_searches"] == 1)

@@ -3,22 +3,12 @@ client leaves."""
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from tests.support.ndjson import answer_text, failure, parse_lines, question, steps
+from tests.support.polling import wait_for
 from tests.support.standin_model import MALFORMED_EVENTS
-
-
-def _wait_for(condition, timeout: float = 1.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def test_a_rate_limited_model_gives_429_with_retry_after(app_server, model_server):
@@ -155,7 +145,7 @@ def test_the_model_stream_is_closed_when_the_client_goes_away(app_server, model_
                 break
         assert model_server.stats()["active"] == 1
     # The client closed its connection; the app must close the model's stream within a second.
-    assert _wait_for(lambda: model_server.stats()["aborted"] == 1, timeout=1.0)
+    assert wait_for(lambda: model_server.stats()["aborted"] == 1, timeout=1.0)
     assert model_server.stats()["active"] == 0
 
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import processes
+
 FOLDER = Path(__file__).resolve().parent / "azurite"
 EXECUTABLE = FOLDER / "node_modules" / ".bin" / "azurite-table"
 # Azurite's documented development account: public, and accepted only by the emulator.
@@ -41,15 +43,9 @@ class Azurite:
         )
 
     def stop(self) -> None:
-        if self.popen is None:
-            return
-        self.popen.terminate()
-        try:
-            self.popen.wait(10)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait(5)
-        self.popen = None
+        if self.popen is not None:
+            processes.terminate(self.popen)
+            self.popen = None
 
 
 def available() -> bool:

@@ -80,13 +80,18 @@ def _start(args: list[str], env: Mapping[str, str], timeout: float = 30.0) -> Pr
     return Process(f"http://127.0.0.1:{port[0]}", popen, output)
 
 
-def _stop(process: Process) -> None:
-    process.popen.terminate()
+def terminate(popen: subprocess.Popen) -> None:
+    """Ask a process to stop; kill it when it has not stopped within ten seconds."""
+    popen.terminate()
     try:
-        process.popen.wait(10)
+        popen.wait(10)
     except subprocess.TimeoutExpired:
-        process.popen.kill()
-        process.popen.wait(5)
+        popen.kill()
+        popen.wait(5)
+
+
+def _stop(process: Process) -> None:
+    terminate(process.popen)
     if process.popen.stdout is not None:
         process.popen.stdout.close()
 
