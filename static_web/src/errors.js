@@ -16,7 +16,7 @@ export const ERROR_MESSAGES = {
   too_large: { title: 'This conversation is too long to send.', detail: 'Start a new chat and ask again.' },
   unsupported_media_type: { title: 'The question could not be sent.', detail: 'The service did not accept it.' },
   rate_limited: {
-    title: 'The language model is receiving too many requests right now.',
+    title: 'There are too many requests right now.',
     detail: 'Please wait a minute, then try again.',
   },
   internal_error: { title: 'Something went wrong in the chat service.', detail: 'Please try again in a moment.' },
