@@ -28,7 +28,8 @@ _KEYS = ("PartitionKey", "RowKey")
 class TableStore:
     """`update` is an optimistic read-modify-write. Each record's last known counts and ETag
     are kept in memory, so the usual update is one request: a replace that holds only if the
-    record's ETag is still the one we saw (If-Match). When another instance wrote in between,
+    record's ETag is still the one we saw (If-Match), or the creation of a record this process
+    has not seen. When another instance wrote in between,
     the service refuses it (412, or 409 when two create a record at once); we then read the
     record again, apply the same change to the fresh counts and try again. A change is a pure
     function of the counts it is given, so applying it again is safe, and no write is ever based
@@ -76,7 +77,14 @@ class TableStore:
             if attempt:
                 await asyncio.sleep(random.uniform(0, 0.02 * attempt))  # let the winner finish
             known = self._known.pop(key, None)
-            counts, etag = known if known is not None else await self._fetch(partition, row)
+            if known is not None:
+                counts, etag = known
+            elif attempt:
+                counts, etag = await self._fetch(partition, row)
+            else:
+                # Not seen by this process: most often a new record (a client's first question
+                # of the day), so try to create it; if it exists, it is read on the next attempt.
+                counts, etag = {}, ""
             new = change(dict(counts))
             try:
                 etag = await self._write(partition, row, new, etag)

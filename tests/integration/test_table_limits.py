@@ -51,6 +51,33 @@ async def test_concurrent_updates_from_two_instances_lose_no_count(tables):
         await second.aclose()
 
 
+async def test_an_update_is_one_request_when_the_record_is_new_or_known(tables):
+    from azure.data.tables.aio import TableClient
+
+    requests: list[str] = []
+    client = TableClient.from_connection_string(
+        tables.connection_string,
+        "roundtrips",
+        raw_response_hook=lambda response: requests.append(response.http_request.method),
+    )
+    store, other = TableStore(client), _store(tables, "roundtrips")
+    try:
+        await store.update("day", "warm-up", _add)  # the table is created on the first write
+        requests.clear()
+
+        await store.update("day", "client", _add)  # new: created
+        await store.update("day", "client", _add)  # known: replaced if unchanged
+        assert requests == ["POST", "PUT"]
+
+        await other.update("day", "client", _add)  # another instance writes in between
+        requests.clear()
+        assert await store.update("day", "client", _add) == {"n": 4}
+        assert requests == ["PUT", "GET", "PUT"]  # refused (412), read again, applied again
+    finally:
+        await store.aclose()
+        await other.aclose()
+
+
 async def test_a_record_that_was_never_written_reads_as_empty(tables):
     store = _store(tables, "emptyreads")
     try:
