@@ -77,10 +77,6 @@ class Limiter:
         self._pending: set[asyncio.Task[None]] = set()
 
     @property
-    def store_name(self) -> str:
-        return self._shared.name if self._shared is not None else self._local.name
-
-    @property
     def in_flight(self) -> int:
         return self._in_flight
 
