@@ -43,7 +43,10 @@ else:
 
     def _client(req: func.HttpRequest) -> str | None:
         """The client's address as the platform's front end reports it."""
-        return req.headers.get(runtime.settings().client_address_header or PLATFORM_HEADER)
+        address: str | None = req.headers.get(
+            runtime.settings().client_address_header or PLATFORM_HEADER
+        )
+        return address
 
     async def _classic(handler: Callable[[], Reply | Awaitable[Reply]]) -> func.HttpResponse:
         reply = await reply_safely(handler)

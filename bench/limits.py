@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -30,7 +31,12 @@ FLOODER = "127.0.2.1"
 
 
 async def cpu_with_and_without(
-    env: dict[str, str], target_for, measure, pid_of, scenario, rounds: int = 2
+    env: dict[str, str],
+    target_for: Callable[[processes.AppServer], Target],
+    measure: Callable[[Target, int, Any], Awaitable[dict[str, Any]]],
+    pid_of: Callable[[processes.AppServer], int],
+    scenario: Any,
+    rounds: int = 2,
 ) -> dict[str, Any]:
     """CPU ms per answer, limits off and on, measured alternately `rounds` times each."""
     figures: dict[str, list[float]] = {"off": [], "on": []}
@@ -48,7 +54,12 @@ async def cpu_with_and_without(
     }
 
 
-async def flood(env: dict[str, str], target_for, summarise, streams: int) -> dict[str, Any]:
+async def flood(
+    env: dict[str, str],
+    target_for: Callable[[processes.AppServer], Target],
+    summarise: Callable[[list[StreamResult]], dict[str, Any]],
+    streams: int,
+) -> dict[str, Any]:
     """Other clients' first-line p50 without and with one client flooding at 10x its limit."""
     limits = {"CHAT_CLIENT_REQUESTS_PER_MINUTE": str(FLOOD_LIMIT_PER_MINUTE)}
     with processes.app_server({**env, **limits}) as app:

@@ -19,7 +19,7 @@ import datetime
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 
 from chat_api import errors
@@ -90,7 +90,7 @@ class Limiter:
 
     async def guard(
         self, address: str | None, request: ChatRequest, events: AsyncIterator[Event]
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """The answer's events within the limits: a refusal is a Failure as the first event
         (so it gets its own status), a deadline passed ends the answer with a `timeout`
         Failure, and the tokens spent are counted however the answer ends."""

@@ -80,7 +80,7 @@ def _start(args: list[str], env: Mapping[str, str], timeout: float = 30.0) -> Pr
     return Process(f"http://127.0.0.1:{port[0]}", popen, output)
 
 
-def terminate(popen: subprocess.Popen) -> None:
+def terminate(popen: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
     """Ask a process to stop; kill it when it has not stopped within ten seconds."""
     popen.terminate()
     try:
