@@ -317,7 +317,7 @@ def _total_tokens(usage: dict[str, object]) -> int:
     total = usage.get("total_tokens")
     if isinstance(total, int):
         return total
-    parts = (usage.get(name) for name in ("prompt_tokens", "completion_tokens"))
+    parts = (usage.get(name) for name in ("input_tokens", "output_tokens"))
     return sum(part for part in parts if isinstance(part, int))
 
 

@@ -80,7 +80,7 @@ async def test_the_tokens_of_the_end_usage_count_towards_the_client_daily_limit(
     clock = Clock()
     limiter = Limiter(Quotas(tokens_per_day=50), clock=clock)
     await _run(limiter, usage={"total_tokens": 30})
-    await _run(limiter, usage={"prompt_tokens": 15, "completion_tokens": 10})
+    await _run(limiter, usage={"input_tokens": 15, "output_tokens": 10})
 
     refused = _failure(await _run(limiter))
 
