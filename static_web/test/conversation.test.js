@@ -152,6 +152,8 @@ describe('applyStep', () => {
     const steps = [];
     applyStep(steps, { title: 'Thinking', detail: 'orphan', id: 'thinking-9', append: true });
     assert.deepEqual(steps, [{ title: 'Thinking', detail: 'orphan', id: 'thinking-9' }]);
+  });
+});
 
 describe('history within what the server accepts', () => {
   const limits = { maxMessages: 100, maxMessageChars: 32_000, maxBodyBytes: 256 * 1024, promptTokens: 12_000 };
