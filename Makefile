@@ -60,7 +60,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps web-test
+test: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps web-test azurite
 	$(PY) -m pytest
 
 # The suite, run again and again while one CPU-burning process per core runs beside it.
@@ -111,5 +111,17 @@ browser-deps: install
 	  $(PY) -m playwright install chromium; \
 	fi
 
+# Azurite, the Azure Storage emulator, for the tests of the shared limits store (npm ci only
+# when its lock file changed; no install scripts run).
+AZURITE := tests/support/azurite
+$(AZURITE)/node_modules/.installed: $(AZURITE)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "The tests need Node.js 20+ with npm for Azurite" >&2; exit 1; }
+	cd $(AZURITE) && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+.PHONY: azurite
+azurite: $(AZURITE)/node_modules/.installed
+
 clean:
-	rm -rf $(VENV) $(VENV)-infra $(VENV)-functions .pytest_cache .ruff_cache $(WEB)/node_modules $(WEB)/dist
+	rm -rf $(VENV) $(VENV)-infra $(VENV)-functions .pytest_cache .ruff_cache $(WEB)/node_modules $(WEB)/dist \
+	  $(AZURITE)/node_modules

@@ -38,7 +38,15 @@ else:
 
     from chat_api import wire
     from chat_api.guard import reply_safely
+    from chat_api.limits import PLATFORM_HEADER
     from chat_api.service import Reply
+
+    def _client(req: func.HttpRequest) -> str | None:
+        """The client's address as the platform's front end reports it."""
+        address: str | None = req.headers.get(
+            runtime.settings().client_address_header or PLATFORM_HEADER
+        )
+        return address
 
     async def _classic(handler: Callable[[], Reply | Awaitable[Reply]]) -> func.HttpResponse:
         reply = await reply_safely(handler)
@@ -54,13 +62,15 @@ else:
     async def chat_stream(req: func.HttpRequest) -> func.HttpResponse:
         content_type = req.headers.get("content-type")
         return await _classic(
-            lambda: runtime.service().buffered_stream(content_type, req.get_body())
+            lambda: runtime.service().buffered_stream(content_type, req.get_body(), _client(req))
         )
 
     @app.route(route="chat", methods=["POST"])
     async def chat(req: func.HttpRequest) -> func.HttpResponse:
         content_type = req.headers.get("content-type")
-        return await _classic(lambda: runtime.service().complete(content_type, req.get_body()))
+        return await _classic(
+            lambda: runtime.service().complete(content_type, req.get_body(), _client(req))
+        )
 
     @app.route(route="health", methods=["GET"])
     async def health(req: func.HttpRequest) -> func.HttpResponse:

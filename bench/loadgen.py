@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 CONTENT = b'"content":"'
 EMPTY_CONTENT = b'"content":""'
@@ -24,6 +24,7 @@ class Target:
     body: bytes
     end_marker: bytes  # present once the answer is complete
     text_marker: bytes = CONTENT  # starts each piece of the answer's text
+    source: str | None = None  # the loopback address to connect from (one per client)
 
     def request(self) -> bytes:
         return (
@@ -124,7 +125,10 @@ async def one_stream(target: Target, limit_s: float = 60.0) -> StreamResult:
     done: asyncio.Future[StreamResult] = loop.create_future()
     try:
         await loop.create_connection(
-            lambda: _StreamProtocol(target, done), target.host, target.port
+            lambda: _StreamProtocol(target, done),
+            target.host,
+            target.port,
+            local_addr=(target.source, 0) if target.source else None,
         )
         return await asyncio.wait_for(done, limit_s)
     except (OSError, TimeoutError) as exc:
@@ -132,18 +136,24 @@ async def one_stream(target: Target, limit_s: float = 60.0) -> StreamResult:
 
 
 async def run_load(
-    target: Target, concurrency: int, streams: int, ramp_s: float = 0.0
+    target: Target,
+    concurrency: int,
+    streams: int,
+    ramp_s: float = 0.0,
+    sources: list[str] | None = None,
 ) -> list[StreamResult]:
-    """`concurrency` workers each run streams back to back until `streams` have run."""
+    """`concurrency` workers each run streams back to back until `streams` have run; with
+    `sources`, worker i connects from `sources[i % len(sources)]` (a client of its own)."""
     results: list[StreamResult] = []
     remaining = [streams]
 
     async def worker(index: int) -> None:
         if ramp_s:
             await asyncio.sleep(ramp_s * index / concurrency)
+        own = replace(target, source=sources[index % len(sources)]) if sources else target
         while remaining[0] > 0:
             remaining[0] -= 1
-            results.append(await one_stream(target))
+            results.append(await one_stream(own))
 
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
     return results

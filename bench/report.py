@@ -63,6 +63,22 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {a['errors']}/{a['streams']} |"
             )
         out.append("")
+    cpu, flood = results.get("limits_cpu"), results.get("limits_flood")
+    if cpu and flood:
+        out += [
+            "## Limits for a public endpoint",
+            "",
+            f"CPU per streamed answer (100 concurrent): {cpu['cpu_ms_per_answer_off']} ms with "
+            f"the limits off, {cpu['cpu_ms_per_answer_on']} ms with them on (in-process "
+            f"counters): {cpu['added_ms']:+.3f} ms.",
+            "",
+            f"One client asking at ten times its per-minute limit ({flood['flood_requests']} "
+            f"requests, {flood['flood_refused_429']} refused with 429) while 50 others stream: "
+            f"their first line p50 {flood['others_first_line_p50_ms_flood']} ms, against "
+            f"{flood['others_first_line_p50_ms_quiet']} ms without the flood "
+            f"({flood['added_ms']:+.1f} ms); {flood['others_errors']} errors.",
+            "",
+        ]
     cold = results.get("cold_import")
     if cold:
         out += [

@@ -1,6 +1,6 @@
 """`make bench`: the stand-in model alone (the floor) and the app in front of it, in one run.
 
-    python -m bench.run [--quick] [--soak] [--modes streaming,responses,...] [--chunks 40]
+    python -m bench.run [--quick] [--soak] [--modes streaming,responses,...,limits] [--chunks 40]
         [--chunk-gap-ms 20] [--first-token-ms 200]
 
 Prints a table of the figures with ratios to the floor, writes the raw figures as JSON and a
@@ -220,7 +220,7 @@ def main() -> int:
     parser.add_argument("--soak-streams", type=int, default=10_000)
     parser.add_argument(
         "--modes",
-        default="streaming,responses,thinking,streaming off,offline",
+        default="streaming,responses,thinking,streaming off,offline,limits",
         help="comma-separated modes to run (default: all)",
     )
     args = parser.parse_args()
@@ -325,6 +325,8 @@ async def _main(args: argparse.Namespace) -> int:
                     results["soak"] = await soak.run(target, pid, args.soak_streams)
                     print(f"  {results['soak']}", flush=True)
         model_env = chat
+        if "limits" in wanted:
+            results.update(await _limits(host, model_env, scale))
     results["cold_import"] = cold_import(RESULTS, model_env)
     print(f"\nCold import: {results['cold_import']}", flush=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -334,6 +336,24 @@ async def _main(args: argparse.Namespace) -> int:
     (RESULTS / "latest.md").write_text(summary)
     print("\n" + summary)
     return 0
+
+
+async def _limits(host: str, env: dict[str, str], scale: float) -> dict[str, Any]:
+    from bench import limits
+
+    def target_for(app: processes.AppServer) -> Target:
+        port = _port(app.url)
+        return Target(host, port, "/api/chat/stream", chat_body("bench"), b"finish_reason")
+
+    print("\nLimits for a public endpoint", flush=True)
+    scenario = Scenario("100 concurrent", 100, int(300 * scale))
+    cpu = await limits.cpu_with_and_without(
+        env, target_for, measure, lambda app: app.process.popen.pid, scenario
+    )
+    print(f"  CPU per answer, limits off and on: {cpu}", flush=True)
+    flood = await limits.flood(env, target_for, summarise, int(500 * scale))
+    print(f"  flood: {flood}", flush=True)
+    return {"limits_cpu": cpu, "limits_flood": flood}
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from chat_api import errors, runtime, wire
+from chat_api.disconnect import ClientLeft, unless_client_leaves
 from chat_api.guard import internal_error_line, reply_safely
+from chat_api.limits import client_address
 from chat_api.service import Reply, error_reply
 
 
@@ -29,9 +31,18 @@ async def _answer(request: Request, *, streamed: bool) -> Reply:
     if isinstance(body, Reply):
         return body
     content_type = request.headers.get("content-type")
-    if streamed:
-        return await service.stream(content_type, body)
-    return await service.complete(content_type, body)
+    client = client_address(
+        request.headers,
+        request.client.host if request.client else None,
+        header=service.settings.client_address_header,
+    )
+    if streamed:  # starts within the opening window; LineStream then watches the client
+        return await service.stream(content_type, body, client)
+    try:
+        work = service.complete(content_type, body, client)
+        return await unless_client_leaves(request.receive, work)
+    except ClientLeft:
+        return Reply(499, b"")  # never sent: the connection is gone
 
 
 async def health(request: Request) -> Response:

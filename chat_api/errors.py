@@ -25,12 +25,15 @@ class Code(StrEnum):
     TOO_LARGE = "too_large"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     RATE_LIMITED = "rate_limited"
+    BUDGET_EXHAUSTED = "budget_exhausted"
     INTERNAL_ERROR = "internal_error"
     MODEL_ERROR = "model_error"
     STREAM_INTERRUPTED = "stream_interrupted"
     MODEL_UNAVAILABLE = "model_unavailable"
     SEARCH_UNAVAILABLE = "search_unavailable"
     MODEL_TIMEOUT = "model_timeout"
+    BUSY = "busy"
+    TIMEOUT = "timeout"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +83,16 @@ TABLE: dict[str, ErrorKind] = {
     ),
     Code.RATE_LIMITED: ErrorKind(
         429,
-        "The model is rate limited; `Retry-After` (or `retry_after_seconds`) says when to retry.",
+        "The model is rate limited, or this client is over its requests per minute or tokens "
+        "per day; `Retry-After` (or `retry_after_seconds`) says when to retry.",
         True,
         "The model is busy (rate limited). Try again soon.",
+    ),
+    Code.BUDGET_EXHAUSTED: ErrorKind(
+        429,
+        "The app's daily model-token budget is spent; `Retry-After` says when the UTC day turns.",
+        True,
+        "This app has used its model budget for today. It starts again at midnight UTC.",
     ),
     Code.INTERNAL_ERROR: ErrorKind(
         500,
@@ -121,6 +131,19 @@ TABLE: dict[str, ErrorKind] = {
         "The model service did not answer in time.",
         True,
         "The model service did not answer in time.",
+    ),
+    Code.BUSY: ErrorKind(
+        503,
+        "This instance is answering as many questions as it may (`CHAT_MAX_CONCURRENT_ANSWERS`); "
+        "`Retry-After: 1`.",
+        True,
+        "The server is answering too many questions. Try again in a moment.",
+    ),
+    Code.TIMEOUT: ErrorKind(
+        504,
+        "The answer took longer than `CHAT_ANSWER_TIMEOUT_SECONDS`.",
+        True,
+        "The answer took longer than the time allowed.",
     ),
 }
 
@@ -191,6 +214,35 @@ def rate_limited(retry_after: int) -> ChatError:
         f"The model is busy (rate limited). Try again in {retry_after} seconds.",
         retry_after=retry_after,
     )
+
+
+def client_rate_limited(retry_after: int, *, daily: bool = False) -> ChatError:
+    """This client sent more requests this minute, or used more tokens today, than it may."""
+    what = "used its tokens for today" if daily else "sent too many requests"
+    return error(
+        Code.RATE_LIMITED,
+        f"Your address has {what}. Try again in {retry_after} seconds.",
+        retry_after=retry_after,
+    )
+
+
+def budget_exhausted(retry_after: int) -> ChatError:
+    """The whole app's daily model-token budget is spent; it turns at midnight UTC."""
+    return error(
+        Code.BUDGET_EXHAUSTED,
+        "This app has used its model budget for today. It starts again at midnight UTC, "
+        f"in {retry_after} seconds.",
+        retry_after=retry_after,
+    )
+
+
+def busy() -> ChatError:
+    """This process is answering as many questions as it may at once."""
+    return error(Code.BUSY, retry_after=1)
+
+
+def answer_timeout(seconds: float) -> ChatError:
+    return error(Code.TIMEOUT, f"The answer took longer than the {seconds:g} seconds allowed.")
 
 
 def model_unavailable() -> ChatError:

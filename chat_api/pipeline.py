@@ -14,7 +14,7 @@ from dataclasses import replace
 from chat_api import errors
 from chat_api.events import Citation, Citations, Event, Failure, Step
 from chat_api.hosts import ModelHost
-from chat_api.prompt import build_prompt
+from chat_api.prompt import build_prompt, ensure_question_fits
 from chat_api.protocol import ChatRequest
 from chat_api.retrieval import Found, Passage, Retriever
 from chat_api.settings import Settings
@@ -38,6 +38,7 @@ async def stream_chat(
     overrides = request.context.overrides
     question = request.messages[-1].content
     try:
+        ensure_question_fits(question, settings.limits.max_history_tokens)
         yield Step("Question received", _shorten(question, 120), _ms(started))
         sources: list[Passage] = []
         if retriever is not None and overrides.retrieval is not False:
@@ -59,8 +60,6 @@ async def stream_chat(
                 found = "; ".join(p.title for p in sources) if sources else "nothing found"
                 noun = "source" if len(sources) == 1 else "sources"
                 yield Step(f"Found {len(sources)} {noun}", found, _ms(started))
-                if sources:
-                    yield Citations(citations(sources))
         prompt = build_prompt(
             request.messages,
             sources,
@@ -69,6 +68,8 @@ async def stream_chat(
             if overrides.temperature is not None
             else settings.temperature,
         )
+        if prompt.sources:  # those that fit the prompt budget, so every citation was read
+            yield Citations(citations(list(prompt.sources)))
         yield Step("Generating the answer", host.model, _ms(started))
         async for event in host.stream_answer(prompt):
             if type(event) is Step:  # the model's thinking, timed like every other step

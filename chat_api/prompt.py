@@ -1,10 +1,13 @@
 """Turning a validated request and the passages found into the messages a model answers,
-with the history trimmed, oldest turns first, to an estimated token budget."""
+within an estimated token budget for the whole prompt: the question first, then the passages
+that fit (best first), then the newest history that fits."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from chat_api import errors
 from chat_api.hosts import Prompt
 from chat_api.protocol import Message
 from chat_api.retrieval import Passage
@@ -49,6 +52,11 @@ QUERY_EXAMPLES = (
 )
 QUERY_MAX_TOKENS = 48
 QUERY_HISTORY_TOKENS = 2000
+# Each message of the query call is cut to this many characters (its start and its end): a
+# long pasted question still yields a query, at a bounded price.
+QUERY_MESSAGE_CHARS = 2000
+# A passage cut shorter than this is left out rather than sent as a fragment.
+MIN_PASSAGE_TOKENS = 50
 QUERY_MAX_CHARS = 200
 _QUERY_PREFIX = re.compile(r"^(?:search\s+)?query\s*:\s*", re.IGNORECASE)
 
@@ -59,6 +67,16 @@ def estimate_tokens(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass")) // 3 + _PER_MESSAGE_TOKENS
 
 
+def ensure_question_fits(question: str, budget_tokens: int) -> None:
+    """Refuse (413) a question that alone, with the instructions, is over the prompt budget:
+    nothing could be trimmed to make it fit."""
+    if estimate_tokens(SYSTEM) + estimate_tokens(question) > budget_tokens:
+        raise errors.too_large(
+            "The question is too long: shorten it to about "
+            f"{max(0, budget_tokens - estimate_tokens(SYSTEM)) * 3:,} bytes."
+        )
+
+
 def build_prompt(
     messages: list[Message],
     sources: list[Passage],
@@ -66,6 +84,12 @@ def build_prompt(
     budget_tokens: int,
     temperature: float | None = None,
 ) -> Prompt:
+    """The prompt within the budget: passages are cut first (the lowest ranked), then history
+    (the oldest turns); ChatError 413 when the question alone is over it."""
+    question = messages[-1].content
+    ensure_question_fits(question, budget_tokens)
+    room = budget_tokens - estimate_tokens(SYSTEM_WITH_SOURCES) - estimate_tokens(question)
+    sources = fit_passages(sources, room)
     system = SYSTEM_WITH_SOURCES if sources else SYSTEM
     grounding = [{"role": "user", "content": sources_message(sources)}] if sources else []
     fixed = estimate_tokens(system) + sum(estimate_tokens(m["content"]) for m in grounding)
@@ -82,18 +106,42 @@ def build_prompt(
 
 def sources_message(sources: list[Passage]) -> str:
     """The passages, numbered, each in its own element, the whole list delimited."""
-    parts = [SOURCES_OPEN]
-    for number, passage in enumerate(sources, start=1):
-        title = _neutralise(passage.title).replace('"', "'")
-        parts.append(
-            f'<source id="{number}" title="{title}">\n{_neutralise(passage.text)}\n</source>'
-        )
-    parts.append(SOURCES_CLOSE)
-    return "\n".join(parts)
+    elements = (_source_element(number, p) for number, p in enumerate(sources, start=1))
+    return "\n".join([SOURCES_OPEN, *elements, SOURCES_CLOSE])
+
+
+def _source_element(number: int, passage: Passage) -> str:
+    title = _neutralise(passage.title).replace('"', "'")
+    return f'<source id="{number}" title="{title}">\n{_neutralise(passage.text)}\n</source>'
 
 
 def _neutralise(text: str) -> str:
     return _SOURCE_TAG.sub(LOOKALIKE_BRACKET + r"\1", text)
+
+
+def fit_passages(passages: list[Passage], budget_tokens: int) -> list[Passage]:
+    """The best-ranked passages whose sources message fits the budget, the last one cut short
+    if need be. Counted in UTF-8 bytes, as `estimate_tokens` counts."""
+    room = (budget_tokens - _PER_MESSAGE_TOKENS) * 3 - _utf8(sources_message([]))
+    kept: list[Passage] = []
+    for number, passage in enumerate(passages, start=1):
+        cost = _utf8(_source_element(number, passage)) + 1  # and its line break
+        if cost <= room:
+            kept.append(passage)
+            room -= cost
+            continue
+        bare = _utf8(_source_element(number, replace(passage, text=""))) + 1
+        if room - bare >= MIN_PASSAGE_TOKENS * 3:
+            text = passage.text.encode("utf-8")[: room - bare].decode("utf-8", "ignore")
+            cut = replace(passage, text=text)
+            if _utf8(_source_element(number, cut)) + 1 <= room:  # a neutralised tag grows
+                kept.append(cut)
+        break
+    return kept
+
+
+def _utf8(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def trim_history(messages: list[Message], budget_tokens: int) -> list[Message]:
@@ -122,8 +170,16 @@ def build_query_messages(
     return [
         {"role": "system", "content": QUERY_SYSTEM},
         *QUERY_EXAMPLES,
-        *({"role": m.role, "content": m.content} for m in history),
+        *({"role": m.role, "content": _ends(m.content, QUERY_MESSAGE_CHARS)} for m in history),
     ]
+
+
+def _ends(text: str, limit: int) -> str:
+    """The text, or its start and its end when it is longer than `limit` characters."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return text[:half] + " … " + text[-half:]
 
 
 def keyword_query(question: str) -> str:

@@ -18,6 +18,7 @@ from chat_api import errors, openapi, wire
 from chat_api.errors import ChatError
 from chat_api.events import Event, Failure, Step
 from chat_api.hosts import ModelHost, check_overrides, create_host
+from chat_api.limits import Limiter, create_limiter
 from chat_api.pipeline import stream_chat
 from chat_api.protocol import ChatRequest, Health
 from chat_api.retrieval import Retriever, create_retriever
@@ -50,21 +51,29 @@ def error_reply(error: ChatError) -> Reply:
 
 class ChatService:
     def __init__(
-        self, settings: Settings, host: ModelHost, retriever: Retriever | None = None
+        self,
+        settings: Settings,
+        host: ModelHost,
+        retriever: Retriever | None = None,
+        limiter: Limiter | None = None,
     ) -> None:
         self.settings = settings
         self.host = host
         self.retriever = retriever
+        self.limiter = limiter
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ChatService:
-        """The model host and the retriever the settings name, made by their packages."""
+        """The model host and the retriever the settings name, made by their packages, and the
+        limits around every answer."""
         host = create_host(settings)
         # Vector queries need the host's embeddings; offline there are none (text only).
         embed = host.embed if settings.embedding_model else None
-        return cls(settings, host, create_retriever(settings, embed))
+        return cls(settings, host, create_retriever(settings, embed), create_limiter(settings))
 
     async def aclose(self) -> None:
+        if self.limiter is not None:
+            await self.limiter.aclose()
         await self.host.aclose()
         if self.retriever is not None:
             await self.retriever.aclose()
@@ -109,20 +118,28 @@ class ChatService:
         check_overrides(self.host, request.context.overrides)
         return request
 
-    def events(self, request: ChatRequest) -> AsyncGenerator[Event, None]:
-        return stream_chat(
+    def events(
+        self, request: ChatRequest, client: str | None = None
+    ) -> AsyncGenerator[Event, None]:
+        """The answer's events; `client` is the address the platform reports for the caller."""
+        events = stream_chat(
             request, settings=self.settings, host=self.host, retriever=self.retriever
         )
+        if self.limiter is None:
+            return events
+        return self.limiter.guard(client, request, events)
 
     # ---- Routes ----------------------------------------------------------------------------
 
-    async def stream(self, content_type: str | None, body: bytes) -> Reply:
+    async def stream(
+        self, content_type: str | None, body: bytes, client: str | None = None
+    ) -> Reply:
         """`POST /api/chat/stream`: NDJSON lines as they are produced, starting at once."""
         try:
             request = self.parse(content_type, body)
         except ChatError as error:
             return error_reply(error)
-        events = self.events(request)
+        events = self.events(request, client)
         held, pending = await _opening(events, self.settings.opening_window_seconds)
         if held and isinstance(held[-1], Failure):
             await events.aclose()
@@ -135,28 +152,32 @@ class ChatService:
             keepalive_seconds=self.settings.keepalive_seconds or None,
         )
 
-    async def buffered_stream(self, content_type: str | None, body: bytes) -> Reply:
+    async def buffered_stream(
+        self, content_type: str | None, body: bytes, client: str | None = None
+    ) -> Reply:
         """The same lines as `stream`, sent at once, for hosts and proxies that buffer. The status
         is the outcome's: an answer that fails before its first word is an error status."""
         try:
             request = self.parse(content_type, body)
         except ChatError as error:
             return error_reply(error)
-        collected = [event async for event in self.events(request)]
+        collected = [event async for event in self.events(request, client)]
         first = next((e for e in collected if type(e) is not Step), None)
         if isinstance(first, Failure):
             return error_reply(first.error)
         lines = b"".join(wire.ndjson_line(event) for event in collected)
         return Reply(200, lines, wire.NDJSON, {"Cache-Control": "no-store"})
 
-    async def complete(self, content_type: str | None, body: bytes) -> Reply:
+    async def complete(
+        self, content_type: str | None, body: bytes, client: str | None = None
+    ) -> Reply:
         """`POST /api/chat`: one completion; any failure is an error status."""
         try:
             request = self.parse(content_type, body)
         except ChatError as error:
             return error_reply(error)
         collected: list[Event] = []
-        async for event in self.events(request):
+        async for event in self.events(request, client):
             if isinstance(event, Failure):
                 return error_reply(event.error)
             collected.append(event)

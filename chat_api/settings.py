@@ -15,6 +15,7 @@ from typing import Literal
 ModelHostKind = Literal["azure", "openai", "offline"]
 RetrievalKind = Literal["azure", "local", "off"]
 SearchFailure = Literal["fail", "continue"]
+LimitsStoreKind = Literal["memory", "table"]
 ModelApi = Literal["responses", "chat"]
 ReasoningEffort = Literal["", "none", "minimal", "low", "medium", "high"]
 
@@ -90,6 +91,23 @@ class Settings:
 
     allowed_origins: tuple[str, ...] = ()
     limits: Limits = Limits()
+    # Limits for a public endpoint (0 turns one off): requests per minute and model tokens per
+    # UTC day for each client, model tokens per UTC day for the whole app, answers in flight in
+    # one process (matches the Flex per-instance HTTP concurrency), and a deadline per answer
+    # (well under the 230 s after which Azure's front end cuts a request).
+    client_requests_per_minute: int = 10
+    client_tokens_per_day: int = 200_000
+    daily_token_budget: int = 5_000_000
+    max_concurrent_answers: int = 200
+    answer_timeout_seconds: float = 120.0
+    # Where the limits' counters live: this process, or an Azure Storage table every instance
+    # shares (keyless by endpoint, or a connection string for Azurite).
+    limits_store: LimitsStoreKind = "memory"
+    azure_storage_table_endpoint: str = ""
+    azure_storage_table_connection_string: str = ""
+    limits_table: str = "chatlimits"
+    # The header the platform's front end sets to the client's address ("" = the peer address).
+    client_address_header: str = ""
     # Upstream calls: total time allowed for retries before the client is told, and the
     # per-request timeout (connect and between bytes) of a model call.
     model_retry_seconds: float = 10.0
@@ -155,6 +173,18 @@ class Settings:
             raise SettingsError("OPENAI_HOST=azure needs AZURE_OPENAI_ENDPOINT")
         if retrieval == "azure" and not env.get("AZURE_SEARCH_ENDPOINT"):
             raise SettingsError("CHAT_RETRIEVAL=azure needs AZURE_SEARCH_ENDPOINT")
+        table_endpoint = get.text("AZURE_STORAGE_TABLE_ENDPOINT").rstrip("/")
+        table_connection = get.text("AZURE_STORAGE_TABLE_CONNECTION_STRING")
+        limits_store = get.choice(
+            "CHAT_LIMITS_STORE",
+            ("memory", "table"),
+            "table" if table_endpoint or table_connection else "memory",
+        )
+        if limits_store == "table" and not (table_endpoint or table_connection):
+            raise SettingsError(
+                "CHAT_LIMITS_STORE=table needs AZURE_STORAGE_TABLE_ENDPOINT "
+                "or AZURE_STORAGE_TABLE_CONNECTION_STRING"
+            )
         defaults = cls()
         chat_model = _chat_model_name(env, model_host, defaults)
         effort = get.optional_choice(
@@ -222,6 +252,28 @@ class Settings:
                     "CHAT_MAX_HISTORY_TOKENS", defaults.limits.max_history_tokens
                 ),
             ),
+            client_requests_per_minute=get.count(
+                "CHAT_CLIENT_REQUESTS_PER_MINUTE", defaults.client_requests_per_minute
+            ),
+            client_tokens_per_day=get.count(
+                "CHAT_CLIENT_TOKENS_PER_DAY", defaults.client_tokens_per_day
+            ),
+            daily_token_budget=get.count("CHAT_DAILY_TOKEN_BUDGET", defaults.daily_token_budget),
+            max_concurrent_answers=get.count(
+                "CHAT_MAX_CONCURRENT_ANSWERS", defaults.max_concurrent_answers
+            ),
+            answer_timeout_seconds=get.number(
+                "CHAT_ANSWER_TIMEOUT_SECONDS", defaults.answer_timeout_seconds
+            ),
+            limits_store=limits_store,  # type: ignore[arg-type]
+            azure_storage_table_endpoint=table_endpoint,
+            azure_storage_table_connection_string=table_connection,
+            limits_table=get.text("CHAT_LIMITS_TABLE", defaults.limits_table),
+            # App Service's front end (Flex Consumption included) sets WEBSITE_INSTANCE_ID
+            # and the client-ip header; elsewhere the connection's peer is the client.
+            client_address_header=get.text(
+                "CHAT_CLIENT_ADDRESS_HEADER", "client-ip" if env.get("WEBSITE_INSTANCE_ID") else ""
+            ).lower(),
             model_retry_seconds=get.number(
                 "CHAT_MODEL_RETRY_SECONDS", defaults.model_retry_seconds
             ),
@@ -307,13 +359,20 @@ class _Reader:
         raise SettingsError(f"{name} must be true or false")
 
     def integer(self, name: str, default: int) -> int:
+        number = self.count(name, default)
+        if number == 0:
+            raise SettingsError(f"{name} must be positive")
+        return number
+
+    def count(self, name: str, default: int) -> int:
+        """A whole number, 0 or more (0 means "off" where a setting allows it)."""
         value = self.text(name)
         try:
             number = int(value) if value else default
         except ValueError:
             raise SettingsError(f"{name} must be a whole number") from None
-        if number <= 0:
-            raise SettingsError(f"{name} must be positive")
+        if number < 0:
+            raise SettingsError(f"{name} must not be negative")
         return number
 
     def number(self, name: str, default: float) -> float:

@@ -20,6 +20,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from chat_api.limits import PLATFORM_HEADER
+
 ROOT = Path(__file__).resolve().parents[1]
 # The page as built by `make web`; never its source folder (node_modules, dotfiles, sources).
 PAGE_BUILD = ROOT / "static_web" / "dist"
@@ -82,10 +84,13 @@ def _classic_endpoint(user_function: Callable[..., Any], argument: str) -> Endpo
         body = await asgi.read_body(request, runtime.settings().limits.max_body_bytes)
         if not isinstance(body, bytes):
             return asgi.to_response(body)
+        headers = dict(request.headers)
+        # As App Service's front end does: the peer's address, replacing any value sent.
+        headers[PLATFORM_HEADER] = request.client.host if request.client else ""
         http_request = func.HttpRequest(
             method=request.method,
             url=str(request.url),
-            headers=dict(request.headers),
+            headers=headers,
             params=dict(request.query_params),
             route_params=dict(request.path_params),
             body=body,

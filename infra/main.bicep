@@ -96,6 +96,35 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param httpPerInstanceConcurrency int = 200
 
+// --- Limits for the public endpoint (docs/deploy.md: what they cost, how to raise them) ----------
+
+// The page is public and the API anonymous: these keep one client, or everyone together, from
+// spending the model quota and the owner's money. 0 turns one off. Counted in a table on the
+// storage account, so every instance enforces the same limits.
+@description('CHAT_CLIENT_REQUESTS_PER_MINUTE: questions one client (address) may ask per minute.')
+@minValue(0)
+param clientRequestsPerMinute int = 10
+
+@description('CHAT_CLIENT_TOKENS_PER_DAY: model tokens one client may use per UTC day (about 50 grounded answers).')
+@minValue(0)
+param clientTokensPerDay int = 200000
+
+@description('CHAT_DAILY_TOKEN_BUDGET: model tokens the whole app may use per UTC day; then answers are refused with budget_exhausted until midnight UTC.')
+@minValue(0)
+param dailyTokenBudget int = 5000000
+
+@description('CHAT_ANSWER_TIMEOUT_SECONDS: deadline of one answer, under the 230 s after which Azure\'s front end cuts a request.')
+@minValue(10)
+@maxValue(220)
+param answerTimeoutSeconds int = 120
+
+@description('Monthly cost budget of the resource group, in the billing currency; alerts at 80 % spent and when the forecast passes it.')
+@minValue(1)
+param budgetAmount int = 50
+
+@description('E-mail address for the cost budget alerts; empty for no budget.')
+param budgetAlertEmail string = ''
+
 // --- Azure OpenAI ------------------------------------------------------------------------------
 
 @description('Region of the Azure OpenAI account; empty for the main region. The models must be offered there.')
@@ -188,6 +217,7 @@ var searchServiceName = 'srch-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 var extraOriginList = empty(extraAllowedOrigins) ? [] : split(extraAllowedOrigins, ',')
 var extraOrigins = [for origin in extraOriginList: trim(origin)]
+var limitsTableName = 'chatlimits'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
@@ -226,6 +256,7 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    limitsTableName: limitsTableName
   }
 }
 
@@ -341,6 +372,48 @@ var searchSettings = useAzureSearch ? [
   }
 ] : []
 
+// The limits, counted in the storage account's table by the app's identity. The in-flight cap
+// per process matches the per-instance HTTP concurrency: a request beyond it gets 503 at once.
+var limitSettings = [
+  {
+    name: 'CHAT_CLIENT_REQUESTS_PER_MINUTE'
+    value: string(clientRequestsPerMinute)
+  }
+  {
+    name: 'CHAT_CLIENT_TOKENS_PER_DAY'
+    value: string(clientTokensPerDay)
+  }
+  {
+    name: 'CHAT_DAILY_TOKEN_BUDGET'
+    value: string(dailyTokenBudget)
+  }
+  {
+    name: 'CHAT_MAX_CONCURRENT_ANSWERS'
+    value: string(httpPerInstanceConcurrency)
+  }
+  {
+    name: 'CHAT_ANSWER_TIMEOUT_SECONDS'
+    value: string(answerTimeoutSeconds)
+  }
+  {
+    name: 'CHAT_LIMITS_STORE'
+    value: 'table'
+  }
+  {
+    name: 'AZURE_STORAGE_TABLE_ENDPOINT'
+    value: storage.outputs.tableEndpoint
+  }
+  {
+    name: 'CHAT_LIMITS_TABLE'
+    value: storage.outputs.limitsTableName
+  }
+  {
+    // Set by App Service's front end to the caller's address; a client cannot forge it.
+    name: 'CHAT_CLIENT_ADDRESS_HEADER'
+    value: 'client-ip'
+  }
+]
+
 module api 'modules/functionapp.bicep' = {
   name: 'api'
   scope: rg
@@ -361,7 +434,7 @@ module api 'modules/functionapp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     httpPerInstanceConcurrency: httpPerInstanceConcurrency
     allowedOrigins: allowedOrigins
-    appSettings: concat(coreSettings, searchSettings)
+    appSettings: concat(coreSettings, searchSettings, limitSettings)
   }
   // Roles first, so the app's first start can already reach storage and telemetry.
   dependsOn: [
@@ -379,6 +452,7 @@ module roles 'modules/roles.bicep' = {
     storageAccountName: storage.outputs.name
     deploymentContainerName: storage.outputs.deploymentContainerName
     hostContainerNames: storage.outputs.hostContainerNames
+    limitsTableName: storage.outputs.limitsTableName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     openAiName: openAi.outputs.name
     searchEnabled: useAzureSearch
@@ -405,6 +479,18 @@ module diagnostics 'modules/diagnostics.bicep' = {
   dependsOn: [
     search
   ]
+}
+
+module budget 'modules/budget.bicep' = if (!empty(budgetAlertEmail)) {
+  name: 'budget'
+  scope: rg
+  params: {
+    name: 'budget-${resourceToken}'
+    amount: budgetAmount
+    contactEmails: [
+      budgetAlertEmail
+    ]
+  }
 }
 
 // --- Outputs: azd writes these into .azure/<env>/.env, for the hooks and for `make run` ---------

@@ -3,7 +3,7 @@
 //     reads the package with it), Storage Blob Data Owner on the Functions host's two containers
 //     only (what the host documents for AzureWebJobsStorage by identity), never on the account;
 //     Monitoring Metrics Publisher (Application Insights), Cognitive Services OpenAI User,
-//     Search Index Data Reader;
+//     Search Index Data Reader, Storage Table Data Contributor on the limits' table only;
 //   the deploying user (optional): Cognitive Services OpenAI User, Search Index Data Contributor and
 //     Search Service Contributor, which is what `make ingest` and `make run` against Azure need.
 
@@ -26,6 +26,9 @@ param deploymentContainerName string
 
 @description('The Functions host\'s containers in the storage account (storage.bicep).')
 param hostContainerNames array
+
+@description('The table of the limits\' counters, in the storage account.')
+param limitsTableName string
 param applicationInsightsName string
 param openAiName string
 
@@ -44,6 +47,7 @@ var cognitiveServicesOpenAIUser = '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
 var searchIndexDataReader = '1407120a-92aa-4202-b7e9-c0e197c71c8f'
 var searchIndexDataContributor = '8ebe5a00-799e-43f5-93ac-243d3dce84a7'
 var searchServiceContributor = '7ca78c08-252a-4471-8644-bb5ff32d4ba0'
+var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 
 var grantUser = !empty(userPrincipalId)
 
@@ -67,6 +71,16 @@ resource hostContainers 'Microsoft.Storage/storageAccounts/blobServices/containe
     name: name
   }
 ]
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource limitsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' existing = {
+  parent: tableService
+  name: limitsTableName
+}
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -103,6 +117,17 @@ resource appHostContainerOwner 'Microsoft.Authorization/roleAssignments@2022-04-
     }
   }
 ]
+
+// Reads and writes the counters of the limits, in that one table and nowhere else.
+resource appLimitsTableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(limitsTable.id, appPrincipalId, storageTableDataContributor)
+  scope: limitsTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributor)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
 
 resource appMonitoringMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(applicationInsights.id, appPrincipalId, monitoringMetricsPublisher)

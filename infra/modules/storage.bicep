@@ -1,5 +1,5 @@
-// Storage account for the Functions host (AzureWebJobsStorage) and the Flex Consumption deployment
-// package. Shared-key access is disabled: the function app reaches it with its managed identity only.
+// Storage account for the Functions host (AzureWebJobsStorage), the Flex Consumption deployment
+// package and the table of the limits' counters. Shared-key access is disabled: the function app reaches it with its managed identity only.
 
 @description('Name of the storage account (3-24 lowercase letters and digits).')
 @minLength(3)
@@ -20,6 +20,9 @@ param hostContainerNames array = [
   'azure-webjobs-hosts'
   'azure-webjobs-secrets'
 ]
+
+@description('Table that holds the counters of the limits every instance shares.')
+param limitsTableName string = 'chatlimits'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_35: the Flex Consumption app runs without a virtual network and reaches this account over its public endpoint; access is by Entra ID only (allowSharedKeyAccess false).
@@ -79,8 +82,21 @@ resource hostContainers 'Microsoft.Storage/storageAccounts/blobServices/containe
   }
 ]
 
+// The limits' counters: one small record per client per day, and one for the app.
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource limitsTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: limitsTableName
+}
+
 output name string = storage.name
 output id string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output deploymentContainerName string = deploymentContainer.name
 output hostContainerNames array = hostContainerNames
+output tableEndpoint string = storage.properties.primaryEndpoints.table
+output limitsTableName string = limitsTable.name

@@ -109,6 +109,8 @@ export async function errorFromResponse(response) {
 /** Error codes a stream's last line may carry, with the HTTP status each has as a response. */
 const STATUS_OF_LINE_ERROR = {
   rate_limited: 429,
+  budget_exhausted: 429,
+  busy: 503,
   content_filter: 400,
   model_error: 502,
   stream_interrupted: 502,

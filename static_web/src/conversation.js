@@ -5,14 +5,40 @@ import { ERROR_MESSAGES, messageForStatus } from './errors.js';
 export const STORAGE_KEY = 'chat.conversation.v1';
 const MAX_HISTORY_MESSAGES = 40;
 
+// What the server accepts, with its default settings (chat_api/settings.py): messages per
+// request, characters per message, bytes per body, and the estimated prompt it answers from.
+export const SERVER_LIMITS = Object.freeze({
+  maxMessages: 100,
+  maxMessageChars: 32_000,
+  maxBodyBytes: 256 * 1024,
+  promptTokens: 12_000,
+});
+
+const encoder = new TextEncoder();
+
+/** The server's token estimate (chat_api/prompt.py): a third of the UTF-8 bytes, plus 4. */
+export function estimateTokens(text) {
+  return Math.floor(encoder.encode(text).length / 3) + 4;
+}
+
+/** Characters as the server counts them: code points, not UTF-16 units. */
+function characters(text) {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
+}
+
 /**
  * The messages for a new question: earlier turns that got an answer, as alternating
  * user/assistant pairs, then the question. Turns whose answer failed empty are left out, so
- * the list always alternates and ends with the user.
+ * the list always alternates and ends with the user. Only the newest pairs that the server
+ * accepts are sent, measured as it measures them: none over its characters per message, all
+ * within its message count, body size and prompt estimate, so a long earlier answer never
+ * makes every later question too large.
  * @param {Array<{role: string, content: string}>} turns
  * @param {string} question
  */
-export function historyForRequest(turns, question, maxMessages = MAX_HISTORY_MESSAGES) {
+export function historyForRequest(turns, question, maxMessages = MAX_HISTORY_MESSAGES, limits = SERVER_LIMITS) {
   const pairs = [];
   for (let i = 0; i < turns.length - 1; i += 1) {
     const asked = turns[i];
@@ -25,9 +51,25 @@ export function historyForRequest(turns, question, maxMessages = MAX_HISTORY_MES
       { role: 'assistant', content: answered.content },
     ]);
   }
-  const keepPairs = Math.floor(Math.max(0, maxMessages - 1) / 2);
-  const kept = keepPairs ? pairs.slice(-keepPairs).flat() : [];
-  return [...kept, { role: 'user', content: question }];
+  const keepPairs = Math.floor(Math.max(0, Math.min(maxMessages, limits.maxMessages) - 1) / 2);
+  const last = { role: 'user', content: question };
+  let tokens = estimateTokens(question);
+  let bytes = encoder.encode(JSON.stringify(last)).length + 256; // room for the envelope
+  const kept = [];
+  for (let i = pairs.length - 1; i >= 0 && kept.length < keepPairs; i -= 1) {
+    const pair = pairs[i];
+    const pairTokens = pair.reduce((sum, m) => sum + estimateTokens(m.content), 0);
+    const pairBytes = pair.reduce((sum, m) => sum + encoder.encode(JSON.stringify(m)).length + 1, 0);
+    const fits =
+      pair.every((m) => characters(m.content) <= limits.maxMessageChars) &&
+      tokens + pairTokens <= limits.promptTokens &&
+      bytes + pairBytes <= limits.maxBodyBytes;
+    if (!fits) break; // older turns mean little without the ones after them
+    kept.unshift(pair);
+    tokens += pairTokens;
+    bytes += pairBytes;
+  }
+  return [...kept.flat(), last];
 }
 
 /**
@@ -102,6 +144,11 @@ export function describeError(error, nowMs = Date.now()) {
 
   if (code === 'rate_limited' || (!known && status === 429)) {
     return describeRateLimit(error.retryAfterSeconds, at, nowMs);
+  }
+  if (code === 'budget_exhausted') {
+    // The wait is until midnight UTC: the retry time, not a countdown.
+    const { retryAt } = describeRateLimit(error.retryAfterSeconds, at, nowMs);
+    return { title: known.title, detail: known.detail, retryAt };
   }
   if (error.partial) {
     return {

@@ -16,7 +16,7 @@ export const ERROR_MESSAGES = {
   too_large: { title: 'This conversation is too long to send.', detail: 'Start a new chat and ask again.' },
   unsupported_media_type: { title: 'The question could not be sent.', detail: 'The service did not accept it.' },
   rate_limited: {
-    title: 'The language model is receiving too many requests right now.',
+    title: 'There are too many requests right now.',
     detail: 'Please wait a minute, then try again.',
   },
   internal_error: { title: 'Something went wrong in the chat service.', detail: 'Please try again in a moment.' },
@@ -34,6 +34,12 @@ export const ERROR_MESSAGES = {
     detail: 'Please try again in a moment.',
   },
   model_timeout: { title: 'The language model took too long to answer.', detail: 'Please try again in a moment.' },
+  budget_exhausted: {
+    title: 'This chat has used its budget for today.',
+    detail: 'It starts again at midnight UTC.',
+  },
+  busy: { title: 'The chat service is answering too many questions.', detail: 'Please try again in a moment.' },
+  timeout: { title: 'The answer took too long and was stopped.', detail: 'Please try again, perhaps with a shorter question.' },
   // The page's own: no answer from the API at all.
   network: { title: 'The chat service could not be reached.', detail: 'Check your connection, then try again.' },
 };

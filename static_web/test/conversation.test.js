@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { applyStep, describeError, historyForRequest, loadTurns, saveTurns, STORAGE_KEY } from '../src/conversation.js';
+import { applyStep, describeError, estimateTokens, historyForRequest, loadTurns, saveTurns, STORAGE_KEY } from '../src/conversation.js';
 
 function memoryStorage() {
   const data = new Map();
@@ -152,5 +152,58 @@ describe('applyStep', () => {
     const steps = [];
     applyStep(steps, { title: 'Thinking', detail: 'orphan', id: 'thinking-9', append: true });
     assert.deepEqual(steps, [{ title: 'Thinking', detail: 'orphan', id: 'thinking-9' }]);
+  });
+});
+
+describe('history within what the server accepts', () => {
+  const limits = { maxMessages: 100, maxMessageChars: 32_000, maxBodyBytes: 256 * 1024, promptTokens: 12_000 };
+
+  it('estimates tokens exactly as the server does', () => {
+    // chat_api.prompt.estimate_tokens: UTF-8 bytes // 3 + 4
+    assert.equal(estimateTokens(''), 4);
+    assert.equal(estimateTokens('word '.repeat(100)), 170);
+    assert.equal(estimateTokens('日本語'), 7);
+    assert.equal(estimateTokens('😀'), 5);
+  });
+
+  it('leaves out an earlier answer over the characters the server takes, and what came before it', () => {
+    const turns = [user('old'), answer('o'), user('long'), answer('x'.repeat(40_000)), user('b'), answer('B')];
+    const messages = historyForRequest(turns, 'c', 40, limits);
+    assert.deepEqual(messages.map((m) => m.content), ['b', 'B', 'c']);
+    assertAlternates(messages);
+  });
+
+  it('counts characters as code points, as the server does', () => {
+    const emoji = '😀'.repeat(20_000); // 40,000 UTF-16 units, 20,000 characters
+    const turns = [user('a'), answer(emoji)];
+    const tight = { ...limits, promptTokens: 1_000_000, maxBodyBytes: 10_000_000 };
+    assert.equal(historyForRequest(turns, 'q', 40, tight).length, 3);
+  });
+
+  it('keeps the newest history whose estimated prompt fits the server budget', () => {
+    const turns = [];
+    for (let i = 0; i < 10; i += 1) turns.push(user(`q${i} ${'w'.repeat(3_000)}`), answer('a'.repeat(6_000)));
+    const messages = historyForRequest(turns, 'last', 40, limits);
+    const total = messages.reduce((sum, m) => sum + estimateTokens(m.content), 0);
+    assert.ok(total <= limits.promptTokens);
+    assert.ok(messages.length >= 3);
+    assert.equal(messages.at(-3).content.slice(0, 2), 'q9');
+    assertAlternates(messages);
+  });
+
+  it('keeps the body under the server size limit', () => {
+    const turns = [];
+    for (let i = 0; i < 30; i += 1) turns.push(user('u'.repeat(30_000)), answer('v'.repeat(30_000)));
+    const roomy = { ...limits, promptTokens: 10_000_000 };
+    const body = JSON.stringify({ messages: historyForRequest(turns, 'q', 100, roomy), context: {}, sessionState: null });
+    assert.ok(new TextEncoder().encode(body).length <= limits.maxBodyBytes);
+  });
+});
+
+describe('describeError for the limits', () => {
+  it('says the daily budget is spent, with the time it turns', () => {
+    const words = describeError({ status: 429, code: 'budget_exhausted', message: 'This app has used its model budget for today.', retryAfterSeconds: 60 }, 1000);
+    assert.match(words.title, /budget for today/);
+    assert.equal(words.retryAt, 61_000);
   });
 });

@@ -26,6 +26,7 @@ CONTAINER = "Microsoft.Storage/storageAccounts/blobServices/containers"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 SEARCH_INDEX_DATA_CONTRIBUTOR = "8ebe5a00-799e-43f5-93ac-243d3dce84a7"
 SEARCH_SERVICE_CONTRIBUTOR = "7ca78c08-252a-4471-8644-bb5ff32d4ba0"
+STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
 
 # Contract section 3: the settings the app reads, all set by the deployment.
 CONTRACT_SETTINGS = {
@@ -64,6 +65,14 @@ def settings(value):
     return pairs
 
 
+def module_config(module):
+    """A module declaration's body, its condition (`if (...)`) unwrapped."""
+    config = module["config"]
+    if set(config) == {"condition", "config"}:
+        return config["config"]
+    return config
+
+
 # --- Every file ------------------------------------------------------------------------------
 
 
@@ -77,7 +86,7 @@ def test_main_is_subscription_scoped_and_creates_the_resource_group(main):
     assert main.scope == "subscription"
     groups = main.resources("Microsoft.Resources/resourceGroups")
     assert len(groups) == 1
-    assert all(module["config"]["scope"] == groups[0].symbol for module in main.modules.values())
+    assert all(module_config(m)["scope"] == groups[0].symbol for m in main.modules.values())
 
 
 def test_modules_are_local_files(main, templates):
@@ -231,9 +240,11 @@ def test_app_settings_cover_contract_section_3(main):
     assert main.accessor_path(search_settings["AZURE_SEARCH_ENDPOINT"]) == "search.outputs.endpoint"
 
     passed = main.call(main.modules["api"]["config"]["params"]["appSettings"], "concat")
-    assert list(passed.values()) == ["coreSettings", "searchSettings"]
+    assert list(passed.values()) == ["coreSettings", "searchSettings", "limitSettings"]
+    limit_settings = settings(main.variables["limitSettings"])
+    assert not set(limit_settings) & (set(core) | set(search_settings))
 
-    for name in set(core) | set(search_settings):
+    for name in set(core) | set(search_settings) | set(limit_settings):
         assert not re.search(r"KEY|SECRET|PASSWORD|CONNECTION_STRING", name), name
 
 
@@ -538,6 +549,8 @@ def test_app_identity_roles_are_least_privilege(module_of, main):
         (MONITORING_METRICS_PUBLISHER, "Microsoft.Insights/components"),
         (OPENAI_USER, "Microsoft.CognitiveServices/accounts"),
         (SEARCH_INDEX_DATA_READER, "Microsoft.Search/searchServices"),
+        # the limits' counters: that one table, not the account's other tables
+        (STORAGE_TABLE_DATA_CONTRIBUTOR, "Microsoft.Storage/storageAccounts/tableServices/tables"),
     }
     params = main.modules["roles"]["config"]["params"]
     assert main.accessor_path(params["appPrincipalId"]) == "identity.outputs.principalId"
@@ -589,3 +602,77 @@ def test_parameters_file_matches_main(main):
     assert required <= given, required - given
     for name, entry in parameters["parameters"].items():
         assert re.fullmatch(r"\$\{[A-Z0-9_]+(=[^}]*)?\}", entry["value"]), name
+
+
+# --- Limits for the public endpoint ------------------------------------------------------------
+
+LIMIT_PARAMETERS = {
+    "clientRequestsPerMinute": ("CHAT_CLIENT_REQUESTS_PER_MINUTE", 10),
+    "clientTokensPerDay": ("CHAT_CLIENT_TOKENS_PER_DAY", 200_000),
+    "dailyTokenBudget": ("CHAT_DAILY_TOKEN_BUDGET", 5_000_000),
+    "answerTimeoutSeconds": ("CHAT_ANSWER_TIMEOUT_SECONDS", 120),
+}
+
+
+def test_limits_are_parameters_with_the_app_defaults_passed_as_settings(main):
+    from chat_api.settings import Settings
+
+    app = Settings()
+    limit_settings = settings(main.variables["limitSettings"])
+    parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+    for parameter, (setting, default) in LIMIT_PARAMETERS.items():
+        assert main.default(parameter) == default
+        assert main.call(limit_settings[setting], "string") == {"value_to_convert": parameter}
+        assert parameters["parameters"][parameter]["value"] == f"${{{setting}={default}}}"
+    assert app.client_requests_per_minute == main.default("clientRequestsPerMinute")
+    assert app.client_tokens_per_day == main.default("clientTokensPerDay")
+    assert app.daily_token_budget == main.default("dailyTokenBudget")
+    assert app.answer_timeout_seconds == main.default("answerTimeoutSeconds")
+    assert main.decorator("answerTimeoutSeconds", "max_value") < 230  # Azure's front-end cut
+
+
+def test_the_in_flight_cap_matches_the_per_instance_concurrency(main):
+    limit_settings = settings(main.variables["limitSettings"])
+
+    cap = main.call(limit_settings["CHAT_MAX_CONCURRENT_ANSWERS"], "string")
+    assert cap == {"value_to_convert": "httpPerInstanceConcurrency"}
+    from chat_api.settings import Settings
+
+    assert Settings().max_concurrent_answers == main.default("httpPerInstanceConcurrency")
+
+
+def test_limits_are_counted_in_the_storage_table_keyless_behind_the_front_end(main, module_of):
+    limit_settings = settings(main.variables["limitSettings"])
+    assert limit_settings["CHAT_LIMITS_STORE"] == "table"
+    endpoint = main.accessor_path(limit_settings["AZURE_STORAGE_TABLE_ENDPOINT"])
+    assert endpoint == "storage.outputs.tableEndpoint"
+    assert limit_settings["CHAT_CLIENT_ADDRESS_HEADER"] == "client-ip"
+    assert "AZURE_STORAGE_TABLE_CONNECTION_STRING" not in limit_settings
+    storage = module_of("storage")
+    table = storage.resource("Microsoft.Storage/storageAccounts/tableServices/tables")
+    assert table.get("name") == "limitsTableName"
+    roles_params = main.modules["roles"]["config"]["params"]
+    assert main.accessor_path(roles_params["limitsTableName"]) == "storage.outputs.limitsTableName"
+
+
+def test_the_budget_alert_is_skipped_without_an_email(main, module_of):
+    module = main.modules["budget"]["config"]
+    assert set(module) == {"condition", "config"}
+    assert "budgetAlertEmail" in str(module["condition"])
+    assert main.default("budgetAlertEmail") == ""
+    params = module["config"]["params"]
+    assert params["amount"] == "budgetAmount"
+    assert params["contactEmails"] == ["budgetAlertEmail"]
+    parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+    assert parameters["parameters"]["budgetAlertEmail"]["value"] == "${AZURE_BUDGET_ALERT_EMAIL=}"
+    assert parameters["parameters"]["budgetAmount"]["value"] == "${AZURE_BUDGET_AMOUNT=50}"
+
+
+def test_the_budget_alerts_on_actual_and_forecast_spending(module_of):
+    budget = module_of("budget").resource("Microsoft.Consumption/budgets")
+    assert budget.get("properties.category") == "Cost"
+    assert budget.get("properties.timeGrain") == "Monthly"
+    notifications = budget.get("properties.notifications")
+    kinds = {n["thresholdType"]: n["threshold"] for n in notifications.values()}
+    assert kinds == {"Actual": 80, "Forecasted": 100}
+    assert all(n["contactEmails"] == "contactEmails" for n in notifications.values())

@@ -32,6 +32,10 @@ _SCRUBBED = (
     "AZURE_SEARCH_API_KEY",
     "CHAT_RETRIEVAL",
     "CHAT_STREAMING",
+    "CHAT_LIMITS_STORE",
+    "AZURE_STORAGE_TABLE_ENDPOINT",
+    "AZURE_STORAGE_TABLE_CONNECTION_STRING",
+    "WEBSITE_INSTANCE_ID",
 )
 
 
@@ -81,13 +85,18 @@ def _start(args: list[str], env: Mapping[str, str], timeout: float = 90.0) -> Pr
     return Process(f"http://127.0.0.1:{port[0]}", popen, output)
 
 
-def _stop(process: Process) -> None:
-    process.popen.terminate()
+def terminate(popen: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """Ask a process to stop; kill it when it has not stopped within ten seconds."""
+    popen.terminate()
     try:
-        process.popen.wait(10)
+        popen.wait(10)
     except subprocess.TimeoutExpired:
-        process.popen.kill()
-        process.popen.wait(5)
+        popen.kill()
+        popen.wait(5)
+
+
+def _stop(process: Process) -> None:
+    terminate(process.popen)
     if process.popen.stdout is not None:
         process.popen.stdout.close()
 
@@ -185,9 +194,19 @@ def search_server(api_key: str = "search-test-key") -> Iterator[SearchServer]:
         _stop(process)
 
 
+# The limits for a public endpoint are off in test apps (every test comes from one address);
+# the tests of the limits turn them on.
+NO_LIMITS = {
+    "CHAT_CLIENT_REQUESTS_PER_MINUTE": "0",
+    "CHAT_CLIENT_TOKENS_PER_DAY": "0",
+    "CHAT_DAILY_TOKEN_BUDGET": "0",
+    "CHAT_MAX_CONCURRENT_ANSWERS": "0",
+}
+
+
 @contextlib.contextmanager
 def app_server(env: Mapping[str, str]) -> Iterator[AppServer]:
-    process = _start(["-m", "devhost", "--port", "0"], env)
+    process = _start(["-m", "devhost", "--port", "0"], {**NO_LIMITS, **env})
     try:
         yield AppServer(process)
     finally:

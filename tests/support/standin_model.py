@@ -16,7 +16,8 @@ the browser can each ask for what they need:
   #slow      80 chunks 100 ms apart        #cut      a few chunks, then the connection drops
   #429       always 429 + Retry-After: 1   #500      always 500
   #flaky     503 on the first request for this text, then a normal answer
-  #hang      never sends a response        #stall    a few chunks, then silence
+  #hang      never sends a response (also to a search-query request; counted as aborted when
+             its caller closes it)                #stall    a few chunks, then silence
   #xss       an answer carrying script, event-handler and javascript: link payloads
   #markdown  headings, a list, code and a link        #filter   ends with content_filter
   #error     an error event in the middle of the stream
@@ -314,7 +315,14 @@ class StandInModel:
             if c.seen[question] == 1:
                 return _error(503, "overloaded", "Overloaded.")
         if "#hang" in question:
-            await asyncio.sleep(3600)
+            c.active += 1
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                c.aborted += 1  # the caller closed the request it was waiting on
+                raise
+            finally:
+                c.active -= 1
         return None
 
     def _completion(

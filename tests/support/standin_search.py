@@ -13,8 +13,8 @@ answer at all; `#searchwaitN` answers after N seconds, `#searchheld` once POST /
 it; a semantic one whose text holds `#semanticquota` is refused as on a Free plan whose month of
 semantic queries is used up. POST /_deny {"count": N} refuses the next N requests with 403, as
 the service does until a new role assignment applies. GET /_stats tells what was asked (the
-search bodies, every request's method, path and api-version, document counts); POST /_reset
-forgets the requests, not the data.
+search bodies, every request's method, path and api-version, document counts, searches abandoned
+by their caller); POST /_reset forgets the requests, not the data.
 Run: python -m tests.support.standin_search --port 0 --api-key KEY   (prints "READY port=N")
 """
 
@@ -57,6 +57,8 @@ class Stats:
     searches: list[dict[str, Any]] = field(default_factory=list)
     index_batches: int = 0
     index_actions: int = 0
+    # Searches whose caller went away while they were running.
+    aborted_searches: int = 0
 
 
 def _error(status: int, message: str, code: str = "") -> web.Response:
@@ -93,6 +95,7 @@ class StandInSearch:
                 "searches_sent": self.stats.searches,
                 "index_batches": self.stats.index_batches,
                 "index_actions": self.stats.index_actions,
+                "aborted_searches": self.stats.aborted_searches,
                 "indexes": {
                     name: {"definition": index.definition, "documents": len(index.documents)}
                     for name, index in self.indexes.items()
@@ -218,7 +221,11 @@ class StandInSearch:
         if "#search500" in text:
             return _error(500, "The service had an internal error.")
         if "#searchhang" in text:
-            await asyncio.sleep(3600)
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                self.stats.aborted_searches += 1
+                raise
         if wait := re.search(r"#searchwait(\d+(?:\.\d+)?)", text):
             await asyncio.sleep(float(wait.group(1)))
         if "#searchheld" in text:

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from chat_api.errors import ChatError
 from chat_api.prompt import (
     QUERY_EXAMPLES,
+    QUERY_MESSAGE_CHARS,
     QUERY_SYSTEM,
     SYSTEM_WITH_SOURCES,
     build_prompt,
@@ -144,3 +146,59 @@ def test_an_empty_reply_falls_back_to_the_question_keywords(reply):
 
 def test_a_query_is_never_longer_than_200_characters():
     assert len(clean_query("word " * 100, "q")) <= 200
+
+
+def _prompt_tokens(messages: list[dict[str, str]]) -> int:
+    return sum(estimate_tokens(m["content"]) for m in messages)
+
+
+def _passages(count: int, chars: int) -> list[Passage]:
+    return [Passage(str(n), f"Doc {n}", f"docs/{n}.md", "p" * chars) for n in range(count)]
+
+
+def test_the_whole_prompt_with_question_passages_and_history_fits_the_budget():
+    history = ["h" * 20_000, "a" * 20_000] * 3
+    messages = _conversation(*history, "q" * 9_000)
+
+    prompt = build_prompt(messages, _passages(20, 6_000), budget_tokens=12_000)
+
+    assert _prompt_tokens(prompt.messages) <= 12_000
+    assert prompt.messages[-1]["content"] == "q" * 9_000
+
+
+def test_passages_are_cut_lowest_ranked_first_to_what_the_question_leaves():
+    sources = _passages(10, 3_000)  # about 1,000 tokens each
+
+    prompt = build_prompt(_conversation("q" * 300), sources, budget_tokens=3_000)
+
+    kept = prompt.sources
+    assert 1 <= len(kept) < len(sources)
+    assert [p.id for p in kept] == [p.id for p in sources[: len(kept)]]  # best ranked kept
+    assert all(len(p.text) <= 3_000 for p in kept)
+    assert _prompt_tokens(prompt.messages) <= 3_000
+
+
+def test_history_fills_only_what_the_question_and_passages_leave():
+    messages = _conversation("old " * 500, "answer " * 300, "new question")
+
+    with_sources = build_prompt(messages, _passages(1, 6_000), budget_tokens=3_000)
+    without = build_prompt(messages, [], budget_tokens=3_000)
+
+    assert len(with_sources.messages) == 3  # system, the passage, the question: no history
+    assert len(without.messages) == 4  # the history fits when no passage takes the room
+
+
+def test_a_question_alone_over_the_budget_is_refused_with_413():
+    with pytest.raises(ChatError) as refused:
+        build_prompt(_conversation("q" * 40_000), [], budget_tokens=12_000)
+
+    assert (refused.value.status, refused.value.code) == (413, "too_large")
+
+
+def test_the_search_query_call_input_is_bounded_for_a_long_question():
+    messages = build_query_messages(_conversation("start " + "x" * 40_000 + " end?"))
+
+    question = messages[-1]["content"]
+    assert len(question) <= QUERY_MESSAGE_CHARS + 3
+    assert question.startswith("start")
+    assert question.endswith("end?")

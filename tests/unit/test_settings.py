@@ -248,3 +248,39 @@ def test_every_credential_field_is_one_the_settings_hide():
     shown = repr(_with_secrets())
     for name in secret_fields:
         assert f"{name}=<" in shown
+
+
+def test_the_public_endpoint_limits_are_on_by_default():
+    settings = Settings.from_env({})
+
+    assert settings.client_requests_per_minute > 0
+    assert settings.client_tokens_per_day > 0
+    assert settings.daily_token_budget > settings.client_tokens_per_day
+    assert settings.max_concurrent_answers > 0
+    assert 0 < settings.answer_timeout_seconds < 230  # Azure's front end cuts at 230 s
+    assert settings.limits_store == "memory"
+
+
+def test_zero_turns_a_limit_off_and_a_negative_value_is_refused():
+    assert Settings.from_env({"CHAT_DAILY_TOKEN_BUDGET": "0"}).daily_token_budget == 0
+    with pytest.raises(SettingsError, match="CHAT_CLIENT_REQUESTS_PER_MINUTE"):
+        Settings.from_env({"CHAT_CLIENT_REQUESTS_PER_MINUTE": "-1"})
+
+
+def test_a_table_endpoint_selects_the_shared_table_store():
+    settings = Settings.from_env(
+        {"AZURE_STORAGE_TABLE_ENDPOINT": "https://st.table.core.windows.net/"}
+    )
+
+    assert settings.limits_store == "table"
+    assert settings.azure_storage_table_endpoint == "https://st.table.core.windows.net"
+
+
+def test_the_table_store_without_an_endpoint_is_a_configuration_error():
+    with pytest.raises(SettingsError, match="AZURE_STORAGE_TABLE_ENDPOINT"):
+        Settings.from_env({"CHAT_LIMITS_STORE": "table"})
+
+
+def test_in_app_service_the_client_is_the_front_end_client_ip_header():
+    assert Settings.from_env({"WEBSITE_INSTANCE_ID": "abc"}).client_address_header == "client-ip"
+    assert Settings.from_env({}).client_address_header == ""

@@ -1,0 +1,46 @@
+"""Limits for an app on the public internet: per-client request rate and daily tokens, the app's
+daily token budget, answers in flight per process and a deadline per answer (`limiter.py`), with
+counters in this process or in Azure Table Storage shared by every instance (`store.py`,
+`table.py`), and who a client is (`client.py`)."""
+
+from __future__ import annotations
+
+from chat_api.limits.client import PLATFORM_HEADER, client_address, client_key
+from chat_api.limits.limiter import Limiter, Quotas
+from chat_api.limits.store import CounterStore, MemoryStore, StoreUnavailable
+from chat_api.settings import Settings
+
+__all__ = [
+    "PLATFORM_HEADER",
+    "CounterStore",
+    "Limiter",
+    "MemoryStore",
+    "Quotas",
+    "StoreUnavailable",
+    "client_address",
+    "client_key",
+    "create_limiter",
+]
+
+
+def create_limiter(settings: Settings) -> Limiter:
+    """The limiter the settings describe, over the store they name."""
+    store: CounterStore | None = None
+    if settings.limits_store == "table":
+        from chat_api.limits.table import create_table_store
+
+        store = create_table_store(
+            endpoint=settings.azure_storage_table_endpoint,
+            connection_string=settings.azure_storage_table_connection_string,
+            table=settings.limits_table,
+            client_id=settings.azure_client_id,
+        )
+    quotas = Quotas(
+        requests_per_minute=settings.client_requests_per_minute,
+        tokens_per_day=settings.client_tokens_per_day,
+        daily_budget=settings.daily_token_budget,
+        max_concurrent=settings.max_concurrent_answers,
+        answer_timeout_seconds=settings.answer_timeout_seconds,
+        prompt_budget_tokens=settings.limits.max_history_tokens,
+    )
+    return Limiter(quotas, store)

@@ -1,0 +1,340 @@
+"""The limits around one answer: per-client requests per minute and tokens per day, the app's
+daily token budget, answers in flight in this process, and a deadline for the whole answer.
+
+`guard` wraps the pipeline's events. Before the answer it makes at most one round trip to the
+counter store (the client's record; the app's record is read in the same round trip only when
+this process has not seen it for a while); after the answer it makes one more (adding the tokens
+spent to the client's and the app's records, both at once, in the background). Nothing happens
+per chunk but a length count.
+
+Windows: requests are counted per clock minute, tokens per UTC day; both reset when the period
+turns, and Retry-After says when that is. When the shared store fails, the same counts are kept
+in this process (each instance then limits on its own) and the failure is logged once a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from dataclasses import dataclass
+
+from chat_api import errors
+from chat_api.errors import ChatError
+from chat_api.events import End, Event, Failure, TextDelta
+from chat_api.limits.client import client_key
+from chat_api.limits.store import Change, CounterStore, Counts, MemoryStore, StoreUnavailable
+from chat_api.prompt import estimate_tokens
+from chat_api.protocol import ChatRequest
+
+log = logging.getLogger(__name__)
+
+APP_ROW = "app"
+# How long this process trusts the app's total without reading it again (it is refreshed on
+# every answer's update as well).
+APP_TOTAL_FRESH_SECONDS = 30.0
+_LOG_EVERY_SECONDS = 60.0
+_MAX_BLOCKED = 50_000
+# The limits a request can be over.
+MINUTE, DAY, BUDGET = "requests per minute", "tokens per day", "daily budget"
+
+
+@dataclass(frozen=True, slots=True)
+class Quotas:
+    """The limits; 0 turns one off."""
+
+    requests_per_minute: int = 0
+    tokens_per_day: int = 0
+    daily_budget: int = 0
+    max_concurrent: int = 0
+    answer_timeout_seconds: float = 0.0
+    # What an answer without usage figures is assumed to have read: the prompt budget.
+    prompt_budget_tokens: int = 0
+
+
+class Limiter:
+    def __init__(
+        self,
+        quotas: Quotas,
+        store: CounterStore | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.quotas = quotas
+        self._local = MemoryStore()
+        # The in-process store needs no fallback: it is the fallback.
+        self._shared = None if store is None or type(store) is MemoryStore else store
+        self._clock = clock
+        self._in_flight = 0
+        # Clients refused until a moment: refused again without a store round trip.
+        self._blocked: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._app_tokens = 0
+        self._app_seen: tuple[str, float] = ("", 0.0)
+        self._last_store_log = -_LOG_EVERY_SECONDS
+        self._pending: set[asyncio.Task[None]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    async def aclose(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending, return_exceptions=True)
+        if self._shared is not None:
+            await self._shared.aclose()
+
+    # ---- Around one answer ---------------------------------------------------------------------
+
+    async def guard(
+        self, address: str | None, request: ChatRequest, events: AsyncIterator[Event]
+    ) -> AsyncGenerator[Event, None]:
+        """The answer's events within the limits: a refusal is a Failure as the first event
+        (so it gets its own status), a deadline passed ends the answer with a `timeout`
+        Failure, and the tokens spent are counted however the answer ends."""
+        quotas = self.quotas
+        if quotas.max_concurrent and self._in_flight >= quotas.max_concurrent:
+            await _close(events)
+            yield Failure(errors.busy())
+            return
+        self._in_flight += 1
+        key = client_key(address)
+        spent = _Spending()
+        admitted = False
+        try:
+            refusal = await self._admit(key)
+            if refusal is not None:
+                await _close(events)
+                yield Failure(refusal)
+                return
+            admitted = True
+            if quotas.answer_timeout_seconds:
+                events = _within_deadline(events, quotas.answer_timeout_seconds)
+            async for event in events:
+                kind = type(event)
+                if kind is TextDelta:
+                    spent.chars += len(event.text)  # type: ignore[union-attr]
+                elif kind is End:
+                    spent.usage = _total_tokens(event.usage)  # type: ignore[union-attr]
+                yield event
+        finally:
+            self._in_flight -= 1
+            if admitted:
+                self._record(key, spent.tokens(request, quotas.prompt_budget_tokens))
+
+    # ---- Before: admission ---------------------------------------------------------------------
+
+    async def _admit(self, key: str) -> ChatError | None:
+        now = self._clock()
+        blocked = self._blocked.get(key)
+        if blocked is not None:
+            if now < blocked[0]:
+                return _refusal(blocked[1], blocked[0] - now)
+            del self._blocked[key]
+        quotas = self.quotas
+        if not (quotas.requests_per_minute or quotas.tokens_per_day or quotas.daily_budget):
+            return None
+        day = _day(now)
+        minute = int(now // 60)
+        counted = _count_request(minute)
+        if quotas.daily_budget and (
+            self._app_seen[0] != day or now - self._app_seen[1] > APP_TOTAL_FRESH_SECONDS
+        ):
+            client, app = await asyncio.gather(
+                self._update(day, key, counted), self._read(day, APP_ROW)
+            )
+            self._learn_app_total(day, now, app.get("tokens", 0))
+        else:
+            client = await self._update(day, key, counted)
+        refusal = self._judge(client, now)
+        if refusal is None:
+            return None
+        kind, until = refusal
+        self._block(key, until, kind)
+        return _refusal(kind, until - now)
+
+    def _judge(self, client: Counts, now: float) -> tuple[str, float] | None:
+        """Which limit the client is over, if any, and when that limit's period turns."""
+        quotas = self.quotas
+        if quotas.daily_budget and self._app_tokens >= quotas.daily_budget:
+            return BUDGET, _next_midnight(now)
+        if quotas.tokens_per_day and client.get("tokens", 0) >= quotas.tokens_per_day:
+            return DAY, _next_midnight(now)
+        if quotas.requests_per_minute and client.get("requests", 0) > quotas.requests_per_minute:
+            return MINUTE, (now // 60 + 1) * 60
+        return None
+
+    def _block(self, key: str, until: float, kind: str) -> None:
+        self._blocked[key] = (until, kind)
+        if len(self._blocked) > _MAX_BLOCKED:
+            self._blocked.popitem(last=False)
+
+    def _learn_app_total(self, day: str, now: float, tokens: int) -> None:
+        self._app_tokens = tokens
+        self._app_seen = (day, now)
+
+    # ---- After: counting what was spent ----------------------------------------------------------
+
+    def _record(self, key: str, tokens: int) -> None:
+        quotas = self.quotas
+        if not tokens or not (quotas.tokens_per_day or quotas.daily_budget):
+            return
+        now = self._clock()
+        day = _day(now)
+        add = _add_tokens(tokens)
+        if self._shared is None:
+            # In-process: no await, no task (the hot path of every answer).
+            self._local.update_now(day, key, add)
+            app = self._local.update_now(day, APP_ROW, add)
+            self._learn_app_total(day, now, app.get("tokens", 0))
+            return
+        task = asyncio.get_running_loop().create_task(self._record_shared(day, key, add))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _record_shared(self, day: str, key: str, add: Change) -> None:
+        _, app = await asyncio.gather(self._update(day, key, add), self._update(day, APP_ROW, add))
+        self._learn_app_total(day, self._clock(), app.get("tokens", 0))
+
+    # ---- The store, with the in-process fallback ---------------------------------------------
+
+    async def _update(self, partition: str, row: str, change: Change) -> Counts:
+        if self._shared is not None:
+            try:
+                counts = await self._shared.update(partition, row, change)
+            except StoreUnavailable as exc:
+                self._store_failed(exc)
+            else:
+                self._local.update_now(partition, row, lambda _: dict(counts))
+                return counts
+        return self._local.update_now(partition, row, change)
+
+    async def _read(self, partition: str, row: str) -> Counts:
+        if self._shared is not None:
+            try:
+                return await self._shared.read(partition, row)
+            except StoreUnavailable as exc:
+                self._store_failed(exc)
+        return await self._local.read(partition, row)
+
+    def _store_failed(self, exc: StoreUnavailable) -> None:
+        now = time.monotonic()
+        if now - self._last_store_log >= _LOG_EVERY_SECONDS:
+            self._last_store_log = now
+            log.warning("the limits store is unavailable (%s); limiting in this process only", exc)
+
+
+class _Spending:
+    __slots__ = ("chars", "usage")
+
+    def __init__(self) -> None:
+        self.chars = 0
+        self.usage = 0
+
+    def tokens(self, request: ChatRequest, prompt_budget: int) -> int:
+        """The model's own count when the answer ended with one; else an estimate: the prompt
+        sent (the conversation, at most the prompt budget) and the text that came back."""
+        if self.usage:
+            return self.usage
+        if not self.chars:
+            return 0  # refused or failed before the model produced anything
+        prompt = sum(estimate_tokens(m.content) for m in request.messages)
+        if prompt_budget:
+            prompt = min(prompt, prompt_budget)
+        return prompt + self.chars // 3 + 1
+
+
+def _count_request(minute: int) -> Change:
+    def change(counts: Counts) -> Counts:
+        if counts.get("minute") != minute:
+            counts["minute"] = minute
+            counts["requests"] = 0
+        counts["requests"] = counts.get("requests", 0) + 1
+        return counts
+
+    return change
+
+
+def _add_tokens(tokens: int) -> Change:
+    def change(counts: Counts) -> Counts:
+        counts["tokens"] = counts.get("tokens", 0) + tokens
+        return counts
+
+    return change
+
+
+async def _within_deadline(events: AsyncIterator[Event], seconds: float) -> AsyncIterator[Event]:
+    """The events until the deadline; then the pipeline is cancelled (closing its model and
+    search calls) and a `timeout` Failure ends the answer. One timer for the whole answer: it
+    cancels only while the pipeline is awaited, never while a line is being sent, and it cancels
+    the task doing that wait (a stream's first events may be awaited by another task than the
+    rest)."""
+    state = _Deadline()
+
+    def expire() -> None:
+        state.expired = True
+        if state.waiting is not None:
+            state.waiting.cancel()
+
+    timer = asyncio.get_running_loop().call_later(seconds, expire)
+    try:
+        while not state.expired:
+            task = state.waiting = asyncio.current_task()
+            try:
+                event = await anext(events)
+            except StopAsyncIteration:
+                return
+            except asyncio.CancelledError:
+                if not state.expired or task is None or task.uncancel() > 0:
+                    raise
+                break
+            finally:
+                state.waiting = None
+            yield event
+        await _close(events)
+        yield Failure(errors.answer_timeout(seconds))
+    finally:
+        timer.cancel()
+
+
+class _Deadline:
+    __slots__ = ("expired", "waiting")
+
+    def __init__(self) -> None:
+        self.expired = False
+        self.waiting: asyncio.Task[object] | None = None
+
+
+async def _close(events: AsyncIterator[Event]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def _total_tokens(usage: dict[str, object]) -> int:
+    total = usage.get("total_tokens")
+    if isinstance(total, int):
+        return total
+    parts = (usage.get(name) for name in ("input_tokens", "output_tokens"))
+    return sum(part for part in parts if isinstance(part, int))
+
+
+def _refusal(kind: str, seconds: float) -> ChatError:
+    wait = _seconds(seconds)
+    if kind == BUDGET:
+        return errors.budget_exhausted(wait)
+    return errors.client_rate_limited(wait, daily=kind == DAY)
+
+
+def _day(now: float) -> str:
+    return datetime.datetime.fromtimestamp(now, datetime.UTC).strftime("%Y%m%d")
+
+
+def _next_midnight(now: float) -> float:
+    return (now // 86_400 + 1) * 86_400
+
+
+def _seconds(seconds: float) -> int:
+    return max(1, int(seconds + 0.999))

@@ -1,0 +1,64 @@
+"""Counter stores: where the limits' counts live. One interface, an in-process implementation
+(the default, and the fallback when a shared store cannot be reached) and Azure Table Storage
+(`table.py`), shared by every instance of the app.
+
+A counter is a small record (a dict of whole numbers) addressed by a partition and a row. The
+only write is `update`: apply a pure function to the record's current value and store the result
+atomically, so concurrent writers never lose each other's counts."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Protocol
+
+Counts = dict[str, int]
+Change = Callable[[Counts], Counts]
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached or refused the call; the caller falls back."""
+
+
+class CounterStore(Protocol):
+    name: str
+
+    async def update(self, partition: str, row: str, change: Change) -> Counts:
+        """Store `change(current)` (current is `{}` for a new record) and return it. Raises
+        StoreUnavailable when the store fails."""
+        ...
+
+    async def read(self, partition: str, row: str) -> Counts:
+        """The record's counts, `{}` when there is none. Raises StoreUnavailable."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class MemoryStore:
+    """Counters in this process's memory. Each update runs without an await, so it is atomic on
+    the event loop. Only the newest records are kept (the oldest are forgotten first), so a flood
+    of distinct clients cannot grow memory without bound."""
+
+    name = "memory"
+
+    def __init__(self, max_records: int = 100_000) -> None:
+        self._records: OrderedDict[tuple[str, str], Counts] = OrderedDict()
+        self._max_records = max_records
+
+    async def update(self, partition: str, row: str, change: Change) -> Counts:
+        return self.update_now(partition, row, change)
+
+    def update_now(self, partition: str, row: str, change: Change) -> Counts:
+        key = (partition, row)
+        counts = change(self._records.pop(key, {}))
+        self._records[key] = counts
+        if len(self._records) > self._max_records:
+            self._records.popitem(last=False)
+        return counts
+
+    async def read(self, partition: str, row: str) -> Counts:
+        return dict(self._records.get((partition, row), {}))
+
+    async def aclose(self) -> None:
+        self._records.clear()

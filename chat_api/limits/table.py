@@ -1,0 +1,197 @@
+"""Counters in Azure Table Storage, shared by every instance of the app.
+
+Keyless in Azure: the app's managed identity (`AZURE_CLIENT_ID` picks a user-assigned one) with
+the Storage Table Data Contributor role on the account. A connection string
+(`AZURE_STORAGE_TABLE_CONNECTION_STRING`) serves local runs and the tests against Azurite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from chat_api.limits.store import Change, Counts, StoreUnavailable
+
+if TYPE_CHECKING:
+    from azure.data.tables.aio import TableClient
+
+log = logging.getLogger(__name__)
+
+_MAX_ATTEMPTS = 8
+_KEYS = ("PartitionKey", "RowKey")
+
+
+class TableStore:
+    """`update` is an optimistic read-modify-write. Each record's last known counts and ETag
+    are kept in memory, so the usual update is one request: a replace that holds only if the
+    record's ETag is still the one we saw (If-Match), or the creation of a record this process
+    has not seen. When another instance wrote in between,
+    the service refuses it (412, or 409 when two create a record at once); we then read the
+    record again, apply the same change to the fresh counts and try again. A change is a pure
+    function of the counts it is given, so applying it again is safe, and no write is ever based
+    on counts that another writer has since replaced: no count is lost."""
+
+    name = "table"
+
+    def __init__(
+        self,
+        client: TableClient,
+        *,
+        timeout_seconds: float = 2.0,
+        max_cached: int = 10_000,
+        close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._client = client
+        self._close_credential = close
+        self._timeout = timeout_seconds
+        self._known: OrderedDict[tuple[str, str], tuple[Counts, str]] = OrderedDict()
+        self._max_cached = max_cached
+        self._table_ready = False
+        self._locks: dict[tuple[str, str], list[Any]] = {}
+
+    async def update(self, partition: str, row: str, change: Change) -> Counts:
+        # Writers in this process take turns on a record (one lock per record in use), so the
+        # ETag race is only ever between instances.
+        key = (partition, row)
+        entry = self._locks.get(key)
+        if entry is None:
+            entry = self._locks[key] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                return await self._update(key, change)
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                del self._locks[key]
+
+    async def _update(self, key: tuple[str, str], change: Change) -> Counts:
+        from azure.core.exceptions import ResourceExistsError, ResourceModifiedError
+
+        partition, row = key
+        for attempt in range(_MAX_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.02 * attempt))  # let the winner finish
+            known = self._known.pop(key, None)
+            if known is not None:
+                counts, etag = known
+            elif attempt:
+                counts, etag = await self._fetch(partition, row)
+            else:
+                # Not seen by this process: most often a new record (a client's first question
+                # of the day), so try to create it; if it exists, it is read on the next attempt.
+                counts, etag = {}, ""
+            new = change(dict(counts))
+            try:
+                etag = await self._write(partition, row, new, etag)
+            except (ResourceExistsError, ResourceModifiedError):
+                continue  # another writer came first: read its counts and apply ours again
+            self._remember(key, new, etag)
+            return new
+        raise StoreUnavailable("too many concurrent writers")
+
+    async def read(self, partition: str, row: str) -> Counts:
+        counts, etag = await self._fetch(partition, row)
+        if etag:
+            self._remember((partition, row), counts, etag)
+        return counts
+
+    async def aclose(self) -> None:
+        await self._client.close()
+        if self._close_credential is not None:
+            await self._close_credential()
+
+    def _remember(self, key: tuple[str, str], counts: Counts, etag: str) -> None:
+        self._known[key] = (counts, etag)
+        if len(self._known) > self._max_cached:
+            self._known.popitem(last=False)
+
+    async def _fetch(self, partition: str, row: str) -> tuple[Counts, str]:
+        """The record's counts and ETag; `({}, "")` when it does not exist yet."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            entity = await self._call(self._client.get_entity(partition, row))
+        except ResourceNotFoundError:
+            return {}, ""
+        counts = {
+            name: int(getattr(value, "value", value))
+            for name, value in entity.items()
+            if name not in _KEYS
+        }
+        return counts, entity.metadata["etag"]
+
+    async def _write(self, partition: str, row: str, counts: Counts, etag: str) -> str:
+        from azure.core import MatchConditions
+        from azure.data.tables import EdmType, EntityProperty, UpdateMode
+
+        entity: dict[str, Any] = {"PartitionKey": partition, "RowKey": row}
+        entity.update({name: EntityProperty(n, EdmType.INT64) for name, n in counts.items()})
+        if not etag:
+            await self._ensure_table()
+            written = await self._call(self._client.create_entity(entity))
+        else:
+            written = await self._call(
+                self._client.update_entity(
+                    entity,
+                    mode=UpdateMode.REPLACE,
+                    etag=etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            )
+        return str(written["etag"])
+
+    async def _ensure_table(self) -> None:
+        """Create the table on the first new record (Bicep creates it in Azure; Azurite starts
+        empty). A refusal is left to the write that follows to report."""
+        if self._table_ready:
+            return
+        from azure.core.exceptions import HttpResponseError, ResourceExistsError
+
+        try:
+            await self._call(self._client.create_table())
+        except ResourceExistsError:
+            pass
+        except HttpResponseError as exc:
+            log.info("could not create the limits table (status %s)", exc.status_code)
+        self._table_ready = True
+
+    async def _call(self, call: Any) -> Any:
+        """Await one request within the store's timeout; failures other than the answers the
+        callers handle (not found, exists, modified) become StoreUnavailable."""
+        from azure.core.exceptions import (
+            AzureError,
+            ResourceExistsError,
+            ResourceModifiedError,
+            ResourceNotFoundError,
+        )
+
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await call
+        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError):
+            raise
+        except (AzureError, OSError, TimeoutError) as exc:
+            raise StoreUnavailable(type(exc).__name__) from None
+
+
+def create_table_store(
+    *, endpoint: str, connection_string: str, table: str, client_id: str = ""
+) -> TableStore:
+    """A TableStore over a connection string, else the endpoint with Microsoft Entra ID."""
+    from azure.data.tables.aio import TableClient
+
+    # The store's own timeout and the in-process fallback replace the SDK's retries: a request
+    # must never wait through several of them for a counter.
+    options: dict[str, Any] = {"retry_total": 0}
+    if connection_string:
+        return TableStore(TableClient.from_connection_string(connection_string, table, **options))
+    from azure.identity.aio import DefaultAzureCredential
+
+    credential = DefaultAzureCredential(managed_identity_client_id=client_id or None)
+    client = TableClient(endpoint, table, credential=credential, **options)
+    return TableStore(client, close=credential.close)
