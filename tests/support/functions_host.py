@@ -111,8 +111,16 @@ async def start_worker(app_dir: Path) -> tuple[WorkerChannel, asyncio.subprocess
     connected = asyncio.get_running_loop().create_future()
     server = await asyncio.start_server(lambda r, w: connected.set_result((r, w)), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
+    # The worker runs in the app's folder, as in Azure; PYTHONPATH finds this package.
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.support.functions_worker", "--port", str(port), cwd=app_dir
+        sys.executable,
+        *("-m", "tests.support.functions_worker", "--port", str(port)),
+        cwd=app_dir,
+        env=env,
     )
     reader, writer = await asyncio.wait_for(connected, 60)
     server.close()
@@ -311,9 +319,10 @@ async def run(port: int, app_dir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "7071")))
+    parser.add_argument("--app-dir", type=Path, default=ROOT, help="the function app's folder")
     args = parser.parse_args()
     try:
-        asyncio.run(run(args.port, ROOT))
+        asyncio.run(run(args.port, args.app_dir.resolve()))
     except HostError as exc:
         print(f"Functions host: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)

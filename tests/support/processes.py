@@ -43,12 +43,14 @@ class Process:
         return "".join(self.output)
 
 
-def _start(args: list[str], env: Mapping[str, str], timeout: float = 30.0) -> Process:
+def _start(
+    args: list[str], env: Mapping[str, str], timeout: float = 30.0, python: str = sys.executable
+) -> Process:
     full_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
     full_env.update(env)
     full_env["PYTHONUNBUFFERED"] = "1"
     popen = subprocess.Popen(
-        [sys.executable, *args],
+        [python, *args],
         cwd=ROOT,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -169,6 +171,26 @@ def search_server(api_key: str = "search-test-key") -> Iterator[SearchServer]:
 @contextlib.contextmanager
 def app_server(env: Mapping[str, str]) -> Iterator[AppServer]:
     process = _start(["-m", "devhost", "--port", "0"], env)
+    try:
+        yield AppServer(process)
+    finally:
+        _stop(process)
+
+
+# The Python 3.13+ environment with the Azure Functions Python runtime (`make test` builds it
+# where such a Python exists).
+FUNCTIONS_PYTHON = ROOT / ".venv-functions" / "bin" / "python"
+
+
+@contextlib.contextmanager
+def functions_host(env: Mapping[str, str], *options: str) -> Iterator[AppServer]:
+    """The app in the real Functions Python runtime, behind the stand-in Functions host."""
+    process = _start(
+        ["-m", "tests.support.functions_host", "--port", "0", *options],
+        env,
+        timeout=90,
+        python=str(FUNCTIONS_PYTHON),
+    )
     try:
         yield AppServer(process)
     finally:
