@@ -17,6 +17,40 @@ def _added(app: float | None, floor: float | None) -> str:
     return f"{app - floor:+.1f} ms"
 
 
+RUNTIME_MODE = "streaming, Functions runtime"
+
+
+def _side_by_side(devhost: list[Any] | None, runtime: list[Any] | None) -> list[str]:
+    """The streaming scenarios under `make run` (devhost) and in the Functions Python runtime,
+    from the same run."""
+    if not devhost or not runtime:
+        return []
+    out = [
+        "## devhost and the Functions runtime, side by side",
+        "",
+        "Runtime: the app in `azure-functions-runtime` (Python 3.13) behind the stand-in "
+        "Functions host; CPU and memory are the worker process's, the stand-in host's CPU is "
+        "in brackets (Azure's host is another program).",
+        "",
+        "| scenario | CPU ms/answer: devhost | runtime (host) | first line p50 ms: devhost "
+        "| runtime | gap p99 ms: devhost | runtime | peak MB: devhost | runtime "
+        "| errors: devhost | runtime |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for dev_row, rt_row in zip(devhost, runtime, strict=False):
+        d, r = dev_row["app"], rt_row["app"]
+        out.append(
+            f"| {dev_row['scenario']} | {d['cpu_ms_per_stream']} "
+            f"| {r['cpu_ms_per_stream']} ({r.get('front_cpu_ms_per_stream', '-')}) "
+            f"| {d['first_line_p50_ms']} | {r['first_line_p50_ms']} "
+            f"| {d['gap_p99_ms']} | {r['gap_p99_ms']} "
+            f"| {d['peak_rss_mb']} | {r['peak_rss_mb']} "
+            f"| {d['errors']}/{d['streams']} | {r['errors']}/{r['streams']} |"
+        )
+    out.append("")
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     machine = results["machine"]
     stand_in = results["stand_in"]
@@ -29,7 +63,7 @@ def markdown(results: dict[str, Any]) -> str:
         "One app process; the load generator on the same machine.",
         "",
     ]
-    for mode in ("streaming", "streaming off", "offline"):
+    for mode in ("streaming", "streaming off", "offline", RUNTIME_MODE):
         rows = results.get(mode)
         if not rows:
             continue
@@ -58,6 +92,7 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {a['errors']}/{a['streams']} |"
             )
         out.append("")
+    out += _side_by_side(results.get("streaming"), results.get(RUNTIME_MODE))
     cold = results.get("cold_import")
     if cold:
         out += [

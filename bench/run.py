@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import report
 from bench.loadgen import StreamResult, Target, run_load
 from bench.process import PeakMemory, cpu_seconds, rss_bytes
 from tests.support import processes
@@ -73,11 +75,16 @@ def _scaled(value: float | None, factor: float) -> float | None:
     return None if value is None else round(value * factor, 2)
 
 
-async def measure(target: Target, pid: int, scenario: Scenario) -> dict[str, Any]:
+async def measure(
+    target: Target, pid: int, scenario: Scenario, front_pid: int | None = None
+) -> dict[str, Any]:
+    """The scenario's figures for the process `pid`; `front_pid` is a process in front of it (the
+    stand-in Functions host) whose CPU is reported on its own."""
     # Warm the connection paths and caches, then measure.
     await run_load(target, min(scenario.concurrency, 20), min(scenario.concurrency, 20))
     baseline_rss = rss_bytes(pid)
     cpu_before = cpu_seconds(pid)
+    front_before = cpu_seconds(front_pid) if front_pid else 0.0
     started = time.perf_counter()
     with PeakMemory(pid) as memory:
         results = await run_load(target, scenario.concurrency, scenario.streams)
@@ -85,6 +92,9 @@ async def measure(target: Target, pid: int, scenario: Scenario) -> dict[str, Any
     cpu = cpu_seconds(pid) - cpu_before
     figures = summarise(results)
     ok = max(1, figures["streams"] - figures["errors"])
+    if front_pid:
+        front = cpu_seconds(front_pid) - front_before
+        figures["front_cpu_ms_per_stream"] = round(front * 1000 / ok, 3)
     figures.update(
         {
             "scenario": scenario.name,
@@ -166,16 +176,47 @@ def cold_import(tmp: Path, app_env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+# ---- Through the Azure Functions Python runtime ----------------------------------------------
+
+RUNTIME_MODE = report.RUNTIME_MODE
+
+
+async def runtime_scenarios(
+    floor: Target, model: processes.ModelServer, env: dict[str, str], scenarios: list[Scenario]
+) -> list[dict[str, Any]] | None:
+    """The streaming scenarios with the app in the real Functions Python runtime (Python 3.13),
+    behind the stand-in Functions host, as Azure runs it. CPU and memory are the worker's (the
+    runtime and the app: what an instance spends); the stand-in host's CPU is reported apart,
+    since Azure's host is another program. Latencies include the host's extra hop."""
+    if not processes.FUNCTIONS_PYTHON.exists():
+        print(f"\n{RUNTIME_MODE}: skipped, no Python 3.13+ environment", flush=True)
+        return None
+    with processes.functions_host(env) as app:
+        worker_pid = int(re.search(r"worker pid=(\d+)", app.log()).group(1))  # type: ignore[union-attr]
+        target = Target(
+            "127.0.0.1", _port(app.url), "/api/chat/stream", chat_body("bench"), b"finish_reason"
+        )
+        print(f"\nMode: {RUNTIME_MODE}", flush=True)
+        return await run_scenarios(
+            floor, target, model.process.popen.pid, worker_pid, scenarios, app.process.popen.pid
+        )
+
+
 # ---- The run ------------------------------------------------------------------------------------
 
 
 async def run_scenarios(
-    floor: Target, app: Target, model_pid: int, app_pid: int, scenarios: list[Scenario]
+    floor: Target,
+    app: Target,
+    model_pid: int,
+    app_pid: int,
+    scenarios: list[Scenario],
+    front_pid: int | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
     for scenario in scenarios:
         floor_figures = await measure(floor, model_pid, scenario)
-        app_figures = await measure(app, app_pid, scenario)
+        app_figures = await measure(app, app_pid, scenario, front_pid)
         rows.append({"scenario": scenario.name, "floor": floor_figures, "app": app_figures})
         print(_row_line(rows[-1]), flush=True)
     return rows
@@ -210,7 +251,7 @@ def main() -> int:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    from bench import report, soak
+    from bench import soak
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     model_options = (
@@ -268,6 +309,7 @@ async def _main(args: argparse.Namespace) -> int:
                     results["soak"] = await soak.run(target, pid, args.soak_streams)
                     print(f"  {results['soak']}", flush=True)
         model_env = {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "bench"}
+        results[RUNTIME_MODE] = await runtime_scenarios(floor, model, model_env, scenarios)
     results["cold_import"] = cold_import(RESULTS, model_env)
     print(f"\nCold import: {results['cold_import']}", flush=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
