@@ -241,7 +241,11 @@ class FrontEnd:
         if not sending.done() and not _succeeded(invocation.result()):
             sending.cancel()
             return web.Response(status=500)
-        upstream = await sending
+        try:
+            upstream = await sending
+        except aiohttp.ClientError as exc:
+            print(f"Functions host: the worker's HTTP server failed: {exc!r}", flush=True)
+            return web.Response(status=502)
         try:
             response = web.StreamResponse(
                 status=upstream.status,
