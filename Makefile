@@ -1,4 +1,5 @@
 # make run   - install what is missing and serve the app at http://127.0.0.1:$(PORT)
+#              (RUNTIME=functions: the API in the Azure Functions Python runtime, Python 3.13)
 # make test  - install what is missing and run the whole suite
 # make bench - the benchmarks (not part of make test)
 # make ingest - fill the search index from docs/ (or INGEST_ARGS="FOLDER ... [--prune]"): Azure AI
@@ -47,8 +48,18 @@ $(VENV)-functions/.installed: requirements-functions.txt
 	@touch $@
 
 # --- Commands ------------------------------------------------------------------
+# `make run RUNTIME=functions`: the API (no page) inside the Azure Functions Python runtime, as
+# Azure runs it, behind the stand-in Functions host the tests use. Needs Python 3.13.
+ifeq ($(RUNTIME),functions)
+run: $(VENV)-functions/.installed
+	@test -x $(VENV)-functions/bin/python || { \
+	  echo "RUNTIME=functions needs Python 3.13: install it, or set PYTHON_FUNCTIONS" >&2; exit 1; }
+	@echo "Serving the API at http://127.0.0.1:$(PORT)/api in the Azure Functions Python runtime"
+	$(VENV)-functions/bin/python -m tests.support.functions_host --port $(PORT)
+else
 run: install web
 	$(PY) -m devhost --port $(PORT)
+endif
 
 ingest: install
 	$(PY) -m chat_api.ingest $(INGEST_ARGS)
