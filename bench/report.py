@@ -33,9 +33,9 @@ def _side_by_side(devhost: list[Any] | None, runtime: list[Any] | None) -> list[
         "in brackets (Azure's host is another program).",
         "",
         "| scenario | CPU ms/answer: devhost | runtime (host) | first line p50 ms: devhost "
-        "| runtime | gap p99 ms: devhost | runtime | peak MB: devhost | runtime "
-        "| errors: devhost | runtime |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| runtime | first word p50 ms: devhost | runtime | gap p99 ms: devhost | runtime "
+        "| peak MB: devhost | runtime | errors: devhost | runtime |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for dev_row, rt_row in zip(devhost, runtime, strict=False):
         d, r = dev_row["app"], rt_row["app"]
@@ -43,6 +43,7 @@ def _side_by_side(devhost: list[Any] | None, runtime: list[Any] | None) -> list[
             f"| {dev_row['scenario']} | {d['cpu_ms_per_stream']} "
             f"| {r['cpu_ms_per_stream']} ({r.get('front_cpu_ms_per_stream', '-')}) "
             f"| {d['first_line_p50_ms']} | {r['first_line_p50_ms']} "
+            f"| {d['first_word_p50_ms']} | {r['first_word_p50_ms']} "
             f"| {d['gap_p99_ms']} | {r['gap_p99_ms']} "
             f"| {d['peak_rss_mb']} | {r['peak_rss_mb']} "
             f"| {d['errors']}/{d['streams']} | {r['errors']}/{r['streams']} |"

@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import uuid
 from dataclasses import dataclass
@@ -302,6 +303,10 @@ def route_prefix(app_dir: Path) -> str:
 
 
 async def run(port: int, app_dir: Path) -> None:
+    # Stopped (SIGTERM), the host stops its worker first, as the Functions host does.
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     channel, worker = await start_worker(app_dir)
     receiving = asyncio.create_task(channel.receive_forever())
     try:
@@ -327,6 +332,8 @@ def main() -> None:
     args = parser.parse_args()
     try:
         asyncio.run(run(args.port, args.app_dir.resolve()))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        pass
     except HostError as exc:
         print(f"Functions host: {exc}", file=sys.stderr, flush=True)
         sys.exit(1)

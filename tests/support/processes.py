@@ -38,6 +38,7 @@ class Process:
     url: str
     popen: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     def log(self) -> str:
         return "".join(self.output)
@@ -71,11 +72,12 @@ def _start(
                 found.set()
         found.set()
 
-    threading.Thread(target=pump, daemon=True).start()
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     if not found.wait(timeout) or not port:
         popen.kill()
         raise RuntimeError(f"{args} did not start:\n{''.join(output)}")
-    return Process(f"http://127.0.0.1:{port[0]}", popen, output)
+    return Process(f"http://127.0.0.1:{port[0]}", popen, output, reader)
 
 
 def _stop(process: Process) -> None:
@@ -85,6 +87,8 @@ def _stop(process: Process) -> None:
     except subprocess.TimeoutExpired:
         process.popen.kill()
         process.popen.wait(5)
+    if process.reader is not None:
+        process.reader.join(5)  # the rest of the output, up to the end of the pipe
     if process.popen.stdout is not None:
         process.popen.stdout.close()
 
