@@ -321,8 +321,13 @@ async def run(port: int, app_dir: Path) -> None:
     finally:
         receiving.cancel()
         if worker.returncode is None:
+            # uvicorn in the worker shuts down gracefully on SIGTERM, waiting for open streams.
             worker.terminate()
-            await worker.wait()
+            try:
+                await asyncio.wait_for(worker.wait(), 5)
+            except TimeoutError:
+                worker.kill()
+                await worker.wait()
 
 
 def main() -> None:

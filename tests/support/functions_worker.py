@@ -94,8 +94,10 @@ _ROUTES: dict[str, tuple[Handler, str]] = {
 async def dispatch(message: Any, host: str, writer: asyncio.StreamWriter) -> None:
     kind = message.WhichOneof("content")
     handler, answer = _ROUTES[kind]
-    properties: dict[str, Any] = {"protos": protos, "host": host}
-    if kind == "invocation_request":
+    properties: dict[str, Any] = {}
+    if kind == "worker_init_request":
+        properties = {"protos": protos, "host": host}
+    elif kind == "invocation_request":
         properties = {"threadpool": runtime.get_threadpool_executor()}
     try:
         response = await handler(WorkerRequest(kind, message, properties))
