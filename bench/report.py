@@ -103,10 +103,16 @@ def markdown(results: dict[str, Any]) -> str:
             f"HTTP streaming extension: {cold['bare_ms']} ms; ratio {cold['ratio']}.",
             "",
         ]
-    soak = results.get("soak")
+    for title, key in (("Soak", "soak"), ("Soak, Functions runtime", "soak, Functions runtime")):
+        out += _soak(title, results.get(key))
+    return "\n".join(out)
+
+
+def _soak(title: str, soak: dict[str, Any] | None) -> list[str]:
+    out: list[str] = []
     if soak:
         out += [
-            "## Soak",
+            f"## {title}",
             "",
             f"{soak['streams']} streams at {soak['concurrency']} concurrent in "
             f"{soak['seconds']} s: {soak['errors']} errors; memory after warm-up "
@@ -114,4 +120,4 @@ def markdown(results: dict[str, Any]) -> str:
             f"({soak['growth_percent']:+.1f}%).",
             "",
         ]
-    return "\n".join(out)
+    return out
