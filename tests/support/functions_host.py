@@ -41,6 +41,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from devhost.server import route_prefix
 from tests.support import functions_protos as protos
 from tests.support.functions_worker import frame, read_message
 from tests.support.serving import serve
@@ -294,14 +295,6 @@ def _succeeded(invocation: Any) -> bool:
     return False
 
 
-def route_prefix(app_dir: Path) -> str:
-    try:
-        config = json.loads((app_dir / "host.json").read_text("utf-8"))
-    except FileNotFoundError:
-        return "api"
-    return config.get("extensions", {}).get("http", {}).get("routePrefix", "api")
-
-
 async def run(port: int, app_dir: Path) -> None:
     # Stopped (SIGTERM), the host stops its worker first, as the Functions host does.
     main_task = asyncio.current_task()
@@ -311,7 +304,7 @@ async def run(port: int, app_dir: Path) -> None:
     receiving = asyncio.create_task(channel.receive_forever())
     try:
         http_uri, functions = await initialise(channel, app_dir)
-        routes = http_routes(functions, route_prefix(app_dir))
+        routes = http_routes(functions, route_prefix(app_dir / "host.json"))
         print(
             f"Functions host: worker pid={worker.pid}, {len(routes)} HTTP functions, "
             f"HttpUri={http_uri or 'none (classic functions)'}",
