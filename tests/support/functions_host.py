@@ -190,10 +190,9 @@ class FrontEnd:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=1024**3)
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        app.on_cleanup.append(self._close)
         return app
 
-    async def _close(self, app: web.Application) -> None:
+    async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
 
@@ -302,6 +301,7 @@ async def run(port: int, app_dir: Path) -> None:
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     channel, worker = await start_worker(app_dir)
     receiving = asyncio.create_task(channel.receive_forever())
+    front_end: FrontEnd | None = None
     try:
         http_uri, functions = await initialise(channel, app_dir)
         routes = http_routes(functions, route_prefix(app_dir / "host.json"))
@@ -310,9 +310,12 @@ async def run(port: int, app_dir: Path) -> None:
             f"HttpUri={http_uri or 'none (classic functions)'}",
             flush=True,
         )
-        await serve(FrontEnd(channel, routes, http_uri).app(), "127.0.0.1", port)
+        front_end = FrontEnd(channel, routes, http_uri)
+        await serve(front_end.app(), "127.0.0.1", port)
     finally:
         receiving.cancel()
+        if front_end is not None:
+            await front_end.close()
         if worker.returncode is None:
             # uvicorn in the worker shuts down gracefully on SIGTERM, waiting for open streams.
             worker.terminate()
