@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import report
 from bench.loadgen import StreamResult, Target, run_load
 from bench.process import PeakMemory, cpu_seconds, rss_bytes
 from tests.support import processes
@@ -78,8 +76,7 @@ def _scaled(value: float | None, factor: float) -> float | None:
 async def measure(
     target: Target, pid: int, scenario: Scenario, front_pid: int | None = None
 ) -> dict[str, Any]:
-    """The scenario's figures for the process `pid`; `front_pid` is a process in front of it (the
-    stand-in Functions host) whose CPU is reported on its own."""
+    """The figures for process `pid`, and the CPU of `front_pid` (a stand-in host) on its own."""
     # Warm the connection paths and caches, then measure.
     await run_load(target, min(scenario.concurrency, 20), min(scenario.concurrency, 20))
     baseline_rss = rss_bytes(pid)
@@ -93,8 +90,9 @@ async def measure(
     figures = summarise(results)
     ok = max(1, figures["streams"] - figures["errors"])
     if front_pid:
-        front = cpu_seconds(front_pid) - front_before
-        figures["front_cpu_ms_per_stream"] = round(front * 1000 / ok, 3)
+        figures["front_cpu_ms_per_stream"] = round(
+            (cpu_seconds(front_pid) - front_before) / ok * 1e3, 3
+        )
     figures.update(
         {
             "scenario": scenario.name,
@@ -176,44 +174,6 @@ def cold_import(tmp: Path, app_env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-# ---- Through the Azure Functions Python runtime ----------------------------------------------
-
-RUNTIME_MODE = report.RUNTIME_MODE
-
-
-async def runtime_scenarios(
-    floor: Target,
-    model: processes.ModelServer,
-    env: dict[str, str],
-    scenarios: list[Scenario],
-    soak_streams: int = 0,
-) -> tuple[list[dict[str, Any]] | None, dict[str, Any] | None]:
-    """The streaming scenarios with the app in the real Functions Python runtime (Python 3.13),
-    behind the stand-in Functions host, as Azure runs it. CPU and memory are the worker's (the
-    runtime and the app: what an instance spends); the stand-in host's CPU is reported apart,
-    since Azure's host is another program. Latencies include the host's extra hop."""
-    if not processes.FUNCTIONS_PYTHON.exists():
-        print(f"\n{RUNTIME_MODE}: skipped, no Python 3.13+ environment", flush=True)
-        return None, None
-    with processes.functions_host(env) as app:
-        worker_pid = int(re.search(r"worker pid=(\d+)", app.log()).group(1))  # type: ignore[union-attr]
-        target = Target(
-            "127.0.0.1", _port(app.url), "/api/chat/stream", chat_body("bench"), b"finish_reason"
-        )
-        print(f"\nMode: {RUNTIME_MODE}", flush=True)
-        rows = await run_scenarios(
-            floor, target, model.process.popen.pid, worker_pid, scenarios, app.process.popen.pid
-        )
-        if not soak_streams:
-            return rows, None
-        from bench import soak
-
-        print(f"\nSoak, {RUNTIME_MODE}", flush=True)
-        soaked = await soak.run(target, worker_pid, soak_streams)
-        print(f"  {soaked}", flush=True)
-        return rows, soaked
-
-
 # ---- The run ------------------------------------------------------------------------------------
 
 
@@ -263,7 +223,7 @@ def main() -> int:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    from bench import soak
+    from bench import report, soak
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     model_options = (
@@ -321,6 +281,8 @@ async def _main(args: argparse.Namespace) -> int:
                     results["soak"] = await soak.run(target, pid, args.soak_streams)
                     print(f"  {results['soak']}", flush=True)
         model_env = {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "bench"}
+        from bench.functions_runtime import RUNTIME_MODE, runtime_scenarios
+
         results[RUNTIME_MODE], results["soak, Functions runtime"] = await runtime_scenarios(
             floor, model, model_env, scenarios, args.soak_streams if args.soak else 0
         )
