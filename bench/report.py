@@ -64,12 +64,17 @@ def markdown(results: dict[str, Any]) -> str:
         "One app process; the load generator on the same machine.",
         "",
     ]
-    for mode in ("streaming", "streaming off", "offline", RUNTIME_MODE):
+    titles = {
+        "streaming": "streaming (Chat Completions)",
+        "responses": "streaming (Responses API)",
+        "thinking": "streaming (Responses API, a reasoning model's thinking as steps)",
+    }
+    for mode in ("streaming", "responses", "thinking", "streaming off", "offline", RUNTIME_MODE):
         rows = results.get(mode)
         if not rows:
             continue
         out += [
-            f"## {mode}",
+            f"## {titles.get(mode, mode)}",
             "",
             "| scenario | first line p50 ms (floor) | added, ratio | first word p50 ms (floor) "
             "| added | gap p99 ms (floor) | added "
