@@ -1,4 +1,5 @@
 # make run   - install what is missing and serve the app at http://127.0.0.1:$(PORT)
+#              (RUNTIME=functions: the API in the Azure Functions Python runtime, Python 3.13)
 # make test  - install what is missing and run the whole suite
 # make bench - the benchmarks (not part of make test)
 # make test-stress - the suite STRESS_RUNS times (default 10) with every core busy; reports
@@ -28,29 +29,39 @@ $(VENV)-infra/.installed: requirements-infra.txt
 	$(VENV)-infra/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
 	@touch $@
 
-# The Azure Functions Python runtime (azure-functions-runtime, Python 3.13+) loads function_app.py
-# in a test, as a worker in Azure does. It needs a Python 3.13 or newer: from the PATH, or pyenv's.
-# Without one the environment stays empty and that test is skipped. Python 3.13 apps use
-# azure-functions 2.x, so that pin is swapped; the rest is the app's own lock.
-PYTHON_FUNCTIONS ?= $(shell for v in 3.14 3.13; do \
+# The Azure Functions Python runtime (azure-functions-runtime, Python 3.13+) runs function_app.py
+# in the tests and in `make bench` as it does in Azure, behind a stand-in Functions host. It needs
+# the Python that Azure runs (3.13; a 3.14 serves too): from the PATH, or pyenv's. Without one the
+# environment stays empty and those tests are skipped. requirements-functions.txt is its lock:
+# requirements.txt resolved for Python 3.13 (azure-functions 2.x and the pinned runtime) + protobuf.
+PYTHON_FUNCTIONS ?= $(shell for v in 3.13 3.14; do \
 	  if python$$v -c '' 2>/dev/null; then command -v python$$v; break; fi; \
 	  p=$$(pyenv root 2>/dev/null)/versions/$$(pyenv versions --bare 2>/dev/null | grep "^$$v" | tail -1)/bin/python3; \
 	  if [ -x "$$p" ]; then echo "$$p"; break; fi; \
 	done)
 
-$(VENV)-functions/.installed: requirements.txt
+$(VENV)-functions/.installed: requirements-functions.txt
 	@mkdir -p $(VENV)-functions
 	@if [ -n "$(PYTHON_FUNCTIONS)" ]; then \
 	  test -x $(VENV)-functions/bin/python || $(PYTHON_FUNCTIONS) -m venv $(VENV)-functions; \
-	  grep -v '^azure-functions==' requirements.txt > $(VENV)-functions/requirements.txt; \
 	  $(VENV)-functions/bin/python -m pip install --quiet --disable-pip-version-check \
-	    -r $(VENV)-functions/requirements.txt azure-functions-runtime==1.3.0 azure-functions==2.3.0; \
+	    -r requirements-functions.txt; \
 	fi
 	@touch $@
 
 # --- Commands ------------------------------------------------------------------
+# `make run RUNTIME=functions`: the API (no page) inside the Azure Functions Python runtime, as
+# Azure runs it, behind the stand-in Functions host the tests use. Needs Python 3.13.
+ifeq ($(RUNTIME),functions)
+run: $(VENV)-functions/.installed
+	@test -x $(VENV)-functions/bin/python || { \
+	  echo "RUNTIME=functions needs Python 3.13: install it, or set PYTHON_FUNCTIONS" >&2; exit 1; }
+	@echo "Serving the API at http://127.0.0.1:$(PORT)/api in the Azure Functions Python runtime"
+	$(VENV)-functions/bin/python -m tests.support.functions_host --port $(PORT)
+else
 run: install web
 	$(PY) -m devhost --port $(PORT)
+endif
 
 ingest: install
 	$(PY) -m chat_api.ingest $(INGEST_ARGS)

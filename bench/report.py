@@ -17,6 +17,41 @@ def _added(app: float | None, floor: float | None) -> str:
     return f"{app - floor:+.1f} ms"
 
 
+RUNTIME_MODE = "streaming, Functions runtime"
+
+
+def _side_by_side(devhost: list[Any] | None, runtime: list[Any] | None) -> list[str]:
+    """The streaming scenarios under `make run` (devhost) and in the Functions Python runtime,
+    from the same run."""
+    if not devhost or not runtime:
+        return []
+    out = [
+        "## devhost and the Functions runtime, side by side",
+        "",
+        "Runtime: the app in `azure-functions-runtime` (Python 3.13) behind the stand-in "
+        "Functions host; CPU and memory are the worker process's, the stand-in host's CPU is "
+        "in brackets (Azure's host is another program).",
+        "",
+        "| scenario | CPU ms/answer: devhost | runtime (host) | first line p50 ms: devhost "
+        "| runtime | first word p50 ms: devhost | runtime | gap p99 ms: devhost | runtime "
+        "| peak MB: devhost | runtime | errors: devhost | runtime |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for dev_row, rt_row in zip(devhost, runtime, strict=False):
+        d, r = dev_row["app"], rt_row["app"]
+        out.append(
+            f"| {dev_row['scenario']} | {d['cpu_ms_per_stream']} "
+            f"| {r['cpu_ms_per_stream']} ({r.get('front_cpu_ms_per_stream', '-')}) "
+            f"| {d['first_line_p50_ms']} | {r['first_line_p50_ms']} "
+            f"| {d['first_word_p50_ms']} | {r['first_word_p50_ms']} "
+            f"| {d['gap_p99_ms']} | {r['gap_p99_ms']} "
+            f"| {d['peak_rss_mb']} | {r['peak_rss_mb']} "
+            f"| {d['errors']}/{d['streams']} | {r['errors']}/{r['streams']} |"
+        )
+    out.append("")
+    return out
+
+
 def markdown(results: dict[str, Any]) -> str:
     machine = results["machine"]
     stand_in = results["stand_in"]
@@ -34,7 +69,7 @@ def markdown(results: dict[str, Any]) -> str:
         "responses": "streaming (Responses API)",
         "thinking": "streaming (Responses API, a reasoning model's thinking as steps)",
     }
-    for mode in ("streaming", "responses", "thinking", "streaming off", "offline"):
+    for mode in ("streaming", "responses", "thinking", "streaming off", "offline", RUNTIME_MODE):
         rows = results.get(mode)
         if not rows:
             continue
@@ -79,6 +114,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"({flood['added_ms']:+.1f} ms); {flood['others_errors']} errors.",
             "",
         ]
+    out += _side_by_side(results.get("streaming"), results.get(RUNTIME_MODE))
     cold = results.get("cold_import")
     if cold:
         out += [
@@ -88,10 +124,16 @@ def markdown(results: dict[str, Any]) -> str:
             f"HTTP streaming extension: {cold['bare_ms']} ms; ratio {cold['ratio']}.",
             "",
         ]
-    soak = results.get("soak")
+    for title, key in (("Soak", "soak"), ("Soak, Functions runtime", "soak, Functions runtime")):
+        out += _soak(title, results.get(key))
+    return "\n".join(out)
+
+
+def _soak(title: str, soak: dict[str, Any] | None) -> list[str]:
+    out: list[str] = []
     if soak:
         out += [
-            "## Soak",
+            f"## {title}",
             "",
             f"{soak['streams']} streams at {soak['concurrency']} concurrent in "
             f"{soak['seconds']} s: {soak['errors']} errors; memory after warm-up "
@@ -99,4 +141,4 @@ def markdown(results: dict[str, Any]) -> str:
             f"({soak['growth_percent']:+.1f}%).",
             "",
         ]
-    return "\n".join(out)
+    return out

@@ -75,11 +75,15 @@ def _scaled(value: float | None, factor: float) -> float | None:
     return None if value is None else round(value * factor, 2)
 
 
-async def measure(target: Target, pid: int, scenario: Scenario) -> dict[str, Any]:
+async def measure(
+    target: Target, pid: int, scenario: Scenario, front_pid: int | None = None
+) -> dict[str, Any]:
+    """The figures for process `pid`, and the CPU of `front_pid` (a stand-in host) on its own."""
     # Warm the connection paths and caches, then measure.
     await run_load(target, min(scenario.concurrency, 20), min(scenario.concurrency, 20))
     baseline_rss = rss_bytes(pid)
     cpu_before = cpu_seconds(pid)
+    front_before = cpu_seconds(front_pid) if front_pid else 0.0
     started = time.perf_counter()
     with PeakMemory(pid) as memory:
         results = await run_load(target, scenario.concurrency, scenario.streams)
@@ -87,6 +91,10 @@ async def measure(target: Target, pid: int, scenario: Scenario) -> dict[str, Any
     cpu = cpu_seconds(pid) - cpu_before
     figures = summarise(results)
     ok = max(1, figures["streams"] - figures["errors"])
+    if front_pid:
+        figures["front_cpu_ms_per_stream"] = round(
+            (cpu_seconds(front_pid) - front_before) / ok * 1e3, 3
+        )
     figures.update(
         {
             "scenario": scenario.name,
@@ -187,12 +195,17 @@ def cold_import(tmp: Path, app_env: dict[str, str]) -> dict[str, Any]:
 
 
 async def run_scenarios(
-    floor: Target, app: Target, model_pid: int, app_pid: int, scenarios: list[Scenario]
+    floor: Target,
+    app: Target,
+    model_pid: int,
+    app_pid: int,
+    scenarios: list[Scenario],
+    front_pid: int | None = None,
 ) -> list[dict[str, Any]]:
     rows = []
     for scenario in scenarios:
         floor_figures = await measure(floor, model_pid, scenario)
-        app_figures = await measure(app, app_pid, scenario)
+        app_figures = await measure(app, app_pid, scenario, front_pid)
         rows.append({"scenario": scenario.name, "floor": floor_figures, "app": app_figures})
         print(_row_line(rows[-1]), flush=True)
     return rows
@@ -220,7 +233,7 @@ def main() -> int:
     parser.add_argument("--soak-streams", type=int, default=10_000)
     parser.add_argument(
         "--modes",
-        default="streaming,responses,thinking,streaming off,offline,limits",
+        default="streaming,responses,thinking,streaming off,offline,limits,functions runtime",
         help="comma-separated modes to run (default: all)",
     )
     args = parser.parse_args()
@@ -327,6 +340,12 @@ async def _main(args: argparse.Namespace) -> int:
         model_env = chat
         if "limits" in wanted:
             results.update(await _limits(host, model_env, scale))
+        if "functions runtime" in wanted:
+            from bench.functions_runtime import RUNTIME_MODE, runtime_scenarios
+
+            results[RUNTIME_MODE], results["soak, Functions runtime"] = await runtime_scenarios(
+                floor, model, model_env, scenarios, args.soak_streams if args.soak else 0
+            )
     results["cold_import"] = cold_import(RESULTS, model_env)
     print(f"\nCold import: {results['cold_import']}", flush=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -22,11 +22,13 @@ async def run(target: Target, pid: int, streams: int, concurrency: int = 200) ->
     rest = await run_load(target, concurrency, streams - warmup)
     end = _rss_mb(pid)
     errors = sum(not r.ok for r in first + rest)
+    examples = sorted({r.error for r in first + rest if not r.ok})[:3]
     return {
         "streams": streams,
         "concurrency": concurrency,
         "seconds": round(time.perf_counter() - started, 1),
         "errors": errors,
+        "error_examples": examples,
         "rss_after_warmup_mb": after_warmup,
         "rss_end_mb": end,
         "growth_percent": round((end - after_warmup) / after_warmup * 100, 1),

@@ -21,6 +21,21 @@ def quiet_sdk_loggers() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+# Loggers that write one INFO record per request in the Azure Functions Python worker: uvicorn's
+# access line, and the runtime's own invocation notes (function name, request received, response
+# sent). The Functions host already records every request.
+PER_REQUEST_LOGGERS = ("uvicorn.access", "azure.functions")
+
+
+def quiet_per_request_logs() -> None:
+    """In the worker each of those records is formatted and sent to the host: together they cost
+    about half a millisecond of CPU per answer, 45% over the app's own (measured through the
+    Functions runtime, see the README). Warnings and errors still pass. Called once the server is
+    up, after uvicorn has configured its loggers."""
+    for name in PER_REQUEST_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def tune_garbage_collector() -> None:
     """Hundreds of open streams hold many live objects, and each full collection walks all of
     them while every stream waits (`make bench` saw chunk gaps grow by 70 ms at 500 streams).
@@ -34,4 +49,5 @@ def tune_garbage_collector() -> None:
 def tune_for_serving() -> None:
     """Everything a process serving the API sets, once its long-lived objects are built."""
     quiet_sdk_loggers()
+    quiet_per_request_logs()
     tune_garbage_collector()

@@ -62,13 +62,16 @@ param chatStreaming bool = true
 ])
 param chatRetrieval string = 'auto'
 
-// 3.12 only: requirements.txt pins azure-functions 1.x, which has no Python 3.13 release (3.13
-// apps use azure-functions 2.x with the azure-functions-runtime worker package).
+// 3.13: requirements.txt resolves azure-functions 2.x and pins the Functions Python runtime
+// (azure-functions-runtime) for it, the runtime the tests run the app in. 3.12 still works (it
+// takes azure-functions 1.x from the same lock) but needs PYTHON_ENABLE_INIT_INDEXING. 3.14 is
+// not offered until the tests run on it (docs/deploy.md).
 @description('Python version of the Functions runtime.')
 @allowed([
+  '3.13'
   '3.12'
 ])
-param pythonVersion string = '3.12'
+param pythonVersion string = '3.13'
 
 // The platform accepts 1 to 1000 (Azure Functions docs, event-driven scaling, "Limit scale-out";
 // checked 2026-11-30). A low ceiling caps what a traffic spike can cost.

@@ -29,13 +29,16 @@ param deploymentContainerName string
 @description('Application Insights component the app sends telemetry to.')
 param applicationInsightsName string
 
-// 3.12 only: requirements.txt pins azure-functions 1.x, which has no Python 3.13 release (3.13
-// apps use azure-functions 2.x with the azure-functions-runtime worker package).
+// 3.13: requirements.txt resolves azure-functions 2.x and pins the Functions Python runtime
+// (azure-functions-runtime) for it, the runtime the tests run the app in. 3.12 still works (it
+// takes azure-functions 1.x from the same lock) but needs PYTHON_ENABLE_INIT_INDEXING. 3.14 is
+// not offered until the tests run on it (docs/deploy.md).
 @description('Python version of the Functions runtime.')
 @allowed([
+  '3.13'
   '3.12'
 ])
-param pythonVersion string = '3.12'
+param pythonVersion string = '3.13'
 
 @description('Most instances the app scales out to (the platform accepts 1 to 1000).')
 @minValue(1)

@@ -138,8 +138,8 @@ def test_function_app_config_runtime_and_deployment(api, site):
     config = site.get("properties.functionAppConfig")
     assert config["runtime"]["name"] == "python"
     assert config["runtime"]["version"] == "pythonVersion"
-    assert api.default("pythonVersion") == "3.12"
-    assert set(api.decorator("pythonVersion", "allowed")) <= {"3.12", "3.13"}
+    assert api.default("pythonVersion") == "3.13"
+    assert set(api.decorator("pythonVersion", "allowed")) == {"3.12", "3.13"}
 
     storage = config["deployment"]["storage"]
     assert storage["type"] == "blobContainer"
@@ -207,7 +207,22 @@ def test_platform_settings_are_keyless(api, site):
     assert list(joined.values()) == ["platformSettings", "indexingSettings", "appSettings"]
 
 
-def test_python_init_indexing_is_on_for_python_3_12(api):
+def test_azure_runs_the_python_and_functions_runtime_the_tests_run(main):
+    version = main.default("pythonVersion")
+    assert version == "3.13"
+    assert set(main.decorator("pythonVersion", "allowed")) == {"3.12", "3.13"}
+    # requirements.txt pins the runtime Azure loads the app with on that Python ...
+    lock = (INFRA.parent / "requirements.txt").read_text("utf-8")
+    assert re.search(
+        rf"^azure-functions-runtime==[\d.]+ ; python_full_version >= '{version}'", lock, re.M
+    )
+    # ... and the runtime tests run the app on the same Python, where the machine has one.
+    runtime_venv = INFRA.parent / ".venv-functions" / "pyvenv.cfg"
+    if runtime_venv.exists():
+        assert f"\nversion = {version}." in runtime_venv.read_text("utf-8")
+
+
+def test_python_init_indexing_is_set_only_for_python_3_12(api):
     branches = api.conditional(api.variables["indexingSettings"])
     assert branches["condition"]["operator"]["operands"] == {
         "operand_1": "pythonVersion",

@@ -44,19 +44,22 @@ class Process:
     url: str
     popen: subprocess.Popen[str]
     output: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
 
     def log(self) -> str:
         return "".join(self.output)
 
 
-def _start(args: list[str], env: Mapping[str, str], timeout: float = 90.0) -> Process:
+def _start(
+    args: list[str], env: Mapping[str, str], timeout: float = 90.0, python: str = sys.executable
+) -> Process:
     """Start a server and wait for the line it prints once it listens, which names its port:
     each server binds port 0 itself, so no other process can take the port in between."""
     full_env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
     full_env.update(env)
     full_env["PYTHONUNBUFFERED"] = "1"
     popen = subprocess.Popen(
-        [sys.executable, *args],
+        [python, *args],
         cwd=ROOT,
         env=full_env,
         stdout=subprocess.PIPE,
@@ -77,12 +80,13 @@ def _start(args: list[str], env: Mapping[str, str], timeout: float = 90.0) -> Pr
                 found.set()
         found.set()
 
-    threading.Thread(target=pump, daemon=True).start()
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     if not found.wait(timeout) or not port:
         popen.kill()
         popen.wait()
         raise RuntimeError(f"{args} did not start:\n{''.join(output)}")
-    return Process(f"http://127.0.0.1:{port[0]}", popen, output)
+    return Process(f"http://127.0.0.1:{port[0]}", popen, output, reader)
 
 
 def terminate(popen: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
@@ -97,6 +101,8 @@ def terminate(popen: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
 
 def _stop(process: Process) -> None:
     terminate(process.popen)
+    if process.reader is not None:
+        process.reader.join(5)  # the rest of the output, up to the end of the pipe
     if process.popen.stdout is not None:
         process.popen.stdout.close()
 
@@ -207,6 +213,26 @@ NO_LIMITS = {
 @contextlib.contextmanager
 def app_server(env: Mapping[str, str]) -> Iterator[AppServer]:
     process = _start(["-m", "devhost", "--port", "0"], {**NO_LIMITS, **env})
+    try:
+        yield AppServer(process)
+    finally:
+        _stop(process)
+
+
+# The Python 3.13+ environment with the Azure Functions Python runtime (`make test` builds it
+# where such a Python exists).
+FUNCTIONS_PYTHON = ROOT / ".venv-functions" / "bin" / "python"
+
+
+@contextlib.contextmanager
+def functions_host(env: Mapping[str, str], *options: str) -> Iterator[AppServer]:
+    """The app in the real Functions Python runtime, behind the stand-in Functions host."""
+    process = _start(
+        ["-m", "tests.support.functions_host", "--port", "0", *options],
+        env,
+        timeout=90,
+        python=str(FUNCTIONS_PYTHON),
+    )
     try:
         yield AppServer(process)
     finally:
