@@ -11,6 +11,7 @@ import azure.functions as func
 from chat_api import runtime
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+runtime.telemetry()  # exporters ready before the first request; nothing at all when off
 
 if runtime.settings().streaming:
     from azurefunctions.extensions.http.fastapi import Request, Response
@@ -45,14 +46,16 @@ else:
     @app.route(route="chat/stream", methods=["POST"])
     async def chat_stream(req: func.HttpRequest) -> func.HttpResponse:
         reply = await runtime.service().buffered_stream(
-            req.headers.get("content-type"), req.get_body()
+            req.headers.get("content-type"), req.get_body(), req.headers
         )
         return _classic(reply)
 
     @app.route(route="chat", methods=["POST"])
     async def chat(req: func.HttpRequest) -> func.HttpResponse:
         return _classic(
-            await runtime.service().complete(req.headers.get("content-type"), req.get_body())
+            await runtime.service().complete(
+                req.headers.get("content-type"), req.get_body(), req.headers
+            )
         )
 
     @app.route(route="health", methods=["GET"])

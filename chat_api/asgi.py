@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from chat_api import errors, runtime
 from chat_api.errors import ChatError
-from chat_api.service import Reply, error_reply
+from chat_api.service import CHAT_ROUTE, STREAM_ROUTE, Reply
 
 
 async def chat_stream(request: Request) -> Response:
@@ -24,13 +24,14 @@ async def chat(request: Request) -> Response:
 
 async def _answer(request: Request, *, streamed: bool) -> Response:
     service = runtime.service()
+    headers = request.headers
     body = await _read_body(request, service.settings.limits.max_body_bytes)
-    if isinstance(body, Reply):
-        return to_response(body)
-    content_type = request.headers.get("content-type")
+    if isinstance(body, ChatError):
+        return to_response(service.refuse(STREAM_ROUTE if streamed else CHAT_ROUTE, body, headers))
+    content_type = headers.get("content-type")
     if streamed:
-        return to_response(await service.stream(content_type, body))
-    return to_response(await service.complete(content_type, body))
+        return to_response(await service.stream(content_type, body, headers))
+    return to_response(await service.complete(content_type, body, headers))
 
 
 async def health(request: Request) -> Response:
@@ -90,21 +91,21 @@ class LineStream(StreamingResponse):
             watcher.cancel()
 
 
-async def _read_body(request: Request, limit: int) -> bytes | Reply:
+async def _read_body(request: Request, limit: int) -> bytes | ChatError:
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
-            return error_reply(errors.bad_request("Content-Length is not a number."))
+            return errors.bad_request("Content-Length is not a number.")
         if int(declared) > limit:
-            return error_reply(errors.too_large(f"The request body is over {limit} bytes."))
+            return errors.too_large(f"The request body is over {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                return error_reply(errors.too_large(f"The request body is over {limit} bytes."))
+                return errors.too_large(f"The request body is over {limit} bytes.")
             chunks.append(chunk)
     except ClientDisconnect:
-        return error_reply(ChatError(400, "client_disconnected", "The request was not completed."))
+        return ChatError(400, "client_disconnected", "The request was not completed.")
     return b"".join(chunks)

@@ -8,6 +8,7 @@ from functools import cache
 
 from chat_api.service import ChatService
 from chat_api.settings import Settings
+from chat_api.telemetry import Telemetry, create_telemetry
 
 _service: ChatService | None = None
 
@@ -17,10 +18,16 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
+@cache
+def telemetry() -> Telemetry:
+    """Off (nothing imported), or exporting where the settings say; set up once per process."""
+    return create_telemetry(settings())
+
+
 def service() -> ChatService:
     global _service
     if _service is None:
-        _service = ChatService.from_settings(settings())
+        _service = ChatService.from_settings(settings(), telemetry())
         _tune_garbage_collector()
     return _service
 
@@ -40,3 +47,4 @@ async def shutdown() -> None:
     if _service is not None:
         current, _service = _service, None
         await current.aclose()
+    telemetry().shutdown()

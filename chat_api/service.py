@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -21,10 +21,13 @@ from chat_api.pipeline import stream_chat
 from chat_api.protocol import ChatRequest
 from chat_api.retrieval import Retriever
 from chat_api.settings import Settings, SettingsError
+from chat_api.telemetry import NO_TELEMETRY, RequestTrace, Telemetry
 
 log = logging.getLogger(__name__)
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+STREAM_ROUTE = "/api/chat/stream"
+CHAT_ROUTE = "/api/chat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,28 +36,36 @@ class Reply:
     body: bytes | AsyncIterator[bytes]
     media_type: str = wire.JSON
     headers: dict[str, str] = field(default_factory=dict)
+    error: ChatError | None = None
 
 
-def error_reply(error: ChatError) -> Reply:
+def error_reply(error: ChatError, ref: str = "") -> Reply:
+    """The error body and status; `ref` finds the request's trace and log lines."""
+    log.info("request answered with %s %s (ref %s)", error.status, error.code, ref or "none")
     headers = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
         # A page on another origin (the Static Web App calling the Function App) may read it:
         # the platform's CORS adds the allowed origin but exposes no response headers.
         headers["Access-Control-Expose-Headers"] = "Retry-After"
-    return Reply(error.status, wire.error_body(error), wire.JSON, headers)
+    return Reply(error.status, wire.error_body(error, ref), wire.JSON, headers, error)
 
 
 class ChatService:
     def __init__(
-        self, settings: Settings, host: ModelHost, retriever: Retriever | None = None
+        self,
+        settings: Settings,
+        host: ModelHost,
+        retriever: Retriever | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.settings = settings
         self.host = host
         self.retriever = retriever
+        self.telemetry = telemetry
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ChatService:
+    def from_settings(cls, settings: Settings, telemetry: Telemetry = NO_TELEMETRY) -> ChatService:
         """Choose the model host and the retriever the settings name; import only those."""
         host: ModelHost
         if settings.model_host == "offline":
@@ -86,8 +97,10 @@ class ChatService:
 
             # Vector queries need the host's embeddings; offline there are none (text only).
             embed = host.embed if settings.embedding_model else None
+            if embed is not None:
+                embed = telemetry.traced_embed(embed, settings.embedding_model)
             retriever = create_retriever(settings, embed)
-        return cls(settings, host, retriever)
+        return cls(settings, host, retriever, telemetry)
 
     async def aclose(self) -> None:
         await self.host.aclose()
@@ -133,20 +146,29 @@ class ChatService:
             raise errors.bad_request("The question is empty.")
         return request
 
-    def events(self, request: ChatRequest) -> AsyncIterator[Event]:
-        return stream_chat(
-            request, settings=self.settings, host=self.host, retriever=self.retriever
+    def events(
+        self, request: ChatRequest, trace: RequestTrace | None = None
+    ) -> AsyncIterator[Event]:
+        events = stream_chat(
+            request, settings=self.settings, host=self.host, retriever=self.retriever, trace=trace
         )
+        return events if trace is None else trace.observe(events)
 
     # ---- Routes ----------------------------------------------------------------------------
 
-    async def stream(self, content_type: str | None, body: bytes) -> Reply:
+    async def stream(
+        self, content_type: str | None, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> Reply:
         """`POST /api/chat/stream`: NDJSON lines as they are produced."""
+        trace = self.telemetry.request(STREAM_ROUTE, headers)
+        return trace.finish(await self._stream(content_type, body, trace))
+
+    async def _stream(self, content_type: str | None, body: bytes, trace: RequestTrace) -> Reply:
         try:
             request = self.parse(content_type, body)
         except ChatError as error:
-            return error_reply(error)
-        events = self.events(request)
+            return error_reply(error, trace.ref)
+        events = self.events(request, trace)
         # The status line is sent with the first byte, so hold the (quick) leading steps until
         # the first other event: a failure before any answer then gets its own status code.
         held: list[Event] = []
@@ -155,30 +177,45 @@ class ChatService:
             if type(event) is not Step:
                 break
         if held and isinstance(held[-1], Failure):
-            await events.aclose()
-            return error_reply(held[-1].error)
+            await events.aclose()  # type: ignore[attr-defined]
+            return error_reply(held[-1].error, held[-1].ref)
         return Reply(200, _lines(held, events), wire.NDJSON, dict(STREAM_HEADERS))
 
-    async def buffered_stream(self, content_type: str | None, body: bytes) -> Reply:
+    async def buffered_stream(
+        self, content_type: str | None, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> Reply:
         """The same lines as `stream`, sent at once, for hosts and proxies that buffer."""
-        reply = await self.stream(content_type, body)
+        reply = await self.stream(content_type, body, headers)
         if isinstance(reply.body, bytes):
             return reply
         lines = [line async for line in reply.body]
         return Reply(reply.status, b"".join(lines), reply.media_type, {"Cache-Control": "no-store"})
 
-    async def complete(self, content_type: str | None, body: bytes) -> Reply:
+    async def complete(
+        self, content_type: str | None, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> Reply:
         """`POST /api/chat`: one completion; any failure is an error status."""
+        trace = self.telemetry.request(CHAT_ROUTE, headers)
+        return trace.finish(await self._complete(content_type, body, trace))
+
+    async def _complete(self, content_type: str | None, body: bytes, trace: RequestTrace) -> Reply:
         try:
             request = self.parse(content_type, body)
         except ChatError as error:
-            return error_reply(error)
+            return error_reply(error, trace.ref)
         collected: list[Event] = []
-        async for event in self.events(request):
+        async for event in self.events(request, trace):
             if isinstance(event, Failure):
-                return error_reply(event.error)
+                return error_reply(event.error, event.ref)
             collected.append(event)
         return Reply(200, wire.completion_body(collected, request.sessionState))
+
+    def refuse(
+        self, route: str, error: ChatError, headers: Mapping[str, str] | None = None
+    ) -> Reply:
+        """A request refused before it reached the service (by the HTTP layer)."""
+        trace = self.telemetry.request(route, headers)
+        return trace.finish(error_reply(error, trace.ref))
 
     def health(self) -> Reply:
         settings = self.settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 ModelHostKind = Literal["azure", "openai", "offline"]
 RetrievalKind = Literal["azure", "local", "off"]
@@ -78,6 +78,17 @@ class Settings:
     temperature: float | None = None
     knowledge_base_dir: str = ""
 
+    # Telemetry (docs/observability.md): on when a destination is set, else off and not even
+    # imported. The standard OTEL_* variables (headers, service name, sampling, batching) are read
+    # by the OpenTelemetry SDK itself; OTEL_SDK_DISABLED=true turns it all off.
+    applicationinsights_connection_string: str = ""
+    # `Authorization=AAD` (with `ClientId=` for a user-assigned identity): ingestion by Entra ID.
+    applicationinsights_authentication: str = ""
+    otlp_endpoint: str = ""
+    telemetry_service_name: str = "chat-api"
+    # Record prompt, question, search query and answer text in traces: off, they may be personal.
+    trace_content: bool = False
+
     @property
     def chat_model(self) -> str:
         if self.model_host == "azure":
@@ -85,6 +96,10 @@ class Settings:
         if self.model_host == "openai":
             return self.openai_chat_model
         return "none"
+
+    @property
+    def telemetry_enabled(self) -> bool:
+        return bool(self.applicationinsights_connection_string or self.otlp_endpoint)
 
     @property
     def embedding_model(self) -> str:
@@ -168,7 +183,20 @@ class Settings:
             ),
             temperature=get.optional_number("CHAT_TEMPERATURE"),
             knowledge_base_dir=get.text("CHAT_KNOWLEDGE_BASE_DIR"),
+            **_telemetry_settings(get),
         )
+
+
+def _telemetry_settings(get: _Reader) -> dict[str, Any]:
+    if get.flag("OTEL_SDK_DISABLED", False):
+        return {}
+    return {
+        "applicationinsights_connection_string": get.text("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+        "applicationinsights_authentication": get.text("APPLICATIONINSIGHTS_AUTHENTICATION_STRING"),
+        "otlp_endpoint": get.text("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "telemetry_service_name": get.text("OTEL_SERVICE_NAME", "chat-api"),
+        "trace_content": get.flag("CHAT_TRACE_CONTENT", False),
+    }
 
 
 def _default_host(env: Mapping[str, str]) -> str:

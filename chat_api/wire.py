@@ -27,7 +27,7 @@ def ndjson_line(event: Event) -> bytes:
 
 def _line_object(event: Event) -> dict[str, Any]:
     if isinstance(event, Failure):
-        return error_object(event.error)
+        return error_object(event.error, event.ref)
     context: dict[str, Any]
     if isinstance(event, Step):
         context = {"step": _step_object(event)}
@@ -85,12 +85,15 @@ def completion_body(events: Iterable[Event], session_state: Any = None) -> bytes
     )
 
 
-def error_object(error: ChatError) -> dict[str, Any]:
-    return {"error": {"code": error.code, "message": error.message}}
+def error_object(error: ChatError, ref: str = "") -> dict[str, Any]:
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if ref:
+        body["ref"] = ref
+    return {"error": body}
 
 
-def error_body(error: ChatError) -> bytes:
-    return orjson.dumps(error_object(error))
+def error_body(error: ChatError, ref: str = "") -> bytes:
+    return orjson.dumps(error_object(error, ref))
 
 
 def json_body(value: Any) -> bytes:

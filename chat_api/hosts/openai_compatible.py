@@ -95,6 +95,7 @@ class OpenAICompatibleHost:
         response = await with_retries(lambda: self._open_stream(content), self._retry_seconds)
         finish: str | None = None
         usage: dict[str, Any] = {}
+        answered_by = ""
         done = False
         pending = b""
         try:
@@ -120,6 +121,7 @@ class OpenAICompatibleHost:
                         choices = chunk.get("choices")
                         if chunk.get("usage"):
                             usage = chunk["usage"]
+                            answered_by = chunk.get("model") or ""
                         if not choices:
                             continue  # Azure sends prompt filter results first
                         choice = choices[0]
@@ -144,7 +146,7 @@ class OpenAICompatibleHost:
                 raise errors.stream_interrupted()
             if finish == "content_filter":
                 raise errors.content_filtered()
-            yield End(finish or "stop", usage)
+            yield End(finish or "stop", usage, answered_by)
             if done:
                 await _drain(response)
         finally:

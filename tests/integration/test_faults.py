@@ -3,6 +3,7 @@ client leaves."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -39,9 +40,13 @@ def test_a_failing_model_gives_502(app_server, route):
     response = httpx.post(app_server.url + route, json=question("fail #500"), timeout=10)
 
     assert response.status_code == 502
-    assert response.json() == {
-        "error": {"code": "model_error", "message": "The model service returned an error."}
+    error = response.json()["error"]
+    assert error == {
+        "code": "model_error",
+        "message": "The model service returned an error.",
+        "ref": error["ref"],
     }
+    assert re.fullmatch("[0-9a-f]{12}", error["ref"])  # finds the request's log lines
 
 
 def test_a_transient_failure_is_retried_and_the_answer_comes(app_server, model_server):
@@ -73,6 +78,7 @@ def test_a_stream_cut_mid_answer_ends_with_an_error_line(app_server):
         "error": {
             "code": "stream_interrupted",
             "message": "The model's answer was cut off before it finished.",
+            "ref": lines[-1]["error"]["ref"],
         }
     }
     assert not any("finish_reason" in line.get("context", {}) for line in lines)

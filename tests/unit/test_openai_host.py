@@ -65,13 +65,13 @@ async def test_reads_a_compressed_stream(mock_model):
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "You asked: Zipped?"
 
 
-async def test_ends_with_the_finish_reason_and_usage(mock_model):
+async def test_ends_with_the_finish_reason_usage_and_the_model_that_answered(mock_model):
     host = create_host(OPENAI)
 
     events = await _collect(host, _prompt())
 
     assert events[-1] == End(
-        "stop", {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}
+        "stop", {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}, "gpt-4o-mini"
     )
 
 

@@ -166,7 +166,10 @@ async def test_a_throttled_query_call_is_a_429_before_any_output(mock_model, fak
     status, lines = await _stream(_service(), question("Cost?"))
 
     assert status == 429
-    assert lines == [{"error": {"code": "rate_limited", "message": lines[0]["error"]["message"]}}]
+    error = lines[0]["error"]
+    assert lines == [
+        {"error": {"code": "rate_limited", "message": error["message"], "ref": error["ref"]}}
+    ]
     assert fake_search.calls == []
 
 
