@@ -70,9 +70,17 @@ class Instruments:
 class OpenTelemetry:
     enabled = True
 
-    def __init__(self, shutdown: Callable[[], None], *, record_content: bool) -> None:
-        self.tracer = trace.get_tracer(SCOPE)
-        self.instruments = Instruments(metrics.get_meter(SCOPE))
+    def __init__(
+        self,
+        shutdown: Callable[[], None],
+        *,
+        record_content: bool,
+        tracer_provider: trace.TracerProvider | None = None,
+        meter_provider: metrics.MeterProvider | None = None,
+    ) -> None:
+        """The global providers (set by `exporters.py`) unless others are given."""
+        self.tracer = trace.get_tracer(SCOPE, tracer_provider=tracer_provider)
+        self.instruments = Instruments(metrics.get_meter(SCOPE, meter_provider=meter_provider))
         self.record_content = record_content
         self._shutdown = shutdown
 
@@ -92,6 +100,7 @@ class OpenTelemetry:
                 attributes={
                     "gen_ai.operation.name": "embeddings",
                     "gen_ai.request.model": model,
+                    "chat.stage": "embedding",
                     "chat.inputs": len(texts),
                 },
             )

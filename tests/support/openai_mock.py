@@ -125,6 +125,8 @@ class MockModel:
         self.gzip = False  # compress streamed answers, as some proxies do
         # Seconds between streamed events, as a model produces them; 0 sends them in one go.
         self.chunk_gap = 0.002
+        # Drop the connection after this many streamed events, as a failing upstream does.
+        self.cut_after: int | None = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
@@ -151,6 +153,8 @@ class MockModel:
         if not body.get("stream"):
             return web.json_response(completion_for(text).model_dump(mode="json"))
         events = sse(chunks_for(text))
+        if self.cut_after is not None:
+            events = events[: self.cut_after]
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         if self.gzip:
             response.enable_compression(web.ContentCoding.gzip)
@@ -161,6 +165,9 @@ class MockModel:
                 await asyncio.sleep(self.chunk_gap)
         else:
             await response.write(b"".join(events))
+        if self.cut_after is not None and request.transport is not None:
+            request.transport.close()  # no end of the chunked body: the client sees it cut
+            return response
         await response.write_eof()
         return response
 
