@@ -150,7 +150,7 @@ async def test_the_server_span_ends_after_the_last_line_and_says_how_the_answer_
     assert server["chat.lines"] == len(lines)
     assert server["chat.client_left"] is False
     assert server["http.response.status_code"] == 200
-    assert 0 < server["chat.time_to_first_token_ms"]
+    assert server["chat.time_to_first_token_ms"] > 0
     assert len(server["chat.ref"]) == 12
 
 
