@@ -121,7 +121,7 @@ class OpenAICompatibleHost:
                         choices = chunk.get("choices")
                         if chunk.get("usage"):
                             usage = chunk["usage"]
-                            answered_by = chunk.get("model") or ""
+                            answered_by = chunk.get("model") or answered_by
                         if not choices:
                             continue  # Azure sends prompt filter results first
                         choice = choices[0]
@@ -132,6 +132,7 @@ class OpenAICompatibleHost:
                                 texts.append(text)
                         if choice.get("finish_reason"):
                             finish = choice["finish_reason"]
+                            answered_by = chunk.get("model") or answered_by
                     if texts:
                         yield TextDelta(texts[0] if len(texts) == 1 else "".join(texts))
                     if done:

@@ -12,6 +12,7 @@ the browser can each ask for what they need:
   #xss       an answer carrying script, event-handler and javascript: link payloads
   #markdown  headings, a list, code and a link        #filter   ends with content_filter
   #error     an error event in the middle of the stream
+  #linger    a pause of half a second between the last text chunk and the finish chunk
 
 A non-streamed request whose system message asks for a search query is answered with one: the
 question's words, lowercased, directives kept (`query_for`), so a search stand-in sees them.
@@ -271,6 +272,8 @@ class StandInModel:
                     c.completed += 1
                     return response
                 await response.write(_chunk(model, created, delta={"content": piece}))
+            if "#linger" in question:
+                await asyncio.sleep(0.5)
             finish = "content_filter" if "#filter" in question else "stop"
             # A final chunk without a delta, as Azure sends with its content filter results.
             await response.write(_chunk(model, created, finish_reason=finish))
