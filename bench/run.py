@@ -199,6 +199,27 @@ def cold_import(tmp: Path, app_env: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def telemetry_cost(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """CPU per streamed answer with telemetry on minus off, per scenario both modes ran."""
+    off = {row["scenario"]: row["app"] for row in results.get("streaming", [])}
+    rows = []
+    for row in results.get("telemetry on", []):
+        if row["scenario"] in off:
+            before, after = (
+                off[row["scenario"]]["cpu_ms_per_stream"],
+                row["app"]["cpu_ms_per_stream"],
+            )
+            rows.append(
+                {
+                    "scenario": row["scenario"],
+                    "cpu_ms_off": before,
+                    "cpu_ms_on": after,
+                    "added_ms": round(after - before, 3),
+                }
+            )
+    return rows
+
+
 # ---- The run ------------------------------------------------------------------------------------
 
 
@@ -277,8 +298,15 @@ async def _main(args: argparse.Namespace) -> int:
         model = stack.enter_context(processes.model_server(*model_options))
         host, model_port = "127.0.0.1", _port(model.url)
         floor = Target(host, model_port, "/v1/chat/completions", model_body("bench"), b"[DONE]")
+        sink = stack.enter_context(processes.collector_server())
         modes = {
             "streaming": {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "bench"},
+            # Every answer traced, measured and exported over OTLP/HTTP to a local sink.
+            "telemetry on": {
+                "OPENAI_BASE_URL": model.base_url,
+                "OPENAI_API_KEY": "bench",
+                "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
+            },
             "streaming off": {
                 "OPENAI_BASE_URL": model.base_url,
                 "OPENAI_API_KEY": "bench",
@@ -302,8 +330,13 @@ async def _main(args: argparse.Namespace) -> int:
                     results["soak"] = await soak.run(target, pid, args.soak_streams)
                     print(f"  {results['soak']}", flush=True)
         model_env = {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "bench"}
-    results["cold_import"] = cold_import(RESULTS, model_env)
-    print(f"\nCold import: {results['cold_import']}", flush=True)
+        results["cold_import"] = cold_import(RESULTS, model_env)
+        print(f"\nCold import: {results['cold_import']}", flush=True)
+        telemetry_env = {**model_env, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url}
+        results["cold_import_telemetry_on"] = cold_import(RESULTS, telemetry_env)
+        print(f"Cold import, telemetry on: {results['cold_import_telemetry_on']}", flush=True)
+    results["telemetry_cost"] = telemetry_cost(results)
+    print(f"Telemetry cost per streamed answer: {results['telemetry_cost']}", flush=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(results, indent=2))
     summary = report.markdown(results)

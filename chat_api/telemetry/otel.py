@@ -10,7 +10,6 @@ else happens once per answer.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -157,6 +156,10 @@ class AnswerTrace:
         self.error: ChatError | None = None
         self.retries = 0
         self.rate_limited = False
+        self._route_attributes = {"http.route": route}
+        self._streaming = False  # the reply is a stream: `observe` sees its end
+        self._over: bool | None = None  # the events ended: whether because the client left
+        self._lines = 0
         self._ended = False
 
     # ---- Stages ------------------------------------------------------------------------------
@@ -258,18 +261,29 @@ class AnswerTrace:
     # ---- The answer as the client gets it ----------------------------------------------------
 
     async def observe(self, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        """Every event becomes one line, and the pipeline is only asked for the next event once
+        the previous line was sent: so when it has no more, the last line has left."""
         self.answered = True
         attach, detach = otel_context.attach, otel_context.detach
         current = self.ctx
+        lines = 0
         try:
             while True:
-                token = attach(current)
-                try:
-                    event = await anext(events)
-                except StopAsyncIteration:
-                    return
-                finally:
-                    detach(token)
+                # Until the first text, the span is current while the pipeline works (its stages
+                # and logs find it); after that only the model's span needs to be, per chunk.
+                if self.first_token is None:
+                    token = attach(current)
+                    try:
+                        event = await anext(events)
+                    except StopAsyncIteration:
+                        break
+                    finally:
+                        detach(token)
+                else:
+                    try:
+                        event = await anext(events)
+                    except StopAsyncIteration:
+                        break
                 kind = type(event)
                 if kind is TextDelta:
                     if self.first_token is None:
@@ -278,36 +292,40 @@ class AnswerTrace:
                     self.finish_reason = event.finish_reason  # type: ignore[union-attr]
                 elif kind is Failure:
                     self.error = event.error  # type: ignore[union-attr]
+                lines += 1
                 yield event
+            self._lines = lines
+            self._stream_over(client_left=False)
+        except BaseException:
+            # Cancelled while waiting for the pipeline (the client left), or closed while a
+            # line was being sent.
+            self._lines = lines
+            self._stream_over(client_left=True)
+            raise
         finally:
             await _close(events)
 
     def finish(self, reply: Reply) -> Reply:
+        """The reply is whole (end now), or a stream whose end `observe` sees."""
         self.span.set_attribute("http.response.status_code", reply.status)
         if reply.error is not None and self.error is None:
             self.error = reply.error
-        if isinstance(reply.body, bytes):
-            self._end(client_left=False, lines=None)
-            return reply
-        return dataclasses.replace(reply, body=self._stream(reply.body))
+        if isinstance(reply.body, bytes) or not self.answered:
+            self._end(client_left=False)
+        else:
+            self._streaming = True
+            self._telemetry.instruments.open_streams.add(1, self._route_attributes)
+            if self._over is not None:  # it ended before the reply was handed out
+                self._stream_over(client_left=self._over)
+        return reply
 
-    async def _stream(self, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        open_streams = self._telemetry.instruments.open_streams
-        attributes = {"http.route": self.route}
-        open_streams.add(1, attributes)
-        lines = 0
-        client_left = True
-        try:
-            async for line in body:
-                lines += 1
-                yield line
-            client_left = False
-        finally:
-            open_streams.add(-1, attributes)
-            await _close(body)
-            self._end(client_left=client_left, lines=lines)
+    def _stream_over(self, *, client_left: bool) -> None:
+        self._over = client_left
+        if self._streaming and not self._ended:
+            self._telemetry.instruments.open_streams.add(-1, self._route_attributes)
+            self._end(client_left=client_left)
 
-    def _end(self, *, client_left: bool, lines: int | None) -> None:
+    def _end(self, *, client_left: bool) -> None:
         if self._ended:
             return
         self._ended = True
@@ -317,8 +335,8 @@ class AnswerTrace:
         if error is not None:
             span.set_attribute("error.type", error.code)
             self.rate_limited = self.rate_limited or error.code == _RATE_LIMITED
-        if lines is not None:
-            span.set_attribute("chat.lines", lines)
+        if self._streaming:
+            span.set_attribute("chat.lines", self._lines)
         if not self.answered:
             reason = error.code if error is not None else "unknown"
             instruments.refused.add(1, {"http.route": self.route, "chat.refusal.reason": reason})

@@ -89,6 +89,15 @@ describe('dispatchLine', () => {
     assert.ok(error instanceof ChatError);
     assert.equal(error.code, 'upstream');
     assert.equal(error.partial, true);
+    assert.equal(error.ref, '');
+  });
+
+  it('keeps the request reference of an error line, and only a plausible one', () => {
+    const { events, handlers } = recorder();
+    dispatchLine({ error: { code: 'stream_interrupted', message: 'cut', ref: '0af7651916cd' } }, handlers);
+    dispatchLine({ error: { code: 'x', message: 'y', ref: '<img src=x>' } }, handlers);
+    assert.equal(events[0][1].ref, '0af7651916cd');
+    assert.equal(events[1][1].ref, '');
   });
 
   it('ignores what it does not know', () => {

@@ -159,6 +159,16 @@ def search_server(api_key: str = "search-test-key") -> Iterator[SearchServer]:
 
 
 @contextlib.contextmanager
+def collector_server() -> Iterator[Process]:
+    """The stand-in OpenTelemetry collector as a process of its own: a sink for `make bench`."""
+    process = _start(["-m", "tests.support.standin_collector", "--port", "0"], {})
+    try:
+        yield process
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
 def app_server(env: Mapping[str, str]) -> Iterator[AppServer]:
     process = _start(["-m", "devhost", "--port", "0"], env)
     try:

@@ -80,7 +80,9 @@ class Collector:
         raise AssertionError("the collector did not receive it in time")
 
 
-def _handler(collector: Collector) -> type[BaseHTTPRequestHandler]:
+def _handler(collector: Collector, keep: bool = True) -> type[BaseHTTPRequestHandler]:
+    """Decodes every export request; keeps them unless `keep` is false (a long-running sink)."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             service = _SERVICES.get(self.path)
@@ -93,8 +95,9 @@ def _handler(collector: Collector) -> type[BaseHTTPRequestHandler]:
             request_type, response_type = service
             message = request_type()
             message.ParseFromString(body)
-            with collector.lock:
-                collector.requests[self.path].append(message)
+            if keep:
+                with collector.lock:
+                    collector.requests[self.path].append(message)
             reply = response_type().SerializeToString()
             self.send_response(200)
             self.send_header("Content-Type", "application/x-protobuf")
@@ -121,3 +124,21 @@ def collector() -> Iterator[Collector]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def main() -> None:
+    """`python -m tests.support.standin_collector --port 0`: serve until stopped (a local sink
+    for `make bench`); prints "READY port=N" when listening."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    sink = Collector()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), _handler(sink, keep=False))
+    print(f"READY port={server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
