@@ -269,21 +269,15 @@ class AnswerTrace:
         lines = 0
         try:
             while True:
-                # Until the first text, the span is current while the pipeline works (its stages
-                # and logs find it); after that only the model's span needs to be, per chunk.
-                if self.first_token is None:
-                    token = attach(current)
-                    try:
-                        event = await anext(events)
-                    except StopAsyncIteration:
-                        break
-                    finally:
-                        detach(token)
-                else:
-                    try:
-                        event = await anext(events)
-                    except StopAsyncIteration:
-                        break
+                # The request's span is current while the pipeline works: its stages and log
+                # lines find it (a context switch costs about a microsecond).
+                token = attach(current)
+                try:
+                    event = await anext(events)
+                except StopAsyncIteration:
+                    break
+                finally:
+                    detach(token)
                 kind = type(event)
                 if kind is TextDelta:
                     if self.first_token is None:
