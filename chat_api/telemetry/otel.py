@@ -49,9 +49,6 @@ class Instruments:
         self.tokens = meter.create_counter(
             "chat.tokens", unit="{token}", description="Model tokens, by kind."
         )
-        self.token_usage = meter.create_histogram(
-            "gen_ai.client.token.usage", unit="{token}", description="Tokens per model call."
-        )
         self.open_streams = meter.create_up_down_counter(
             "chat.streams.open", unit="{stream}", description="Streamed answers in flight."
         )
@@ -239,24 +236,9 @@ class AnswerTrace:
             span.set_attribute("gen_ai.response.model", end.model)
         instruments = self._telemetry.instruments
         for kind, count in tokens.items():
-            if not isinstance(count, int):
-                continue
-            span.set_attribute(
-                f"gen_ai.usage.{kind}_tokens"
-                if kind != "reasoning"
-                else "gen_ai.usage.reasoning_tokens",
-                count,
-            )
-            instruments.tokens.add(count, {"gen_ai.token.type": kind})
-            if kind != "reasoning":
-                instruments.token_usage.record(
-                    count,
-                    {
-                        "gen_ai.operation.name": "chat",
-                        "gen_ai.request.model": model,
-                        "gen_ai.token.type": kind,
-                    },
-                )
+            if isinstance(count, int):
+                span.set_attribute(f"gen_ai.usage.{kind}_tokens", count)
+                instruments.tokens.add(count, {"gen_ai.token.type": kind})
 
     # ---- The answer as the client gets it ----------------------------------------------------
 
