@@ -35,10 +35,11 @@ class Target:
 @dataclass
 class StreamResult:
     ok: bool
-    first_line_s: float | None  # from request sent to first text line
+    first_word_s: float | None  # from request sent to the first text line
     gaps_s: list[float] = field(default_factory=list)  # between text lines
     lines: int = 0
     error: str = ""
+    first_line_s: float | None = None  # from request sent to the first line of any kind (a step)
 
 
 class _StreamProtocol(asyncio.Protocol):
@@ -50,6 +51,7 @@ class _StreamProtocol(asyncio.Protocol):
         self.started = 0.0
         self.last: float | None = None
         self.first: float | None = None
+        self.first_any: float | None = None
         self.gaps: list[float] = []
         self.lines = 0
         self.status_checked = False
@@ -68,6 +70,10 @@ class _StreamProtocol(asyncio.Protocol):
                 self._finish(False, f"status {self.buffer[9:12].decode(errors='replace')}")
                 return
         buffer = self.buffer
+        if self.first_any is None:
+            head_end = buffer.find(b"\r\n\r\n")
+            if head_end >= 0 and buffer.find(b"{", head_end) >= 0:
+                self.first_any = now - self.started
         position = max(0, self.scanned - len(CONTENT))
         while True:
             found = buffer.find(CONTENT, position)
@@ -101,7 +107,9 @@ class _StreamProtocol(asyncio.Protocol):
 
     def _finish(self, ok: bool, error: str) -> None:
         if not self.done.done():
-            self.done.set_result(StreamResult(ok, self.first, self.gaps, self.lines, error))
+            self.done.set_result(
+                StreamResult(ok, self.first, self.gaps, self.lines, error, self.first_any)
+            )
         self.transport.close()
 
 

@@ -36,9 +36,10 @@ def markdown(results: dict[str, Any]) -> str:
         out += [
             f"## {mode}",
             "",
-            "| scenario | first line p50 ms (floor) | added, ratio | gap p99 ms (floor) | added "
+            "| scenario | first line p50 ms (floor) | added, ratio | first word p50 ms (floor) "
+            "| added | gap p99 ms (floor) | added "
             "| CPU ms/answer (floor) | ratio | peak MB | KB per open stream | errors |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in rows:
             f, a = row["floor"], row["app"]
@@ -47,6 +48,8 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| {a['first_line_p50_ms']} ({f['first_line_p50_ms']}) "
                 f"| {_added(a['first_line_p50_ms'], f['first_line_p50_ms'])}, "
                 f"{_ratio(a['first_line_p50_ms'], f['first_line_p50_ms'])} "
+                f"| {a['first_word_p50_ms']} ({f['first_word_p50_ms']}) "
+                f"| {_added(a['first_word_p50_ms'], f['first_word_p50_ms'])} "
                 f"| {a['gap_p99_ms']} ({f['gap_p99_ms']}) "
                 f"| {_added(a['gap_p99_ms'], f['gap_p99_ms'])} "
                 f"| {a['cpu_ms_per_stream']} ({f['cpu_ms_per_stream']}) "

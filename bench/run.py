@@ -87,6 +87,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def summarise(results: list[StreamResult]) -> dict[str, Any]:
     firsts = [r.first_line_s for r in results if r.first_line_s is not None]
+    words = [r.first_word_s for r in results if r.first_word_s is not None]
     gaps = [g for r in results for g in r.gaps_s]
     errors = [r.error for r in results if not r.ok]
     ms = 1000.0
@@ -96,6 +97,8 @@ def summarise(results: list[StreamResult]) -> dict[str, Any]:
         "error_examples": sorted(set(errors))[:3],
         "first_line_p50_ms": _scaled(percentile(firsts, 50), ms),
         "first_line_p99_ms": _scaled(percentile(firsts, 99), ms),
+        "first_word_p50_ms": _scaled(percentile(words, 50), ms),
+        "first_word_p99_ms": _scaled(percentile(words, 99), ms),
         "gap_p50_ms": _scaled(percentile(gaps, 50), ms),
         "gap_p99_ms": _scaled(percentile(gaps, 99), ms),
         "lines_per_stream": statistics.mean(r.lines for r in results) if results else 0,
@@ -240,6 +243,7 @@ def _row_line(row: dict[str, Any]) -> str:
     return (
         f"  {row['scenario']:<24} first line p50 {a['first_line_p50_ms']} ms "
         f"(floor {f['first_line_p50_ms']}), "
+        f"first word p50 {a['first_word_p50_ms']} ms (floor {f['first_word_p50_ms']}), "
         f"gap p99 {a['gap_p99_ms']} ms (floor {f['gap_p99_ms']}), "
         f"cpu {a['cpu_ms_per_stream']} ms/answer, peak {a['peak_rss_mb']} MB, "
         f"errors {a['errors']}/{a['streams']}"

@@ -4,12 +4,13 @@ Reads the body within the size limit, delegates to the ChatService, returns its 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from chat_api import errors, runtime
+from chat_api import errors, runtime, wire
 from chat_api.errors import ChatError
 from chat_api.service import CHAT_ROUTE, STREAM_ROUTE, Reply
 
@@ -47,9 +48,11 @@ def to_response(reply: Reply) -> Response:
         return Response(
             reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers
         )
-    return LineStream(
+    stream = LineStream(
         reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers
     )
+    stream.keepalive_seconds = reply.keepalive_seconds
+    return stream
 
 
 class LineStream(StreamingResponse):
@@ -57,7 +60,12 @@ class LineStream(StreamingResponse):
     even while the model is silent: the body's generators are cancelled, which closes the model's
     stream. Starlette's StreamingResponse does the same with an anyio task group, whose set-up and
     tear-down cost more CPU per answer than the rest of the request (`make bench`); this uses one
-    plain asyncio task that waits for the disconnect."""
+    plain asyncio task that waits for the disconnect.
+
+    While nothing has been sent for `keepalive_seconds`, a keep-alive line goes out, so proxies
+    and load balancers that cut idle connections keep a thinking model's answer open."""
+
+    keepalive_seconds: float | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         streaming = asyncio.current_task()
@@ -71,7 +79,9 @@ class LineStream(StreamingResponse):
             client_left = True
             streaming.cancel()
 
-        watcher = asyncio.get_running_loop().create_task(watch_for_disconnect())
+        loop = asyncio.get_running_loop()
+        watcher = loop.create_task(watch_for_disconnect())
+        keepalive = _KeepAlive(send, self.keepalive_seconds) if self.keepalive_seconds else None
         try:
             await send(
                 {
@@ -80,8 +90,13 @@ class LineStream(StreamingResponse):
                     "headers": self.raw_headers,
                 }
             )
-            async for line in self.body_iterator:
-                await send({"type": "http.response.body", "body": line, "more_body": True})
+            if keepalive is None:
+                async for line in self.body_iterator:
+                    await send({"type": "http.response.body", "body": line, "more_body": True})
+            else:
+                async for line in self.body_iterator:
+                    keepalive.lines += 1
+                    await send({"type": "http.response.body", "body": line, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not client_left:
@@ -89,6 +104,43 @@ class LineStream(StreamingResponse):
             streaming.uncancel()  # our own cancellation, done with: the request ends quietly
         finally:
             watcher.cancel()
+            if keepalive is not None:
+                keepalive.stop()
+            # Stops the answer even when its first line was never asked for.
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+class _KeepAlive:
+    """Sends the keep-alive line when no line went out during the last half interval and the
+    one before it: at most one timer per answer, nothing per line but a counter."""
+
+    def __init__(self, send: Send, interval: float) -> None:
+        self._send = send
+        self._period = interval / 2
+        self._seen = 0
+        self._sending: asyncio.Task[None] | None = None
+        self.lines = 0
+        self._timer = asyncio.get_running_loop().call_later(self._period, self._tick)
+
+    def _tick(self) -> None:
+        if self.lines == self._seen and (self._sending is None or self._sending.done()):
+            self._sending = asyncio.get_running_loop().create_task(self._send_line())
+        self._seen = self.lines
+        self._timer = asyncio.get_running_loop().call_later(self._period, self._tick)
+
+    async def _send_line(self) -> None:
+        # OSError: the client left; the disconnect watcher ends the answer.
+        with contextlib.suppress(OSError):
+            await self._send(
+                {"type": "http.response.body", "body": wire.KEEPALIVE_LINE, "more_body": True}
+            )
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._sending is not None:
+            self._sending.cancel()
 
 
 async def _read_body(request: Request, limit: int) -> bytes | ChatError:

@@ -52,4 +52,10 @@ class Failure:
     ref: str = ""  # finds the request's trace and log lines
 
 
+@dataclass(frozen=True, slots=True)
+class KeepAlive:
+    """Nothing to say yet (a reasoning model thinking): sent while a stream has been silent a
+    while, so proxies and load balancers keep the connection open. Clients ignore it."""
+
+
 Event = Step | Citations | TextDelta | End | Failure

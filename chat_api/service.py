@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -33,9 +34,11 @@ CHAT_ROUTE = "/api/chat"
 @dataclass(frozen=True, slots=True)
 class Reply:
     status: int
-    body: bytes | AsyncIterator[bytes]
+    body: bytes | AnswerLines
     media_type: str = wire.JSON
     headers: dict[str, str] = field(default_factory=dict)
+    # While a streamed body is silent this long, a keep-alive line is sent; None: never.
+    keepalive_seconds: float | None = None
     error: ChatError | None = None
 
 
@@ -48,7 +51,7 @@ def error_reply(error: ChatError, ref: str = "") -> Reply:
         # A page on another origin (the Static Web App calling the Function App) may read it:
         # the platform's CORS adds the allowed origin but exposes no response headers.
         headers["Access-Control-Expose-Headers"] = "Retry-After"
-    return Reply(error.status, wire.error_body(error, ref), wire.JSON, headers, error)
+    return Reply(error.status, wire.error_body(error, ref), wire.JSON, headers, error=error)
 
 
 class ChatService:
@@ -159,7 +162,7 @@ class ChatService:
     async def stream(
         self, content_type: str | None, body: bytes, headers: Mapping[str, str] | None = None
     ) -> Reply:
-        """`POST /api/chat/stream`: NDJSON lines as they are produced."""
+        """`POST /api/chat/stream`: NDJSON lines as they are produced, starting at once."""
         trace = self.telemetry.request(STREAM_ROUTE, headers)
         return trace.finish(await self._stream(content_type, body, trace))
 
@@ -169,27 +172,39 @@ class ChatService:
         except ChatError as error:
             return error_reply(error, trace.ref)
         events = self.events(request, trace)
-        # The status line is sent with the first byte, so hold the (quick) leading steps until
-        # the first other event: a failure before any answer then gets its own status code.
-        held: list[Event] = []
-        async for event in events:
-            held.append(event)
-            if type(event) is not Step:
-                break
+        held, pending = await _opening(events, self.settings.opening_window_seconds)
         if held and isinstance(held[-1], Failure):
             await events.aclose()  # type: ignore[attr-defined]
             return error_reply(held[-1].error, held[-1].ref)
-        return Reply(200, _lines(held, events), wire.NDJSON, dict(STREAM_HEADERS))
+        return Reply(
+            200,
+            AnswerLines(held, pending, events),
+            wire.NDJSON,
+            dict(STREAM_HEADERS),
+            keepalive_seconds=self.settings.keepalive_seconds or None,
+        )
 
     async def buffered_stream(
         self, content_type: str | None, body: bytes, headers: Mapping[str, str] | None = None
     ) -> Reply:
-        """The same lines as `stream`, sent at once, for hosts and proxies that buffer."""
-        reply = await self.stream(content_type, body, headers)
-        if isinstance(reply.body, bytes):
-            return reply
-        lines = [line async for line in reply.body]
-        return Reply(reply.status, b"".join(lines), reply.media_type, {"Cache-Control": "no-store"})
+        """The same lines as `stream`, sent at once, for hosts and proxies that buffer. The status
+        is the outcome's: an answer that fails before its first word is an error status."""
+        trace = self.telemetry.request(STREAM_ROUTE, headers)
+        return trace.finish(await self._buffered_stream(content_type, body, trace))
+
+    async def _buffered_stream(
+        self, content_type: str | None, body: bytes, trace: RequestTrace
+    ) -> Reply:
+        try:
+            request = self.parse(content_type, body)
+        except ChatError as error:
+            return error_reply(error, trace.ref)
+        collected = [event async for event in self.events(request, trace)]
+        first = next((e for e in collected if type(e) is not Step), None)
+        if isinstance(first, Failure):
+            return error_reply(first.error, first.ref)
+        lines = b"".join(wire.ndjson_line(event) for event in collected)
+        return Reply(200, lines, wire.NDJSON, {"Cache-Control": "no-store"})
 
     async def complete(
         self, content_type: str | None, body: bytes, headers: Mapping[str, str] | None = None
@@ -237,12 +252,74 @@ class ChatService:
         return Reply(200, openapi.document_bytes())
 
 
-async def _lines(held: list[Event], events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
-    for event in held:
-        yield wire.ndjson_line(event)
-    line = wire.ndjson_line
-    async for event in events:
-        yield line(event)
+async def _opening(
+    events: AsyncIterator[Event], window: float
+) -> tuple[list[Event], asyncio.Task[Event] | None]:
+    """The events produced within `window`, up to and including the first that is not a step,
+    and the still-running request for the next event when the window closed first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + window
+    held: list[Event] = []
+    while True:
+        next_event = loop.create_task(_next(events))
+        done, _ = await asyncio.wait((next_event,), timeout=max(0.0, deadline - loop.time()))
+        if not done:
+            return held, next_event
+        try:
+            event = next_event.result()
+        except StopAsyncIteration:
+            return held, None
+        held.append(event)
+        if type(event) is not Step:
+            return held, None
+
+
+async def _next(events: AsyncIterator[Event]) -> Event:
+    return await anext(events)
+
+
+class AnswerLines:
+    """A streamed answer's NDJSON lines: the events held during the opening window, then the
+    rest as they come. `aclose` stops the answer even when the body was never read (a client
+    that left before the first line), so no model or search call goes on unpaid-for."""
+
+    def __init__(
+        self,
+        held: list[Event],
+        pending: asyncio.Task[Event] | None,
+        events: AsyncIterator[Event],
+    ) -> None:
+        self._pending = pending
+        self._events = events
+        self._lines = self._produce(held)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._lines
+
+    async def _produce(self, held: list[Event]) -> AsyncIterator[bytes]:
+        line = wire.ndjson_line
+        for event in held:
+            yield line(event)
+        pending = self._pending
+        if pending is not None:
+            try:
+                event = await pending  # cancelling this task cancels the answer too
+            except StopAsyncIteration:
+                return
+            self._pending = None
+            yield line(event)
+        async for event in self._events:
+            yield line(event)
+
+    async def aclose(self) -> None:
+        pending = self._pending
+        if pending is not None and not pending.done():
+            pending.cancel()
+            await asyncio.wait((pending,))
+        await self._lines.aclose()
+        aclose = getattr(self._events, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _describe(exc: ValidationError) -> str:

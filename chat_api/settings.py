@@ -77,6 +77,14 @@ class Settings:
     model_timeout_seconds: float = 60.0
     temperature: float | None = None
     knowledge_base_dir: str = ""
+    # How long a streamed answer may wait before its status line is sent. A failure within it (a
+    # bad key, a model that refuses at once) still gets its own HTTP status; after it the response
+    # has begun, and a failure is the stream's last line. The default puts the first step on the
+    # wire within 250 ms of the request being read, whatever the model and search are doing.
+    opening_window_seconds: float = 0.2
+    # A streamed answer silent this long (a reasoning model thinking) carries a keep-alive line,
+    # well inside the idle cut of proxies and Azure's front end (230 s); 0: never.
+    keepalive_seconds: float = 10.0
 
     # Telemetry (docs/observability.md): on when a destination is set, else off and not even
     # imported. The standard OTEL_* variables (headers, service name, sampling, batching) are read
@@ -183,6 +191,10 @@ class Settings:
             ),
             temperature=get.optional_number("CHAT_TEMPERATURE"),
             knowledge_base_dir=get.text("CHAT_KNOWLEDGE_BASE_DIR"),
+            opening_window_seconds=get.number(
+                "CHAT_OPENING_WINDOW_SECONDS", defaults.opening_window_seconds
+            ),
+            keepalive_seconds=get.number("CHAT_KEEPALIVE_SECONDS", defaults.keepalive_seconds),
             **_telemetry_settings(get),
         )
 

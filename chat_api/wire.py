@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from chat_api.errors import ChatError
-from chat_api.events import Citation, Citations, End, Event, Failure, Step, TextDelta
+from chat_api.events import Citation, Citations, End, Event, Failure, KeepAlive, Step, TextDelta
 
 NDJSON = "application/x-ndjson"
 JSON = "application/json"
@@ -19,16 +19,18 @@ _DELTA_HEAD = b'{"delta":{"role":"assistant","content":'
 _DELTA_TAIL = b"}}\n"
 
 
-def ndjson_line(event: Event) -> bytes:
+def ndjson_line(event: Event | KeepAlive) -> bytes:
     if type(event) is TextDelta:
         return _DELTA_HEAD + orjson.dumps(event.text) + _DELTA_TAIL
     return orjson.dumps(_line_object(event)) + b"\n"
 
 
-def _line_object(event: Event) -> dict[str, Any]:
+def _line_object(event: Event | KeepAlive) -> dict[str, Any]:
     if isinstance(event, Failure):
         return error_object(event.error, event.ref)
     context: dict[str, Any]
+    if isinstance(event, KeepAlive):
+        return {"delta": {"role": "assistant"}, "context": {"keep_alive": True}}
     if isinstance(event, Step):
         context = {"step": _step_object(event)}
     elif isinstance(event, Citations):
@@ -38,6 +40,10 @@ def _line_object(event: Event) -> dict[str, Any]:
     else:  # pragma: no cover - TextDelta is handled by the fast path
         return {"delta": {"role": "assistant", "content": event.text}}
     return {"delta": {"role": "assistant"}, "context": context}
+
+
+# Sent by the streamed response itself while an answer is silent (see asgi.LineStream).
+KEEPALIVE_LINE = ndjson_line(KeepAlive())
 
 
 def _step_object(step: Step) -> dict[str, Any]:
@@ -86,10 +92,13 @@ def completion_body(events: Iterable[Event], session_state: Any = None) -> bytes
 
 
 def error_object(error: ChatError, ref: str = "") -> dict[str, Any]:
-    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    detail: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.retry_after is not None:
+        # In the body as well as the Retry-After header: a stream's last line has no headers.
+        detail["retry_after_seconds"] = error.retry_after
     if ref:
-        body["ref"] = ref
-    return {"error": body}
+        detail["ref"] = ref  # finds the request's trace and log lines
+    return {"error": detail}
 
 
 def error_body(error: ChatError, ref: str = "") -> bytes:

@@ -311,7 +311,7 @@ class AnswerTrace:
         if error is not None:
             span.set_attribute("error.type", error.code)
             self.rate_limited = self.rate_limited or error.code == _RATE_LIMITED
-        if self._streaming:
+        if self.answered and self.route.endswith("/stream"):
             span.set_attribute("chat.lines", self._lines)
         if not self.answered:
             reason = error.code if error is not None else "unknown"

@@ -94,6 +94,18 @@ export async function errorFromResponse(response) {
   });
 }
 
+/** Error codes a stream's last line may carry, with the HTTP status each has as a response. */
+const STATUS_OF_LINE_ERROR = {
+  rate_limited: 429,
+  content_filter: 400,
+  model_error: 502,
+  stream_interrupted: 502,
+  model_unavailable: 503,
+  search_unavailable: 503,
+  model_timeout: 504,
+  timeout: 504,
+};
+
 /**
  * Sorts one protocol line into what it says, calling the matching handler.
  * @returns {'error'|'finish'|'other'}
@@ -101,10 +113,14 @@ export async function errorFromResponse(response) {
 export function dispatchLine(line, handlers) {
   if (!line || typeof line !== 'object') return 'other';
   if (line.error && typeof line.error === 'object') {
-    const { code, message } = line.error;
+    const { code, message, retry_after_seconds: wait } = line.error;
+    const known = typeof code === 'string' ? code : 'stream_error';
     handlers.error?.(
-      new ChatError(typeof code === 'string' ? code : 'stream_error', typeof message === 'string' ? message : '', {
-        partial: true,
+      new ChatError(known, typeof message === 'string' ? message : '', {
+        // The status the error would have had before the stream began: the same words either way.
+        status: STATUS_OF_LINE_ERROR[known] ?? 0,
+        retryAfterSeconds: typeof wait === 'number' && wait >= 0 ? wait : null,
+        partial: Boolean(handlers.answered?.()),
         ref: requestRef(line.error),
       }),
     );
@@ -149,9 +165,18 @@ export async function streamChat({ base, messages, overrides, signal, handlers, 
   const response = await post(apiUrl(base, '/api/chat/stream'), requestBody(messages, overrides), signal, fetchImpl);
   if (!response.body) throw new ChatError('no_body', 'The answer arrived empty.');
   let outcome = 'cut';
+  let answered = false;
+  const tracked = {
+    ...handlers,
+    content: (text) => {
+      answered = true;
+      handlers.content?.(text);
+    },
+    answered: () => answered,
+  };
   try {
     for await (const line of readNdjson(response.body, { onMalformed: handlers.malformed })) {
-      const kind = dispatchLine(line, handlers);
+      const kind = dispatchLine(line, tracked);
       if (kind === 'error') {
         outcome = 'error';
         break;

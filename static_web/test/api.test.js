@@ -88,8 +88,15 @@ describe('dispatchLine', () => {
     const error = events[4][1];
     assert.ok(error instanceof ChatError);
     assert.equal(error.code, 'upstream');
-    assert.equal(error.partial, true);
-    assert.equal(error.ref, '');
+    assert.equal(error.partial, false); // nothing of the answer had come
+  });
+
+  it('gives an error line the status and wait the same failure has as a response', () => {
+    const { events, handlers } = recorder();
+    dispatchLine({ error: { code: 'rate_limited', message: 'busy', retry_after_seconds: 7 } }, handlers);
+    const error = events[0][1];
+    assert.equal(error.status, 429);
+    assert.equal(error.retryAfterSeconds, 7);
   });
 
   it('keeps the request reference of an error line, and only a plausible one', () => {
@@ -131,6 +138,17 @@ describe('streamChat', () => {
     });
     const content = events.filter(([kind]) => kind === 'content').map(([, c]) => c);
     assert.equal(content.join(''), 'NDJSON is lines.');
+  });
+
+  it('marks an error line partial only when part of the answer had come', async () => {
+    const outcomes = [];
+    for (const lines of [[STEP, { error: { code: 'model_timeout', message: 'slow' } }], [text('one'), { error: { code: 'stream_interrupted', message: 'cut' } }]]) {
+      const { events, handlers } = recorder();
+      outcomes.push(await streamChat({ base: '', messages, handlers, fetchImpl: fakeFetch(ndjsonResponse(lines)) }));
+      const error = events.find(([kind]) => kind === 'error')[1];
+      outcomes.push(error.partial);
+    }
+    assert.deepEqual(outcomes, ['error', false, 'error', true]);
   });
 
   it('calls a stream without an end line cut', async () => {

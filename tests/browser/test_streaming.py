@@ -186,3 +186,15 @@ def test_switch_defaults_to_what_the_server_does(start_app, page):
         wait_until_answered(page, answer)
         assert buffered.value.status == 200
         expect(answer_body(answer)).to_contain_text("Answer to: What is NDJSON?")
+
+
+def test_the_page_shows_the_first_step_while_a_slow_model_is_still_silent(start_app, page):
+    with start_app({"CHAT_MODEL_TIMEOUT_SECONDS": "10"}) as server:
+        open_page(page, server.url)
+        answer = ask(page, "Slow to start #firstword2")
+        step = answer.get_by_test_id("step").first
+        expect(step).to_contain_text("Question received", timeout=1500)
+        # The model has not said a word yet: the step is shown on its own.
+        assert normalise(answer_body(answer).text_content() or "") == ""
+        wait_until_answered(page, answer)
+        assert "Answer to:" in normalise(answer_body(answer).text_content() or "")

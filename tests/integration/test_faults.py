@@ -3,13 +3,12 @@ client leaves."""
 
 from __future__ import annotations
 
-import re
 import time
 
 import httpx
 import pytest
 
-from tests.support.ndjson import answer_text, parse_lines, question
+from tests.support.ndjson import answer_text, failure, parse_lines, question, steps
 
 
 def _wait_for(condition, timeout: float = 1.0) -> bool:
@@ -21,11 +20,10 @@ def _wait_for(condition, timeout: float = 1.0) -> bool:
     return condition()
 
 
-@pytest.mark.parametrize("route", ["/api/chat/stream", "/api/chat"])
-def test_a_rate_limited_model_gives_429_with_retry_after(app_server, model_server, route):
+def test_a_rate_limited_model_gives_429_with_retry_after(app_server, model_server):
     model_server.reset()
 
-    response = httpx.post(app_server.url + route, json=question("busy? #429"), timeout=10)
+    response = httpx.post(app_server.url + "/api/chat", json=question("busy? #429"), timeout=10)
 
     assert response.status_code == 429
     assert response.headers["retry-after"] == "1"
@@ -35,18 +33,50 @@ def test_a_rate_limited_model_gives_429_with_retry_after(app_server, model_serve
     assert model_server.stats()["requests"] == 2
 
 
+def test_a_throttled_stream_that_already_began_ends_with_the_code_and_the_wait(
+    app_server, model_server
+):
+    model_server.reset()
+
+    response = httpx.post(
+        app_server.url + "/api/chat/stream", json=question("busy? #429"), timeout=10
+    )
+
+    # The retry (after the model's 1 s Retry-After) outlasts the opening window: the steps are
+    # already on the wire, so the failure is the last line, with what the status would have said.
+    assert response.status_code == 200
+    assert steps(parse_lines(response.content))
+    assert failure(response) == {
+        "code": "rate_limited",
+        "message": "The model is busy (rate limited). Try again in 1 seconds.",
+        "retry_after_seconds": 1,
+        "status": 200,
+    }
+    assert model_server.stats()["requests"] == 2
+
+
+def test_a_throttled_stream_within_the_opening_window_is_an_http_429(start_app, model_server):
+    # A window longer than the model's refusal (immediate: its Retry-After passes the budget).
+    with start_app({"CHAT_OPENING_WINDOW_SECONDS": "5"}) as server:
+        response = httpx.post(
+            server.url + "/api/chat/stream", json=question("busy? #429long"), timeout=10
+        )
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "30"
+    assert response.json()["error"]["code"] == "rate_limited"
+    assert response.json()["error"]["retry_after_seconds"] == 30
+
+
 @pytest.mark.parametrize("route", ["/api/chat/stream", "/api/chat"])
 def test_a_failing_model_gives_502(app_server, route):
     response = httpx.post(app_server.url + route, json=question("fail #500"), timeout=10)
 
-    assert response.status_code == 502
-    error = response.json()["error"]
-    assert error == {
+    assert failure(response) == {
         "code": "model_error",
         "message": "The model service returned an error.",
-        "ref": error["ref"],
+        "status": 200 if route.endswith("stream") else 502,
     }
-    assert re.fullmatch("[0-9a-f]{12}", error["ref"])  # finds the request's log lines
 
 
 def test_a_transient_failure_is_retried_and_the_answer_comes(app_server, model_server):
@@ -61,11 +91,13 @@ def test_a_transient_failure_is_retried_and_the_answer_comes(app_server, model_s
     assert model_server.stats()["requests"] == 2
 
 
-def test_a_model_that_never_answers_gives_504(app_server):
-    response = httpx.post(app_server.url + "/api/chat/stream", json=question("#hang"), timeout=15)
+@pytest.mark.parametrize("route", ["/api/chat/stream", "/api/chat"])
+def test_a_model_that_never_answers_gives_504(app_server, route):
+    response = httpx.post(app_server.url + route, json=question("#hang"), timeout=15)
 
-    assert response.status_code == 504
-    assert response.json()["error"]["code"] == "model_timeout"
+    error = failure(response)
+    assert error["code"] == "model_timeout"
+    assert error["status"] == (200 if route.endswith("stream") else 504)
 
 
 def test_a_stream_cut_mid_answer_ends_with_an_error_line(app_server):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -33,3 +34,53 @@ def question(text: str, *history: str) -> dict[str, Any]:
     messages = [{"role": roles[i % 2], "content": c} for i, c in enumerate(history)]
     messages.append({"role": "user", "content": text})
     return {"messages": messages, "context": {"overrides": {}}, "sessionState": None}
+
+
+def failure(response: Any) -> dict[str, Any]:
+    """How an answer failed, whichever way it was told: an error status with the JSON error body
+    (before the response began), or 200 with the error as the stream's last line (after). The
+    stream's error line must carry what the status would have: code, message, and the wait. Either
+    carries a request reference (checked, then left out of what is returned)."""
+    if response.status_code != 200:
+        error = dict(response.json()["error"])
+        error["status"] = response.status_code
+        if "retry-after" in response.headers:
+            assert error["retry_after_seconds"] == int(response.headers["retry-after"])
+    else:
+        lines = parse_lines(response.content)
+        assert "error" in lines[-1], "the answer did not fail"
+        assert not any("finish_reason" in line.get("context", {}) for line in lines)
+        error = {**lines[-1]["error"], "status": 200}
+    assert re.fullmatch(r"[0-9a-f]{12}", error.pop("ref", "")), "no request reference"
+    return error
+
+
+def timed_lines(url: str, body: dict[str, Any]) -> tuple[int, float, list[tuple[float, dict]]]:
+    """POST a question and read the answer as it comes: the status, the seconds until the
+    response began, and each line with the seconds until it arrived."""
+    import time
+
+    import httpx
+
+    started = time.monotonic()
+    with httpx.stream("POST", url, json=body, timeout=30) as response:
+        began = time.monotonic() - started
+        lines = [
+            (time.monotonic() - started, orjson.loads(line))
+            for line in response.iter_lines()
+            if line.strip()
+        ]
+    return response.status_code, began, lines
+
+
+def arrival(lines: list[tuple[float, dict]], step_title: str) -> float:
+    """When the step with this title (or starting with it) arrived."""
+    for at, line in lines:
+        step = line.get("context", {}).get("step")
+        if step and step["title"].startswith(step_title):
+            return at
+    raise AssertionError(f"no step {step_title!r}")
+
+
+def first_word(lines: list[tuple[float, dict]]) -> float:
+    return next(at for at, line in lines if line.get("delta", {}).get("content"))

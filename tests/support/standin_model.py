@@ -12,6 +12,8 @@ the browser can each ask for what they need:
   #xss       an answer carrying script, event-handler and javascript: link payloads
   #markdown  headings, a list, code and a link        #filter   ends with content_filter
   #error     an error event in the middle of the stream
+  #firstwordN  the first word after N seconds (a slow or thinking model)
+  #querywaitN  the search query after N seconds    #429long  429 + Retry-After: 30
   #linger    a pause of half a second between the last text chunk and the finish chunk
 
 A non-streamed request whose system message asks for a search query is answered with one: the
@@ -187,6 +189,8 @@ class StandInModel:
         }
         if sum(len(m.get("content") or "") for m in messages) > self.behaviour.context_limit_chars:
             return _error(400, "context_length_exceeded", "This model's maximum context length.")
+        if "#429long" in question:
+            return _error(429, "rate_limit_exceeded", "Rate limit.", {"Retry-After": "30"})
         if "#429" in question:
             return _error(429, "rate_limit_exceeded", "Rate limit.", {"Retry-After": "1"})
         if "#500" in question:
@@ -198,6 +202,8 @@ class StandInModel:
         if "#hang" in question:
             await asyncio.sleep(3600)
         if is_query_request(body):
+            if wait := _seconds("querywait", question):
+                await asyncio.sleep(wait)
             c.queries += 1
             c.last_query_request = c.last_request
             return self._completion(body, question, query_for(question))
@@ -252,7 +258,7 @@ class StandInModel:
                 b'data: {"choices":[],"created":0,"id":"","model":"","object":"",'
                 b'"prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}\n\n'
             )
-            await asyncio.sleep(b.first_token_ms / 1000)
+            await asyncio.sleep(_seconds("firstword", question) or b.first_token_ms / 1000)
             await response.write(_chunk(model, created, delta={"role": "assistant", "content": ""}))
             for index, piece in enumerate(pieces):
                 if index and gap:
@@ -294,6 +300,12 @@ class StandInModel:
             raise
         finally:
             c.active -= 1
+
+
+def _seconds(directive: str, question: str) -> float:
+    """N from a `#directiveN` in the question; 0 when there is none."""
+    found = re.search(rf"#{directive}(\d+(?:\.\d+)?)", question)
+    return float(found.group(1)) if found else 0.0
 
 
 def embed(text: str, dimensions: int = 64) -> list[float]:

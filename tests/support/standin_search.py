@@ -9,8 +9,9 @@ plain HTTP with an API key, so the app's retriever and the ingestion run unchang
   GET  /indexes('NAME')/docs/$count              the number of documents
 
 A search whose text holds `#search403`, `#search500` or `#searchhang` gets that status, or no
-answer at all. GET /_stats tells what was asked (the last search body, every request's method,
-path and api-version, document counts); POST /_reset forgets the requests, not the data.
+answer at all; `#searchwaitN` answers after N seconds. GET /_stats tells what was asked (the
+last search body, every request's method, path and api-version, document counts); POST /_reset
+forgets the requests, not the data.
 Run: python -m tests.support.standin_search --port 0 --api-key KEY   (prints "READY port=N")
 """
 
@@ -198,6 +199,8 @@ class StandInSearch:
             return _error(500, "The service had an internal error.")
         if "#searchhang" in text:
             await asyncio.sleep(3600)
+        if wait := re.search(r"#searchwait(\d+(?:\.\d+)?)", text):
+            await asyncio.sleep(float(wait.group(1)))
         semantic = body.get("queryType") == "semantic"
         if semantic:
             names = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+from chat_api import wire
 from chat_api.asgi import LineStream
 
 SCOPE = {"type": "http", "asgi": {"spec_version": "2.3"}}
@@ -82,3 +83,51 @@ async def test_a_cancellation_from_elsewhere_still_propagates():
     else:
         cancelled = False
     assert cancelled
+
+
+async def test_a_silent_stream_carries_keepalive_lines_until_it_speaks():
+    async def thinking_model() -> AsyncIterator[bytes]:
+        yield b"step\n"
+        await asyncio.sleep(0.5)  # five intervals of silence
+        yield b"answer\n"
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        await asyncio.Event().wait()
+        return {}
+
+    stream = LineStream(thinking_model())
+    stream.keepalive_seconds = 0.1
+    await stream(SCOPE, receive, send)
+
+    bodies = [m["body"] for m in sent[1:]]
+    assert bodies[0] == b"step\n"
+    assert bodies[-2:] == [b"answer\n", b""]
+    assert set(bodies[1:-2]) == {wire.KEEPALIVE_LINE}
+    assert len(bodies[1:-2]) >= 2
+
+
+async def test_a_stream_that_keeps_speaking_gets_no_keepalive_line():
+    async def chatty_model() -> AsyncIterator[bytes]:
+        for n in range(40):  # a line every 20 ms for 0.8 s: several keep-alive intervals
+            await asyncio.sleep(0.02)
+            yield f"{n}\n".encode()
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        await asyncio.Event().wait()
+        return {}
+
+    stream = LineStream(chatty_model())
+    stream.keepalive_seconds = 0.3
+    await stream(SCOPE, receive, send)
+
+    assert wire.KEEPALIVE_LINE not in [m.get("body") for m in sent]

@@ -168,7 +168,14 @@ async def test_a_throttled_query_call_is_a_429_before_any_output(mock_model, fak
     assert status == 429
     error = lines[0]["error"]
     assert lines == [
-        {"error": {"code": "rate_limited", "message": error["message"], "ref": error["ref"]}}
+        {
+            "error": {
+                "code": "rate_limited",
+                "message": error["message"],
+                "retry_after_seconds": 9,
+                "ref": error["ref"],
+            }
+        }
     ]
     assert fake_search.calls == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import orjson
@@ -23,19 +24,30 @@ class ScriptedHost:
     model = "scripted-model"
 
     def __init__(
-        self, words: list[str], fail_at: int | None = None, error: ChatError | None = None
+        self,
+        words: list[str],
+        fail_at: int | None = None,
+        error: ChatError | None = None,
+        first_word: asyncio.Event | None = None,
     ):
         self.words = words
         self.fail_at = fail_at
         self.error = error or errors.model_failed()
+        self.first_word = first_word  # set: the model may answer
+        self.closed = asyncio.Event()
         self.prompts: list[Prompt] = []
 
     async def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | End]:
         self.prompts.append(prompt)
-        for index, word in enumerate(self.words):
-            if index == self.fail_at:
-                raise self.error
-            yield TextDelta(word)
+        try:
+            if self.first_word is not None:
+                await self.first_word.wait()
+            for index, word in enumerate(self.words):
+                if index == self.fail_at:
+                    raise self.error
+                yield TextDelta(word)
+        finally:
+            self.closed.set()
         if self.fail_at is not None and self.fail_at >= len(self.words):
             raise self.error
         yield End()
@@ -151,3 +163,81 @@ async def test_the_question_reaches_the_host_after_the_system_prompt():
 
     assert host.prompts[0].messages[0]["role"] == "system"
     assert host.prompts[0].messages[-1] == {"role": "user", "content": "why?"}
+
+
+async def test_a_silent_model_does_not_hold_the_response_or_its_steps():
+    first_word = asyncio.Event()
+    service = _service(ScriptedHost(["late"], first_word=first_word))
+
+    reply = await asyncio.wait_for(service.stream("application/json", _json(question("hi"))), 5)
+    lines = aiter(reply.body)
+    opening = [orjson.loads(await anext(lines)) for _ in range(2)]
+
+    assert reply.status == 200
+    assert [line["context"]["step"]["title"] for line in opening] == [
+        "Question received",
+        "Generating the answer",
+    ]
+    first_word.set()
+    rest = [orjson.loads(line) async for line in lines]
+    assert rest[0] == {"delta": {"role": "assistant", "content": "late"}}
+    assert rest[-1]["context"]["finish_reason"] == "stop"
+
+
+async def test_a_failure_after_the_opening_window_is_the_last_line_with_its_wait():
+    first_word = asyncio.Event()
+    host = ScriptedHost([], fail_at=0, error=errors.rate_limited(30), first_word=first_word)
+
+    reply = await _service(host).stream("application/json", _json(question("hi")))
+    first_word.set()
+    lines = [orjson.loads(line) for line in (await _body(reply)).splitlines()]
+
+    assert reply.status == 200
+    error = lines[-1]["error"]
+    assert error == {
+        "code": "rate_limited",
+        "message": errors.rate_limited(30).message,
+        "retry_after_seconds": 30,
+        "ref": error["ref"],
+    }
+
+
+async def test_closing_an_unread_stream_stops_the_model_call():
+    host = ScriptedHost(["never"], first_word=asyncio.Event())
+
+    reply = await _service(host).stream("application/json", _json(question("hi")))
+    await reply.body.aclose()
+
+    assert host.closed.is_set()
+
+
+async def test_closing_a_stream_while_the_model_is_silent_stops_the_model_call():
+    host = ScriptedHost(["never"], first_word=asyncio.Event())
+    reply = await _service(host).stream("application/json", _json(question("hi")))
+    lines = aiter(reply.body)
+    for _ in range(2):
+        await anext(lines)  # the steps; the model has not answered
+
+    reader = asyncio.get_running_loop().create_task(anext(lines))
+    await asyncio.sleep(0.05)
+    reader.cancel()  # what the response does when the client leaves
+    await asyncio.wait((reader,))
+    await reply.body.aclose()
+
+    assert host.closed.is_set()
+
+
+async def test_buffered_stream_status_is_the_outcome_even_after_a_slow_start():
+    first_word = asyncio.Event()
+    host = ScriptedHost([], fail_at=0, error=errors.model_timeout(), first_word=first_word)
+    service = _service(host)
+
+    async def answer_later() -> None:
+        await asyncio.sleep(0.4)  # past the opening window
+        first_word.set()
+
+    asyncio.get_running_loop().create_task(answer_later())
+    reply = await service.buffered_stream("application/json", _json(question("hi")))
+
+    assert reply.status == 504
+    assert orjson.loads(reply.body)["error"]["code"] == "model_timeout"

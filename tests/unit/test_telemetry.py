@@ -137,9 +137,10 @@ async def test_the_server_span_ends_after_the_last_line_and_says_how_the_answer_
 ):
     service = _service(recorded)
     reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
-    lines = [await anext(reply.body)]
+    body = aiter(reply.body)
+    lines = [await anext(body)]
     assert "server" not in recorded.finished()  # open while lines remain to be sent
-    async for line in reply.body:
+    async for line in body:
         lines.append(line)
         last_line_at = time.time_ns()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from chat_api import wire
+from chat_api import errors, wire
 from chat_api.errors import ChatError, rate_limited
 from chat_api.events import Citation, Citations, End, Failure, Step, TextDelta
 from chat_api.service import ChatService
@@ -54,12 +54,27 @@ def test_a_completion_joins_the_text_and_keeps_steps_and_citations(snapshot):
 
 
 def test_an_error_body_has_code_and_message_only():
+    assert orjson.loads(wire.error_body(errors.model_failed())) == {
+        "error": {"code": "model_error", "message": "The model service returned an error."}
+    }
+
+
+def test_an_error_with_a_wait_says_how_long_in_the_body_too():
     assert orjson.loads(wire.error_body(rate_limited(3))) == {
         "error": {
             "code": "rate_limited",
             "message": "The model is busy (rate limited). Try again in 3 seconds.",
+            "retry_after_seconds": 3,
         }
     }
+
+
+def test_the_keepalive_line_carries_no_content_and_no_end():
+    line = orjson.loads(wire.KEEPALIVE_LINE)
+
+    assert line == {"delta": {"role": "assistant"}, "context": {"keep_alive": True}}
+    assert wire.KEEPALIVE_LINE.endswith(b"\n")
+    assert wire.KEEPALIVE_LINE.count(b"\n") == 1
 
 
 async def test_a_fixed_offline_conversation_streams_these_lines(snapshot, tmp_path):
