@@ -38,6 +38,7 @@ def start_exporters(settings: Settings) -> Callable[[], None]:
         _azure_monitor(settings, resource)
     else:
         _otlp_only(resource)
+    _quiet_sdk_loggers()
     from opentelemetry.instrumentation.logging import LoggingInstrumentor
 
     # Every log record carries otelTraceID and otelSpanID (for any formatter); the log records
@@ -47,6 +48,21 @@ def start_exporters(settings: Settings) -> Callable[[], None]:
     )
     log.info("telemetry on: %s", _destinations(settings))
     return _shutdown
+
+
+# The exporters' own HTTP calls and token requests would otherwise be logged at INFO, and those
+# log records exported in turn, with every ingestion address in them.
+_CHATTY_LOGGERS = (
+    "azure.core.pipeline.policies.http_logging_policy",
+    "azure.identity",
+    "azure.monitor.opentelemetry",
+    "opentelemetry",
+)
+
+
+def _quiet_sdk_loggers() -> None:
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _azure_monitor(settings: Settings, resource: Resource) -> None:
