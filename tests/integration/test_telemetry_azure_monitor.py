@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import model_env
 from tests.support import processes
 from tests.support.ndjson import question
+from tests.support.polling import wait_for
 from tests.support.processes import AppServer, ModelServer
 from tests.support.standin_appinsights import IDENTITY_HEADER, TOKEN, AppInsights, app_insights
 
@@ -50,7 +51,7 @@ def test_an_answer_arrives_as_a_request_with_its_model_call_as_a_dependency(moni
     response = httpx.post(app.url + "/api/chat/stream", json=question("Watched?"), timeout=30)
 
     assert response.status_code == 200
-    requests = sink.wait_for(
+    requests = wait_for(
         lambda: [
             r for r in sink.received("Request") if r["data"]["baseData"]["name"].endswith("/stream")
         ]
@@ -60,7 +61,7 @@ def test_an_answer_arrives_as_a_request_with_its_model_call_as_a_dependency(moni
     assert properties["chat.outcome"] == "complete"
     assert request["data"]["baseData"]["responseCode"] == "200"
     operation = request["tags"]["ai.operation.id"]
-    dependencies = sink.wait_for(
+    dependencies = wait_for(
         lambda: [
             d
             for d in sink.received("RemoteDependency")
@@ -74,7 +75,7 @@ def test_an_answer_arrives_as_a_request_with_its_model_call_as_a_dependency(moni
 def test_ingestion_is_authenticated_by_the_apps_managed_identity(monitored_app):
     app, sink = monitored_app
     httpx.post(app.url + "/api/chat/stream", json=question("Who sends this?"), timeout=30)
-    sink.wait_for(lambda: sink.authorizations)
+    wait_for(lambda: sink.authorizations)
 
     assert set(sink.authorizations) == {f"Bearer {TOKEN}"}
     (token_request, *_) = sink.token_requests
@@ -87,7 +88,7 @@ def test_the_metrics_arrive_as_custom_metrics(monitored_app):
     app, sink = monitored_app
     httpx.post(app.url + "/api/chat/stream", json=question("Counted?"), timeout=30)
 
-    names = sink.wait_for(
+    names = wait_for(
         lambda: (
             {m["data"]["baseData"]["metrics"][0]["name"] for m in sink.received("Metric")}
             if any(

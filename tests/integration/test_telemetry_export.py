@@ -16,6 +16,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from tests.conftest import model_env
 from tests.support import processes
 from tests.support.ndjson import question
+from tests.support.polling import wait_for
 from tests.support.processes import AppServer, ModelServer
 from tests.support.standin_collector import Collector, collector
 
@@ -48,7 +49,7 @@ def _trace(sink: Collector, trace_id: str, count: int) -> list[Span]:
         spans = [s for s in sink.spans() if s.trace_id.hex() == trace_id]
         return spans if len(spans) >= count else []
 
-    return sink.wait_for(arrived)
+    return wait_for(arrived)
 
 
 def _server(spans: list[Span]) -> Span:
@@ -106,12 +107,10 @@ def test_an_error_reference_finds_the_trace_and_its_log_lines(traced_app):
 
     error = orjson.loads(response.content.splitlines()[-1])["error"]
     assert error["code"] == "stream_interrupted"
-    spans = sink.wait_for(
-        lambda: [s for s in sink.spans() if s.trace_id.hex().startswith(error["ref"])]
-    )
+    spans = wait_for(lambda: [s for s in sink.spans() if s.trace_id.hex().startswith(error["ref"])])
     server = _server(_trace(sink, spans[0].trace_id.hex(), 2))
     assert _attributes(server)["chat.outcome"] == "cut"
-    logs = sink.wait_for(lambda: [r for r in sink.log_records() if r.trace_id == server.trace_id])
+    logs = wait_for(lambda: [r for r in sink.log_records() if r.trace_id == server.trace_id])
     assert any(error["ref"] in r.body.string_value for r in logs)
 
 
@@ -119,7 +118,7 @@ def test_the_metrics_arrive_with_their_names(traced_app):
     app, sink = traced_app
     httpx.post(app.url + "/api/chat/stream", json=question("Count me"), timeout=30)
 
-    names = sink.wait_for(
+    names = wait_for(
         lambda: (
             sink.metric_names()
             if {"chat.answers", "chat.answer.duration", "chat.tokens"} <= sink.metric_names()

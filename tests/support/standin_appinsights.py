@@ -55,15 +55,6 @@ class AppInsights:
         with self.lock:
             return [e for e in self.envelopes if e["data"]["baseType"] == f"{kind}Data"]
 
-    def wait_for(self, found: Any, timeout: float = 20.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = found()
-            if result:
-                return result
-            time.sleep(0.05)
-        raise AssertionError("the stand-in did not receive it in time")
-
 
 def _certificate(folder: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, valid for a day."""
@@ -97,6 +88,15 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
+def _reply(handler: BaseHTTPRequestHandler, body: dict[str, Any]) -> None:
+    data = json.dumps(body).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 def _ingestion_handler(sink: AppInsights) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -111,12 +111,7 @@ def _ingestion_handler(sink: AppInsights) -> type[BaseHTTPRequestHandler]:
                 sink.envelopes.extend(envelopes)
                 sink.authorizations.append(self.headers.get("Authorization", ""))
             count = len(envelopes)
-            reply = json.dumps({"itemsReceived": count, "itemsAccepted": count, "errors": []})
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply.encode())
+            _reply(self, {"itemsReceived": count, "itemsAccepted": count, "errors": []})
 
         def log_message(self, format: str, *args: Any) -> None:
             return None
@@ -135,20 +130,16 @@ def _identity_handler(sink: AppInsights) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("X-IDENTITY-HEADER") != IDENTITY_HEADER:
                 self.send_error(401)
                 return
-            reply = json.dumps(
+            _reply(
+                self,
                 {
                     "access_token": TOKEN,
                     "expires_on": str(int(time.time()) + 3600),
                     "resource": query.get("resource", ""),
                     "token_type": "Bearer",
                     "client_id": query.get("client_id", ""),
-                }
+                },
             )
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply.encode())
 
         def log_message(self, format: str, *args: Any) -> None:
             return None

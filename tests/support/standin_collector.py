@@ -7,8 +7,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -69,15 +68,6 @@ class Collector:
                 for scope in resource.scope_logs
                 for record in scope.log_records
             ]
-
-    def wait_for(self, found: Callable[[], Any], timeout: float = 15.0) -> Any:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = found()
-            if result:
-                return result
-            time.sleep(0.05)
-        raise AssertionError("the collector did not receive it in time")
 
 
 def _handler(collector: Collector, keep: bool = True) -> type[BaseHTTPRequestHandler]:

@@ -22,18 +22,10 @@ from opentelemetry.trace import SpanKind, StatusCode
 from chat_api import telemetry as telemetry_package
 from chat_api.events import End
 from chat_api.service import ChatService
-from chat_api.settings import Settings
 from chat_api.telemetry.otel import OpenTelemetry
 from tests.support.ndjson import question
+from tests.unit.test_pipeline import SETTINGS  # the same app: OpenAI host, Azure AI Search
 
-SETTINGS = Settings(
-    model_host="openai",
-    openai_api_key="sk-test",
-    retrieval="azure",
-    azure_search_endpoint="https://search.example.net",
-    azure_search_api_key="search-key",
-    model_retry_seconds=0,
-)
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
 
