@@ -208,7 +208,7 @@ class AnswerTrace:
                 finally:
                     detach(token)
                 if type(event) is End:
-                    self._record_usage(span, event, model)
+                    self._record_usage(span, event)  # type: ignore[arg-type]
                 elif first is None:
                     first = time.perf_counter()
                     span.set_attribute("chat.time_to_first_token_ms", _ms(first - started))
@@ -224,7 +224,7 @@ class AnswerTrace:
                 span.set_attribute("gen_ai.output.messages", "".join(texts))
             span.end()
 
-    def _record_usage(self, span: Span, end: End, model: str) -> None:
+    def _record_usage(self, span: Span, end: End) -> None:
         usage = end.usage or {}
         tokens = {
             "input": usage.get("prompt_tokens", usage.get("input_tokens")),
