@@ -64,6 +64,11 @@ class ChatRequest(BaseModel):
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    ref: str | None = Field(
+        default=None,
+        description="A short reference to this request, to quote when reporting the problem: "
+        "it finds the request's trace and log lines.",
+    )
 
 
 class ErrorBody(BaseModel):
