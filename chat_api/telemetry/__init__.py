@@ -9,7 +9,6 @@ server span with a child span per stage, and records the metrics docs/observabil
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -97,6 +96,8 @@ class _NoTrace:
     @property
     def ref(self) -> str:
         if not self._ref:
+            import secrets  # only when an error needs a reference
+
             self._ref = secrets.token_hex(6)
         return self._ref
 
