@@ -72,7 +72,7 @@ WEB_SRC := $(WEB)/index.html $(WEB)/404.html $(WEB)/vite.config.js $(WEB)/packag
 
 # npm ci only when the lock file changed.
 $(WEB)/node_modules/.installed: $(WEB)/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { echo "The chat page needs Node.js 20.19+ with npm" >&2; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { echo "The chat page needs Node.js 22 LTS (or 20.19+) with npm" >&2; exit 1; }
 	cd $(WEB) && npm ci --no-audit --no-fund
 	@touch $@
 

@@ -70,8 +70,10 @@ param chatRetrieval string = 'auto'
 ])
 param pythonVersion string = '3.12'
 
-@description('Most instances the API scales out to (Flex Consumption: 40 to 1000).')
-@minValue(40)
+// The platform accepts 1 to 1000 (Azure Functions docs, event-driven scaling, "Limit scale-out";
+// checked 2026-11-30). A low ceiling caps what a traffic spike can cost.
+@description('Most instances the API scales out to (Flex Consumption: 1 to 1000).')
+@minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
@@ -102,11 +104,15 @@ param openAiLocation string = ''
 @description('Deployment name of the chat model (AZURE_OPENAI_CHAT_DEPLOYMENT).')
 param chatDeploymentName string = 'chat'
 
-@description('Chat model name.')
-param chatModelName string = 'gpt-4.1-mini'
+// No model is written here: a hard-coded model goes stale as Azure retires models (and closes them
+// to new customers months before that). The preprovision hook (scripts/choose_models) picks one the
+// region offers this subscription and sets AZURE_OPENAI_CHAT_MODEL; docs/deploy.md says how.
+@description('Chat model name (AZURE_OPENAI_CHAT_MODEL, set by the preprovision hook unless you set it). It must serve the Responses API.')
+@minLength(1)
+param chatModelName string
 
-@description('Chat model version.')
-param chatModelVersion string = '2025-04-14'
+@description('Chat model version; empty to let Azure assign the model\'s default version.')
+param chatModelVersion string = ''
 
 @description('Chat deployment SKU.')
 @allowed([
@@ -123,11 +129,12 @@ param chatDeploymentCapacity int = 30
 @description('Deployment name of the embedding model (AZURE_OPENAI_EMBEDDING_DEPLOYMENT).')
 param embeddingDeploymentName string = 'embedding'
 
-@description('Embedding model name.')
-param embeddingModelName string = 'text-embedding-3-small'
+@description('Embedding model name (AZURE_OPENAI_EMBEDDING_MODEL, set by the preprovision hook unless you set it).')
+@minLength(1)
+param embeddingModelName string
 
-@description('Embedding model version.')
-param embeddingModelVersion string = '1'
+@description('Embedding model version; empty to let Azure assign the model\'s default version.')
+param embeddingModelVersion string = ''
 
 @description('Embedding deployment SKU.')
 @allowed([
@@ -135,11 +142,24 @@ param embeddingModelVersion string = '1'
   'GlobalStandard'
   'DataZoneStandard'
 ])
-param embeddingDeploymentSku string = 'Standard'
+param embeddingDeploymentSku string = 'GlobalStandard'
 
 @description('Embedding deployment capacity, in thousands of tokens per minute.')
 @minValue(1)
 param embeddingDeploymentCapacity int = 30
+
+// What Azure does when a deployed model version is superseded or retires. OnceCurrentVersionExpired:
+// the deployment stays on the version it got (answers do not change under the app) and moves to the
+// model's default version only when that one retires, so it never stops answering. The alternatives:
+// OnceNewDefaultVersionAvailable follows every new default version at once; NoAutoUpgrade stops
+// answering at retirement until someone redeploys.
+@description('versionUpgradeOption of both model deployments.')
+@allowed([
+  'OnceCurrentVersionExpired'
+  'OnceNewDefaultVersionAvailable'
+  'NoAutoUpgrade'
+])
+param modelVersionUpgradeOption string = 'OnceCurrentVersionExpired'
 
 // --- Azure AI Search (optional) ----------------------------------------------------------------
 
@@ -164,6 +184,7 @@ var tags = {
   'azd-env-name': environmentName
 }
 var functionAppName = 'func-api-${resourceToken}'
+var searchServiceName = 'srch-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 var extraOriginList = empty(extraAllowedOrigins) ? [] : split(extraAllowedOrigins, ',')
 var extraOrigins = [for origin in extraOriginList: trim(origin)]
@@ -225,6 +246,7 @@ module openAi 'modules/openai.bicep' = {
     name: 'oai-${resourceToken}'
     location: !empty(openAiLocation) ? openAiLocation : location
     tags: tags
+    versionUpgradeOption: modelVersionUpgradeOption
     chatDeployment: {
       name: chatDeploymentName
       model: chatModelName
@@ -247,7 +269,7 @@ module search 'modules/search.bicep' = {
   scope: rg
   params: {
     enabled: useAzureSearch
-    name: 'srch-${resourceToken}'
+    name: searchServiceName
     location: location
     tags: tags
     skuName: searchSkuName
@@ -363,8 +385,13 @@ module roles 'modules/roles.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     openAiName: openAi.outputs.name
     searchEnabled: useAzureSearch
-    searchName: search.outputs.name
+    // The name itself, never empty, even without search: an `existing` resource must not be
+    // declared with an empty name. The dependency on the search module is then stated below.
+    searchName: searchServiceName
   }
+  dependsOn: [
+    search
+  ]
 }
 
 // --- Outputs: azd writes these into .azure/<env>/.env, for the hooks and for `make run` ---------

@@ -22,7 +22,8 @@ if (-not (Get-Command make -ErrorAction SilentlyContinue)) {
 Write-Host "Filling the search index $env:AZURE_SEARCH_INDEX on $env:AZURE_SEARCH_ENDPOINT ..."
 Push-Location (Split-Path -Parent $PSScriptRoot)
 try {
-    make ingest
+    # The roles this provisioning granted take minutes to apply: wait out 401/403 for up to 5 minutes.
+    make ingest INGEST_ARGS="--wait-for-access 300"
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 finally {

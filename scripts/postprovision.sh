@@ -23,4 +23,5 @@ fi
 
 echo "Filling the search index $AZURE_SEARCH_INDEX on $AZURE_SEARCH_ENDPOINT ..."
 cd "$root"
-make ingest
+# The roles this provisioning granted take minutes to apply: wait out 401/403 for up to 5 minutes.
+make ingest INGEST_ARGS="--wait-for-access 300"

@@ -14,7 +14,9 @@ import asyncio
 import dataclasses
 import logging
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chat_api import ingest
 from chat_api.errors import ChatError
@@ -22,9 +24,15 @@ from chat_api.retrieval.documents import DocumentError
 from chat_api.retrieval.local import DEFAULT_KNOWLEDGE_BASE
 from chat_api.settings import Settings, SettingsError
 
+if TYPE_CHECKING:
+    from chat_api.hosts.openai_compatible import OpenAICompatibleHost
+
 DEFAULT_LOCAL_INDEX = Path(".index") / "knowledge-base.sqlite"
 # Ingestion meets throttling more than a chat does: give the embedding calls time to retry.
 INGEST_RETRY_SECONDS = 120.0
+# --wait-for-access: the first wait, doubled after each refusal up to the longest wait.
+ACCESS_RETRY_FIRST_SECONDS = 5.0
+ACCESS_RETRY_MAX_SECONDS = 30.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,6 +54,14 @@ def parser() -> argparse.ArgumentParser:
         "--embed-batch", type=int, default=ingest.EMBED_BATCH, help="texts per embedding call"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--wait-for-access",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="while Azure AI Search refuses access (401/403), try again for up to this long: "
+        "role assignments made by azd provision take minutes to apply (default: 0)",
+    )
     return p
 
 
@@ -87,35 +103,37 @@ async def _run(
     except DocumentError as exc:
         print(f"Cannot read the documents: {exc}", file=sys.stderr)
         return 2
-    host = None
-    index: ingest.Target
-    if target == "azure":
-        from chat_api.hosts.openai_compatible import create_host
-        from chat_api.ingest.search_index import AzureSearchTarget
-
-        retry = max(settings.model_retry_seconds, INGEST_RETRY_SECONDS)
-        host = create_host(dataclasses.replace(settings, model_retry_seconds=retry))
-        index = AzureSearchTarget(settings, embed=host.embed)
-    else:
-        path = args.local_index or Path(settings.local_index or DEFAULT_LOCAL_INDEX)
-        index = ingest.LocalTarget(path)
-    try:
-        summary = await ingest.ingest(
-            documents,
-            index,
-            embed=host.embed if host is not None else None,
-            upload_batch=args.batch_size,
-            embed_batch=args.embed_batch,
-            prune=args.prune,
-            progress=progress,
-        )
-    except Exception as exc:
-        print(f"{index.description}: ingestion failed: {_explain(exc)}", file=sys.stderr)
-        return 1
-    finally:
-        await index.aclose()
-        if host is not None:
-            await host.aclose()
+    deadline = time.monotonic() + max(args.wait_for_access, 0.0)
+    delay = ACCESS_RETRY_FIRST_SECONDS
+    while True:
+        index, host = _target(args, settings, target)
+        try:
+            summary = await ingest.ingest(
+                documents,
+                index,
+                embed=host.embed if host is not None else None,
+                upload_batch=args.batch_size,
+                embed_batch=args.embed_batch,
+                prune=args.prune,
+                progress=progress,
+            )
+            break
+        except Exception as exc:
+            status = _access_denied(exc)
+            if status is None or time.monotonic() + delay > deadline:
+                print(f"{index.description}: ingestion failed: {_explain(exc)}", file=sys.stderr)
+                return 1
+            print(
+                f"{index.description}: access denied ({status}). Role assignments take a few "
+                f"minutes to apply after provisioning; trying again in {delay:.0f} s.",
+                file=sys.stderr,
+            )
+        finally:
+            await index.aclose()
+            if host is not None:
+                await host.aclose()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, ACCESS_RETRY_MAX_SECONDS)
     for line in summary.lines():
         print(line)
     if target == "local" and not settings.local_index:
@@ -123,6 +141,32 @@ async def _run(
             f"Serve it with CHAT_LOCAL_INDEX={getattr(index, 'path', '')} and CHAT_RETRIEVAL=local"
         )
     return 0
+
+
+def _target(
+    args: argparse.Namespace, settings: Settings, target: str
+) -> tuple[ingest.Target, OpenAICompatibleHost | None]:
+    """The index to fill and, for Azure AI Search, the host that embeds: new for each attempt."""
+    if target != "azure":
+        return ingest.LocalTarget(
+            args.local_index or Path(settings.local_index or DEFAULT_LOCAL_INDEX)
+        ), None
+    from chat_api.hosts.openai_compatible import create_host
+    from chat_api.ingest.search_index import AzureSearchTarget
+
+    retry = max(settings.model_retry_seconds, INGEST_RETRY_SECONDS)
+    host = create_host(dataclasses.replace(settings, model_retry_seconds=retry))
+    return AzureSearchTarget(settings, embed=host.embed), host
+
+
+def _access_denied(exc: BaseException) -> int | None:
+    """401 or 403 from Azure AI Search (a role not applied yet), else None."""
+    from azure.core import exceptions as azure_errors
+
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, azure_errors.HttpResponseError) and status in (401, 403):
+        return int(status)
+    return None
 
 
 def _explain(exc: BaseException) -> str:

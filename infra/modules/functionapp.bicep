@@ -37,8 +37,8 @@ param applicationInsightsName string
 ])
 param pythonVersion string = '3.12'
 
-@description('Most instances the app scales out to.')
-@minValue(40)
+@description('Most instances the app scales out to (the platform accepts 1 to 1000).')
+@minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 

@@ -1,7 +1,14 @@
-// Azure OpenAI account with a chat and an embedding deployment. Local (key) authentication is
-// disabled: callers need a Microsoft Entra token and the Cognitive Services OpenAI User role.
+// Azure OpenAI, as a Microsoft Foundry resource (kind AIServices), with a chat and an embedding
+// deployment. Local (key) authentication is disabled: callers need a Microsoft Entra token and the
+// Cognitive Services OpenAI User role.
+//
+// Why AIServices and not OpenAI: Azure is upgrading Azure OpenAI resources to Foundry resources in
+// place, and the kind of an existing account cannot be changed back, so a template that declares
+// kind OpenAI would fail on its next `azd provision` against an upgraded account. A Foundry
+// resource serves the same OpenAI models, the same v1 endpoint (<name>.openai.azure.com/openai/v1/)
+// and the same roles, and is where new models and features arrive first.
 
-@description('Name of the Azure OpenAI account; also its custom subdomain (needed for Entra ID auth).')
+@description('Name of the account; also its custom subdomain (needed for Entra ID auth).')
 param name string
 
 @description('Region of the account; the models below must be offered there.')
@@ -10,18 +17,41 @@ param location string
 @description('Tags for the account.')
 param tags object = {}
 
-@description('Chat model deployment: deployment name, model name and version, SKU and capacity (thousands of tokens per minute).')
+@description('Chat model deployment: deployment name, model name, version (empty: the model\'s default version), SKU and capacity (thousands of tokens per minute).')
 param chatDeployment object
 
-@description('Embedding model deployment: deployment name, model name and version, SKU and capacity.')
+@description('Embedding model deployment: deployment name, model name, version (empty: the default), SKU and capacity.')
 param embeddingDeployment object
 
-resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
+@description('What Azure does when a deployed model version is superseded or retires (see main.bicep).')
+@allowed([
+  'OnceCurrentVersionExpired'
+  'OnceNewDefaultVersionAvailable'
+  'NoAutoUpgrade'
+])
+param versionUpgradeOption string = 'OnceCurrentVersionExpired'
+
+// A model without a version gets the model's default version from Azure.
+var chatModel = union({
+  format: 'OpenAI'
+  name: chatDeployment.model
+}, empty(chatDeployment.version) ? {} : {
+  version: chatDeployment.version
+})
+
+var embeddingModel = union({
+  format: 'OpenAI'
+  name: embeddingDeployment.model
+}, empty(embeddingDeployment.version) ? {} : {
+  version: embeddingDeployment.version
+})
+
+resource account 'Microsoft.CognitiveServices/accounts@2025-06-01' = {
   // checkov:skip=CKV_AZURE_134: the Flex Consumption app has no virtual network, so it calls the public endpoint; access needs an Entra token (disableLocalAuth true) and a role assignment.
   name: name
   location: location
   tags: tags
-  kind: 'OpenAI'
+  kind: 'AIServices'
   sku: {
     name: 'S0'
   }
@@ -38,7 +68,7 @@ resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
   }
 }
 
-resource chat 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = {
+resource chat 'Microsoft.CognitiveServices/accounts/deployments@2025-06-01' = {
   parent: account
   name: chatDeployment.name
   sku: {
@@ -46,17 +76,13 @@ resource chat 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = {
     capacity: chatDeployment.capacity
   }
   properties: {
-    model: {
-      format: 'OpenAI'
-      name: chatDeployment.model
-      version: chatDeployment.version
-    }
-    versionUpgradeOption: 'OnceNewDefaultVersionAvailable'
+    model: chatModel
+    versionUpgradeOption: versionUpgradeOption
   }
 }
 
 // Deployments on one account must be created one at a time.
-resource embedding 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = {
+resource embedding 'Microsoft.CognitiveServices/accounts/deployments@2025-06-01' = {
   parent: account
   name: embeddingDeployment.name
   sku: {
@@ -64,12 +90,8 @@ resource embedding 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01'
     capacity: embeddingDeployment.capacity
   }
   properties: {
-    model: {
-      format: 'OpenAI'
-      name: embeddingDeployment.model
-      version: embeddingDeployment.version
-    }
-    versionUpgradeOption: 'OnceNewDefaultVersionAvailable'
+    model: embeddingModel
+    versionUpgradeOption: versionUpgradeOption
   }
   dependsOn: [
     chat
@@ -78,6 +100,7 @@ resource embedding 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01'
 
 output name string = account.name
 output id string = account.id
-output endpoint string = account.properties.endpoint
+// The OpenAI endpoint of the account (https://<name>.openai.azure.com/), which the app's v1 client uses.
+output endpoint string = account.properties.endpoints['OpenAI Language Model Instance API']
 output chatDeploymentName string = chat.name
 output embeddingDeploymentName string = embedding.name

@@ -25,7 +25,10 @@ param openAiName string
 
 @description('Whether the search service exists.')
 param searchEnabled bool
-param searchName string = ''
+
+@description('Name of the search service; given even without search, so the conditional `existing` declaration below never has an empty name.')
+@minLength(2)
+param searchName string
 
 // Built-in role definition ids (the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'

@@ -1,6 +1,8 @@
 // Azure AI Search, created only when `enabled` is true. Key authentication is disabled: the app
 // queries with its managed identity (Search Index Data Reader), ingestion runs as the deploying user.
 // The Free tier costs nothing but has no semantic ranker; Basic and above get the ranker's free plan.
+// No managed identity: the service calls nothing itself (no indexers, no integrated vectorization),
+// and the Free tier refuses one, so leaving it out lets every tier below deploy.
 
 @description('Create the search service.')
 param enabled bool
@@ -31,9 +33,6 @@ resource search 'Microsoft.Search/searchServices@2025-05-01' = if (enabled) {
   sku: {
     name: skuName
   }
-  identity: {
-    type: 'SystemAssigned'
-  }
   properties: {
     disableLocalAuth: true
     hostingMode: 'default'
@@ -44,5 +43,5 @@ resource search 'Microsoft.Search/searchServices@2025-05-01' = if (enabled) {
   }
 }
 
-output name string = enabled ? name : ''
+output name string = name
 output endpoint string = enabled ? 'https://${name}.search.windows.net' : ''

@@ -59,7 +59,7 @@ def test_function_package_leaves_out_the_page_tests_and_tooling(azure_yaml):
     funcignore = ROOT / ".funcignore"
     assert funcignore.is_file(), "without .funcignore the whole repository is uploaded"
     entries = {line.strip().rstrip("/") for line in funcignore.read_text().splitlines()}
-    for required in ("static_web", "tests", "infra", "scripts", "local.settings.json"):
+    for required in ("static_web", "tests", "infra", "scripts", "local.settings.json", ".env*"):
         assert required in entries, f".funcignore does not leave out {required}"
     assert entries & {".venv", ".venv*"}, ".funcignore does not leave out the virtual environments"
 
@@ -73,7 +73,7 @@ def hook_commands(azure_yaml):
 
 
 def test_hooks_cover_provisioning_and_deployment(azure_yaml):
-    assert {"postprovision", "predeploy"} <= set(azure_yaml["hooks"])
+    assert {"preprovision", "postprovision", "predeploy"} <= set(azure_yaml["hooks"])
 
 
 def test_every_hook_script_exists_and_is_executable(azure_yaml):
@@ -99,7 +99,8 @@ def scratch(tmp_path):
     shutil.copytree(ROOT / "scripts", tmp_path / "scripts")
     (tmp_path / "static_web").mkdir()
     (tmp_path / "Makefile").write_text(
-        "ingest:\n\t@echo ingested $$AZURE_SEARCH_INDEX > ingest.log\n", encoding="utf-8"
+        "ingest:\n\t@echo ingested $$AZURE_SEARCH_INDEX $(INGEST_ARGS) > ingest.log\n",
+        encoding="utf-8",
     )
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -173,7 +174,10 @@ def test_postprovision_runs_make_ingest_when_asked(scratch):
         AZURE_SEARCH_INDEX="knowledge-base",
     )
     assert result.returncode == 0, result.stderr
-    assert (scratch / "ingest.log").read_text(encoding="utf-8").strip() == "ingested knowledge-base"
+    # Waiting out the role assignments this provisioning made.
+    assert (scratch / "ingest.log").read_text(encoding="utf-8").strip() == (
+        "ingested knowledge-base --wait-for-access 300"
+    )
 
 
 def test_postprovision_does_not_ingest_without_search(scratch):
@@ -183,6 +187,52 @@ def test_postprovision_does_not_ingest_without_search(scratch):
     assert result.returncode == 0, result.stderr
     assert "USE_AZURE_SEARCH" in result.stderr
     assert not (scratch / "ingest.log").exists()
+
+
+def fake_hook_python(scratch):
+    """A .venv-azd whose python only records how it was called."""
+    bin_dir = scratch / ".venv-azd" / "bin"
+    bin_dir.mkdir(parents=True)
+    python = bin_dir / "python"
+    python.write_text(
+        f"#!/bin/sh\nprintf '%s|%s\\n' \"$(pwd)\" \"$*\" >> '{scratch / 'python.log'}'\n",
+        encoding="utf-8",
+    )
+    python.chmod(0o755)
+    (scratch / "requirements-azd.txt").write_text("azure-identity==1.27.0\n", encoding="utf-8")
+    return scratch / "python.log"
+
+
+def test_preprovision_installs_its_lock_once_then_runs_the_model_chooser(scratch):
+    log = fake_hook_python(scratch)
+    first = run_hook(scratch, "preprovision.sh")
+    assert first.returncode == 0, first.stderr
+    second = run_hook(scratch, "preprovision.sh")
+    assert second.returncode == 0, second.stderr
+    calls = log.read_text(encoding="utf-8").splitlines()
+    assert calls == [
+        f"{scratch}|-m pip install --quiet --disable-pip-version-check -r "
+        f"{scratch / 'requirements-azd.txt'}",
+        f"{scratch}|-m scripts.choose_models",
+        f"{scratch}|-m scripts.choose_models",
+    ]
+
+
+def test_preprovision_installs_again_when_the_lock_changes(scratch):
+    log = fake_hook_python(scratch)
+    assert run_hook(scratch, "preprovision.sh").returncode == 0
+    (scratch / "requirements-azd.txt").write_text("azure-identity==9.9.9\n", encoding="utf-8")
+    assert run_hook(scratch, "preprovision.sh").returncode == 0
+    installs = [c for c in log.read_text(encoding="utf-8").splitlines() if "pip install" in c]
+    assert len(installs) == 2
+
+
+def test_preprovision_hook_runs_the_chooser_on_windows_too():
+    script = (ROOT / "scripts" / "preprovision.ps1").read_text(encoding="utf-8")
+    assert "-m scripts.choose_models" in script
+    assert "requirements-azd.txt" in script
+    assert ".venv-azd" in script
+    assert "exit $LASTEXITCODE" in script
 
 
 def test_powershell_hooks_mirror_the_posix_ones():
@@ -195,7 +245,7 @@ def test_powershell_hooks_mirror_the_posix_ones():
     post = (scripts / "postprovision.ps1").read_text(encoding="utf-8")
     assert "write-web-config.ps1" in post
     assert "RUN_INGESTION" in post
-    assert "make ingest" in post
+    assert 'make ingest INGEST_ARGS="--wait-for-access 300"' in post
 
 
 # --- GitHub workflows ------------------------------------------------------------------------
@@ -250,7 +300,41 @@ def test_tests_parse_with_the_pycep_parser_checkov_uses():
     assert pin.search(dev).group(1) == pin.search(infra).group(1)
 
 
-def test_deploy_guide_covers_cost_streaming_lockdown_and_teardown():
+def parameter_variables():
+    """NAME -> default (None when it has none) for every ${NAME} main.parameters.json reads."""
+    text = (ROOT / "infra" / "main.parameters.json").read_text(encoding="utf-8")
+    found = {}
+    for name, default in re.findall(r"\$\{([A-Z0-9_]+)(?:=([^}]*))?\}", text):
+        found[name] = default or None
+    return found
+
+
+def test_deploy_workflow_passes_every_parameter_with_the_same_defaults():
+    env = workflow("azure-dev.yml")["jobs"]["deploy"]["env"]
+    # azd fills in the signed-in principal's id itself.
+    for name, default in parameter_variables().items():
+        if name == "AZURE_PRINCIPAL_ID":
+            continue
+        assert name in env, f"the deploy workflow does not pass {name}"
+        if name in ("AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_PRINCIPAL_TYPE"):
+            continue
+        fallback = f" || '{default}'" if default else ""
+        expected = f"${{{{ vars.{name}{fallback} }}}}"
+        assert env[name] == expected, name
+    assert env["AZURE_PRINCIPAL_TYPE"] == "ServicePrincipal"
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "azure-dev.yml"])
+def test_workflows_use_node_22(name):
+    versions = [
+        str(step["with"]["node-version"])
+        for step in steps(workflow(name))
+        if step.get("uses", "").startswith("actions/setup-node")
+    ]
+    assert versions == ["22"]
+
+
+def test_deploy_guide_covers_models_cost_streaming_lockdown_and_teardown():
     guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
     for topic in (
         "azd up",
@@ -261,5 +345,12 @@ def test_deploy_guide_covers_cost_streaming_lockdown_and_teardown():
         "EasyAuth",
         "azd down --purge",
         "federated",
+        "AZURE_OPENAI_CHAT_MODEL",
+        "AZURE_OPENAI_MODEL_CHECK",
+        "AZURE_PRINCIPAL_TYPE",
+        "GlobalStandard",
+        "Node.js 22",
     ):
         assert topic in guide, topic
+    assert re.search(r"checked on \d{4}-\d{2}-\d{2}", guide), "the model guidance carries no date"
+    assert "gpt-4.1-mini`, `2025-04-14" not in guide, "the retired default is still documented"

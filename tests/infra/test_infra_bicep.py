@@ -151,7 +151,10 @@ def test_scale_settings_are_parameters(api, site, main):
         assert template.default("instanceMemoryMB") in template.decorator(
             "instanceMemoryMB", "allowed"
         )
-        assert 40 <= template.default("maximumInstanceCount") <= 1000
+        # The platform accepts a ceiling as low as 1 (40 was its old minimum): low caps spend.
+        assert template.decorator("maximumInstanceCount", "min_value") == 1
+        assert template.decorator("maximumInstanceCount", "max_value") == 1000
+        assert 1 <= template.default("maximumInstanceCount") <= 1000
 
     params = main.modules["api"]["config"]["params"]
     for name in ("httpPerInstanceConcurrency", "maximumInstanceCount", "instanceMemoryMB"):
@@ -293,15 +296,12 @@ def test_storage_is_keyless_and_private(module_of):
 def test_openai_is_keyless_with_chat_and_embedding_deployments(module_of, main):
     openai = module_of("openAi")
     account = openai.resource("Microsoft.CognitiveServices/accounts")
-    assert account.get("kind") == "OpenAI"
     assert account.get("properties.disableLocalAuth") is True
     assert account.get("properties.customSubDomainName") == "name"
 
     deployments = openai.resources("Microsoft.CognitiveServices/accounts/deployments")
     names = {openai.accessor_path(d.get("name")) for d in deployments}
     assert names == {"chatDeployment.name", "embeddingDeployment.name"}
-    for deployment in deployments:
-        assert deployment.get("properties.model.format") == "OpenAI"
 
     params = main.modules["openAi"]["config"]["params"]
     for kind in ("chat", "embedding"):
@@ -309,7 +309,78 @@ def test_openai_is_keyless_with_chat_and_embedding_deployments(module_of, main):
         assert set(spec) == {"name", "model", "version", "sku", "capacity"}
         for value in spec.values():
             assert value in main.parameters, f"{kind} deployment {value} is not a parameter"
-            assert main.default(value) not in (None, "")
+
+
+def test_openai_is_a_foundry_resource_serving_the_openai_endpoint(module_of):
+    """Azure upgrades OpenAI accounts to Foundry (AIServices) in place; the kind cannot go back."""
+    openai = module_of("openAi")
+    account = openai.resource("Microsoft.CognitiveServices/accounts")
+    assert account.get("kind") == "AIServices"
+    endpoint = openai.outputs["endpoint"]["value"]
+    assert "index_accessor" in json.dumps(endpoint)
+    assert "OpenAI Language Model Instance API" in json.dumps(endpoint)
+
+
+def test_no_model_is_hard_coded(main):
+    """Models retire; the preprovision hook chooses one the region offers at provision time."""
+    parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+    for name, variable in (
+        ("chatModelName", "AZURE_OPENAI_CHAT_MODEL"),
+        ("embeddingModelName", "AZURE_OPENAI_EMBEDDING_MODEL"),
+    ):
+        assert main.default(name) is None, f"{name} has a hard-coded default"
+        assert main.decorator(name, "min_length") == 1
+        assert parameters["parameters"][name]["value"] == f"${{{variable}}}", name
+    for name, variable in (
+        ("chatModelVersion", "AZURE_OPENAI_CHAT_MODEL_VERSION"),
+        ("embeddingModelVersion", "AZURE_OPENAI_EMBEDDING_MODEL_VERSION"),
+    ):
+        assert main.default(name) == "", f"{name} pins a version by default"
+        assert parameters["parameters"][name]["value"] == f"${{{variable}=}}", name
+
+
+def test_deployments_leave_the_version_out_when_none_is_given(module_of):
+    openai = module_of("openAi")
+    by_name = {
+        openai.accessor_path(d.get("name")): d
+        for d in openai.resources("Microsoft.CognitiveServices/accounts/deployments")
+    }
+    for kind in ("chat", "embedding"):
+        model = by_name[f"{kind}Deployment.name"].get("properties.model")
+        merged = openai.call(openai.resolve(model), "union")
+        assert merged["arg_1"]["format"] == "OpenAI"
+        assert openai.accessor_path(merged["arg_1"]["name"]) == f"{kind}Deployment.model"
+        assert "version" not in merged["arg_1"]
+        version = openai.conditional(merged["arg_2"])
+        empty = openai.call(version["condition"], "empty")
+        assert openai.accessor_path(empty["item_to_test"]) == f"{kind}Deployment.version"
+        assert version["true_value"] == {}
+        assert openai.accessor_path(version["false_value"]["version"]) == (
+            f"{kind}Deployment.version"
+        )
+
+
+def test_deployments_default_to_global_standard(main):
+    """Standard (regional) embeddings are missing in several regions; GlobalStandard is not."""
+    parameters = json.loads((INFRA / "main.parameters.json").read_text(encoding="utf-8"))
+    for name, variable in (
+        ("chatDeploymentSku", "AZURE_OPENAI_CHAT_DEPLOYMENT_SKU"),
+        ("embeddingDeploymentSku", "AZURE_OPENAI_EMBEDDING_DEPLOYMENT_SKU"),
+    ):
+        assert main.default(name) == "GlobalStandard", name
+        assert parameters["parameters"][name]["value"] == f"${{{variable}=GlobalStandard}}"
+
+
+def test_model_version_upgrade_option_is_a_deliberate_parameter(module_of, main):
+    openai = module_of("openAi")
+    options = {"OnceCurrentVersionExpired", "OnceNewDefaultVersionAvailable", "NoAutoUpgrade"}
+    for template, name in ((main, "modelVersionUpgradeOption"), (openai, "versionUpgradeOption")):
+        assert set(template.decorator(name, "allowed")) == options
+        assert template.default(name) == "OnceCurrentVersionExpired"
+    for deployment in openai.resources("Microsoft.CognitiveServices/accounts/deployments"):
+        assert deployment.get("properties.versionUpgradeOption") == "versionUpgradeOption"
+    params = main.modules["openAi"]["config"]["params"]
+    assert params["versionUpgradeOption"] == "modelVersionUpgradeOption"
 
 
 def test_search_is_optional_keyless_and_ranks_semantically(module_of, main):
@@ -328,6 +399,41 @@ def test_search_is_optional_keyless_and_ranks_semantically(module_of, main):
 
     assert main.parameters["useAzureSearch"]["type"] == "bool"
     assert main.modules["search"]["config"]["params"]["enabled"] == "useAzureSearch"
+
+
+def test_search_has_no_managed_identity_so_every_tier_deploys(module_of, main):
+    """The Free tier refuses a managed identity, and the service never uses one."""
+    search = module_of("search")
+    service = search.resource("Microsoft.Search/searchServices")
+    if "identity" in service.body:
+        # Only acceptable when the identity is left out on the Free tier.
+        identity = search.conditional(service.get("identity"))
+        assert "free" in json.dumps(identity["condition"])
+    tiers = set(main.decorator("searchSkuName", "allowed"))
+    assert "free" in tiers
+    assert tiers == set(search.decorator("skuName", "allowed"))
+
+
+def test_conditional_existing_resources_never_get_an_empty_name(templates, main):
+    """ARM rejects an `existing` declaration with an empty name even when its condition is false."""
+    for template in templates.values():
+        for resource in template.resources(existing=True):
+            if resource.condition is None:
+                continue
+            name = resource.get("name")
+            assert name in template.parameters, f"{template.name}: {resource.symbol} name"
+            assert template.default(name) in (None,), f"{template.name}: {name} defaults"
+            assert (template.decorator(name, "min_length") or 0) >= 1
+            for symbol, module in main.modules.items():
+                path = (INFRA / module["detail"]["path"]).resolve()
+                if path != template.path.resolve():
+                    continue
+                passed = module["config"]["params"][name]
+                value = main.resolve(passed)
+                assert isinstance(value, str), f"{symbol}.{name} is computed: {passed!r}"
+                assert value.strip(), f"{symbol}.{name} is empty"
+                # Without an output to follow, the module must wait for the resource explicitly.
+                assert "search" in module["config"].get("dependsOn", []), symbol
 
 
 # --- Monitoring and the page -----------------------------------------------------------------

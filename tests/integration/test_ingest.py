@@ -122,6 +122,31 @@ def test_a_rejected_key_fails_with_a_clear_message(kb, index_env):
     assert "Traceback" not in result.stderr
 
 
+def test_waits_out_a_role_assignment_that_is_not_applied_yet(kb, index_env, search_server):
+    name, env = index_env
+    search_server.deny(2)
+
+    result = run_ingest(env, str(kb), "--no-progress", "--wait-for-access", "60")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("access denied (403)") == 2
+    assert "trying again in 5 s" in result.stderr
+    assert "trying again in 10 s" in result.stderr
+    assert search_server.stats()["indexes"][name]["documents"] == 4
+
+
+def test_stops_waiting_for_access_at_the_deadline(kb, index_env, search_server):
+    _, env = index_env
+    search_server.deny(1000)
+
+    result = run_ingest(env, str(kb), "--no-progress", "--wait-for-access", "4")
+
+    search_server.deny(0)
+    assert result.returncode == 1
+    assert "trying again" not in result.stderr
+    assert "Search Index Data Contributor" in result.stderr
+
+
 def test_no_embedding_model_is_a_configuration_error(kb, search_server):
     result = run_ingest(search_env(search_server, "unused"), str(kb), "--no-progress")
 

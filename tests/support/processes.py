@@ -108,6 +108,10 @@ class ModelServer:
     def reset(self) -> None:
         httpx.post(self.url + "/_reset", timeout=5)
 
+    def deny(self, count: int) -> None:
+        """Refuse the next `count` requests with 403, as before a role assignment applies."""
+        httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
+
 
 @dataclass
 class SearchServer:
@@ -124,6 +128,10 @@ class SearchServer:
 
     def reset(self) -> None:
         httpx.post(self.url + "/_reset", timeout=5)
+
+    def deny(self, count: int) -> None:
+        """Refuse the next `count` requests with 403, as before a role assignment applies."""
+        httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
 
 
 @dataclass

@@ -9,9 +9,10 @@ plain HTTP with an API key, so the app's retriever and the ingestion run unchang
   GET  /indexes('NAME')/docs/$count              the number of documents
 
 A search whose text holds `#search403`, `#search500` or `#searchhang` gets that status, or no
-answer at all; `#searchwaitN` answers after N seconds. GET /_stats tells what was asked (the
-last search body, every request's method, path and api-version, document counts); POST /_reset
-forgets the requests, not the data.
+answer at all; `#searchwaitN` answers after N seconds. POST /_deny {"count": N} refuses the
+next N requests with 403, as the service does until a new role assignment applies. GET /_stats
+tells what was asked (the last search body, every request's method, path and api-version,
+document counts); POST /_reset forgets the requests, not the data.
 Run: python -m tests.support.standin_search --port 0 --api-key KEY   (prints "READY port=N")
 """
 
@@ -69,11 +70,13 @@ class StandInSearch:
         self.api_key = api_key
         self.indexes: dict[str, Index] = {}
         self.stats = Stats()
+        self.deny_next = 0
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/_stats", self.get_stats)
         app.router.add_post("/_reset", self.reset)
+        app.router.add_post("/_deny", self.deny)
         app.router.add_route("*", "/{tail:.*}", self.dispatch)
         return app
 
@@ -96,6 +99,10 @@ class StandInSearch:
         self.stats = Stats()
         return _json({"ok": True})
 
+    async def deny(self, request: web.Request) -> web.Response:
+        self.deny_next = int((await request.json())["count"])
+        return _json({"ok": True})
+
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         self.stats.requests.append(
             {
@@ -105,6 +112,9 @@ class StandInSearch:
             }
         )
         if request.headers.get("api-key") != self.api_key:
+            return _error(403, "Authorization failed.")
+        if self.deny_next > 0:
+            self.deny_next -= 1
             return _error(403, "Authorization failed.")
         if not request.query.get("api-version"):
             return _error(400, "The api-version query parameter is required.")
