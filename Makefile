@@ -56,6 +56,7 @@ ingest: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps web-test
 	$(PY) -m pytest
@@ -67,7 +68,7 @@ bench: install
 .PHONY: browser-deps web-test
 WEB     := static_web
 # Everything the build reads: a change to one of these rebuilds the page, nothing else does.
-WEB_SRC := $(WEB)/index.html $(WEB)/404.html $(WEB)/vite.config.js $(WEB)/package.json \
+WEB_SRC := $(WEB)/index.html $(WEB)/404.html $(WEB)/vite.config.js $(WEB)/swa-config.js $(WEB)/package.json \
            $(WEB)/staticwebapp.config.json $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null)
 
 # npm ci only when the lock file changed.

@@ -35,33 +35,40 @@ if runtime.settings().streaming:
         return await asgi.openapi(req)
 
 else:
+    from collections.abc import Awaitable, Callable
+
+    from chat_api import wire
+    from chat_api.guard import reply_safely
     from chat_api.service import Reply
 
-    def _classic(reply: Reply) -> func.HttpResponse:
+    async def _classic(handler: Callable[[], Reply | Awaitable[Reply]]) -> func.HttpResponse:
+        reply = await reply_safely(handler)
         assert isinstance(reply.body, bytes)
         return func.HttpResponse(
-            reply.body, status_code=reply.status, headers=reply.headers, mimetype=reply.media_type
+            reply.body,
+            status_code=reply.status,
+            headers={**wire.API_HEADERS, **reply.headers},
+            mimetype=reply.media_type,
         )
 
     @app.route(route="chat/stream", methods=["POST"])
     async def chat_stream(req: func.HttpRequest) -> func.HttpResponse:
-        reply = await runtime.service().buffered_stream(
-            req.headers.get("content-type"), req.get_body(), req.headers
+        content_type = req.headers.get("content-type")
+        return await _classic(
+            lambda: runtime.service().buffered_stream(content_type, req.get_body(), req.headers)
         )
-        return _classic(reply)
 
     @app.route(route="chat", methods=["POST"])
     async def chat(req: func.HttpRequest) -> func.HttpResponse:
-        return _classic(
-            await runtime.service().complete(
-                req.headers.get("content-type"), req.get_body(), req.headers
-            )
+        content_type = req.headers.get("content-type")
+        return await _classic(
+            lambda: runtime.service().complete(content_type, req.get_body(), req.headers)
         )
 
     @app.route(route="health", methods=["GET"])
     async def health(req: func.HttpRequest) -> func.HttpResponse:
-        return _classic(runtime.service().health())
+        return await _classic(lambda: runtime.service().health())
 
     @app.route(route="openapi.json", methods=["GET"])
     async def openapi(req: func.HttpRequest) -> func.HttpResponse:
-        return _classic(runtime.service().openapi())
+        return await _classic(lambda: runtime.service().openapi())

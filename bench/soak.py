@@ -9,7 +9,7 @@ from bench.loadgen import Target, run_load
 
 
 def _rss_mb(pid: int) -> float:
-    from bench.run import rss_bytes
+    from bench.process import rss_bytes
 
     return round(rss_bytes(pid) / 2**20, 1)
 

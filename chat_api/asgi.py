@@ -11,45 +11,49 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from chat_api import errors, runtime, wire
-from chat_api.errors import ChatError
-from chat_api.service import CHAT_ROUTE, STREAM_ROUTE, Reply
+from chat_api.guard import internal_error_line, reply_safely
+from chat_api.service import CHAT_ROUTE, STREAM_ROUTE, Reply, error_reply
 
 
 async def chat_stream(request: Request) -> Response:
-    return await _answer(request, streamed=True)
+    return to_response(await reply_safely(lambda: _answer(request, streamed=True)))
 
 
 async def chat(request: Request) -> Response:
-    return await _answer(request, streamed=False)
+    return to_response(await reply_safely(lambda: _answer(request, streamed=False)))
 
 
-async def _answer(request: Request, *, streamed: bool) -> Response:
+async def _answer(request: Request, *, streamed: bool) -> Reply:
     service = runtime.service()
     headers = request.headers
-    body = await _read_body(request, service.settings.limits.max_body_bytes)
-    if isinstance(body, ChatError):
-        return to_response(service.refuse(STREAM_ROUTE if streamed else CHAT_ROUTE, body, headers))
+    body = await read_body(request, service.settings.limits.max_body_bytes)
+    if isinstance(body, Reply):
+        if body.error is None:
+            return body
+        # Refused while the body was read: traced, with a reference, like any other refusal.
+        return service.refuse(STREAM_ROUTE if streamed else CHAT_ROUTE, body.error, headers)
     content_type = headers.get("content-type")
     if streamed:
-        return to_response(await service.stream(content_type, body, headers))
-    return to_response(await service.complete(content_type, body, headers))
+        return await service.stream(content_type, body, headers)
+    return await service.complete(content_type, body, headers)
 
 
 async def health(request: Request) -> Response:
-    return to_response(runtime.service().health())
+    return to_response(await reply_safely(lambda: runtime.service().health()))
 
 
 async def openapi(request: Request) -> Response:
-    return to_response(runtime.service().openapi())
+    return to_response(await reply_safely(lambda: runtime.service().openapi()))
 
 
 def to_response(reply: Reply) -> Response:
+    headers = {**wire.API_HEADERS, **reply.headers}
     if isinstance(reply.body, bytes):
         return Response(
-            reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers
+            reply.body, status_code=reply.status, media_type=reply.media_type, headers=headers
         )
     stream = LineStream(
-        reply.body, status_code=reply.status, media_type=reply.media_type, headers=reply.headers
+        reply.body, status_code=reply.status, media_type=reply.media_type, headers=headers
     )
     stream.keepalive_seconds = reply.keepalive_seconds
     return stream
@@ -90,13 +94,17 @@ class LineStream(StreamingResponse):
                     "headers": self.raw_headers,
                 }
             )
-            if keepalive is None:
-                async for line in self.body_iterator:
-                    await send({"type": "http.response.body", "body": line, "more_body": True})
-            else:
-                async for line in self.body_iterator:
-                    keepalive.lines += 1
-                    await send({"type": "http.response.body", "body": line, "more_body": True})
+            try:
+                if keepalive is None:
+                    async for line in self.body_iterator:
+                        await send({"type": "http.response.body", "body": line, "more_body": True})
+                else:
+                    async for line in self.body_iterator:
+                        keepalive.lines += 1
+                        await send({"type": "http.response.body", "body": line, "more_body": True})
+            except Exception as exc:  # the status is sent: the failure becomes the last line
+                line = internal_error_line(exc)
+                await send({"type": "http.response.body", "body": line, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:
             if not client_left:
@@ -143,21 +151,23 @@ class _KeepAlive:
             self._sending.cancel()
 
 
-async def _read_body(request: Request, limit: int) -> bytes | ChatError:
+async def read_body(request: Request, limit: int) -> bytes | Reply:
+    """The body, or the error Reply as soon as it is known to be over `limit` bytes: a declared
+    length is checked before reading, a chunked body while it is read."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
-            return errors.bad_request("Content-Length is not a number.")
+            return error_reply(errors.bad_request("Content-Length is not a number."))
         if int(declared) > limit:
-            return errors.too_large(f"The request body is over {limit} bytes.")
+            return error_reply(errors.too_large(f"The request body is over {limit} bytes."))
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                return errors.too_large(f"The request body is over {limit} bytes.")
+                return error_reply(errors.too_large(f"The request body is over {limit} bytes."))
             chunks.append(chunk)
     except ClientDisconnect:
-        return ChatError(400, "client_disconnected", "The request was not completed.")
+        return error_reply(errors.client_disconnected())
     return b"".join(chunks)

@@ -1,5 +1,7 @@
-"""One error type for everything a client can be told, and the one place that maps upstream
-exceptions to it. Messages here are written for people and never carry upstream detail."""
+"""Every error a client can be told, in one table (code, status, meaning, retryable), and the one
+place that maps upstream exceptions to it. The OpenAPI document, docs/api.md and the page's
+messages are all checked against `TABLE`. Messages are written for people and never carry
+upstream detail."""
 
 from __future__ import annotations
 
@@ -7,8 +9,120 @@ import asyncio
 import logging
 import math
 import sys
+from dataclasses import dataclass
+from enum import StrEnum
 
 log = logging.getLogger(__name__)
+
+
+class Code(StrEnum):
+    """The stable, machine-readable codes of `{"error": {"code": ...}}`."""
+
+    INVALID_JSON = "invalid_json"
+    INVALID_REQUEST = "invalid_request"
+    CONTENT_FILTER = "content_filter"
+    CLIENT_DISCONNECTED = "client_disconnected"
+    TOO_LARGE = "too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    RATE_LIMITED = "rate_limited"
+    INTERNAL_ERROR = "internal_error"
+    MODEL_ERROR = "model_error"
+    STREAM_INTERRUPTED = "stream_interrupted"
+    MODEL_UNAVAILABLE = "model_unavailable"
+    SEARCH_UNAVAILABLE = "search_unavailable"
+    MODEL_TIMEOUT = "model_timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorKind:
+    """One row of the table: the HTTP status, what it means (for the docs), whether the same
+    request may succeed if sent again later, and the message a client is told by default."""
+
+    status: int
+    meaning: str
+    retryable: bool
+    message: str
+
+
+TABLE: dict[str, ErrorKind] = {
+    Code.INVALID_JSON: ErrorKind(
+        400, "The body is not valid JSON.", False, "The body is not valid JSON."
+    ),
+    Code.INVALID_REQUEST: ErrorKind(
+        400,
+        "The body has the wrong shape (see ChatRequest), or `sessionState` cannot be sent back.",
+        False,
+        "The request is not valid.",
+    ),
+    Code.CONTENT_FILTER: ErrorKind(
+        400,
+        "The model service's content filter blocked the request or the answer.",
+        False,
+        "The request or answer was blocked by the model service's content filter.",
+    ),
+    Code.CLIENT_DISCONNECTED: ErrorKind(
+        400,
+        "The client went away before the request body was complete.",
+        True,
+        "The request was not completed.",
+    ),
+    Code.TOO_LARGE: ErrorKind(
+        413,
+        "Over the body, message count or message length limits.",
+        False,
+        "The request is too large.",
+    ),
+    Code.UNSUPPORTED_MEDIA_TYPE: ErrorKind(
+        415,
+        "The body is not sent as `application/json`.",
+        False,
+        "Send the request as application/json.",
+    ),
+    Code.RATE_LIMITED: ErrorKind(
+        429,
+        "The model is rate limited; `Retry-After` (or `retry_after_seconds`) says when to retry.",
+        True,
+        "The model is busy (rate limited). Try again soon.",
+    ),
+    Code.INTERNAL_ERROR: ErrorKind(
+        500,
+        "An unexpected failure in the app; the server log has the details.",
+        True,
+        "Something went wrong on the server.",
+    ),
+    Code.MODEL_ERROR: ErrorKind(
+        502,
+        "The model service returned an error, or an answer of an unexpected shape.",
+        True,
+        "The model service returned an error.",
+    ),
+    Code.STREAM_INTERRUPTED: ErrorKind(
+        502,
+        "The model's answer was cut off before it finished.",
+        True,
+        "The model's answer was cut off before it finished.",
+    ),
+    Code.MODEL_UNAVAILABLE: ErrorKind(
+        503,
+        "The model service could not be reached, or the app could not sign in to it.",
+        True,
+        "The model service is unavailable. Try again soon.",
+    ),
+    Code.SEARCH_UNAVAILABLE: ErrorKind(
+        503,
+        "The search failed or timed out (unless `CHAT_SEARCH_FAILURE=continue`, which answers "
+        "without sources and says so in a step).",
+        True,
+        "The search service is unavailable, so the answer cannot use the documents. "
+        "Try again soon.",
+    ),
+    Code.MODEL_TIMEOUT: ErrorKind(
+        504,
+        "The model service did not answer in time.",
+        True,
+        "The model service did not answer in time.",
+    ),
+}
 
 
 class ChatError(Exception):
@@ -26,90 +140,98 @@ class ChatError(Exception):
     def __repr__(self) -> str:
         return f"ChatError({self.status}, {self.code!r})"
 
+    @property
+    def retryable(self) -> bool:
+        kind = TABLE.get(self.code)
+        return kind.retryable if kind is not None else False
 
-def bad_request(message: str, code: str = "invalid_request") -> ChatError:
-    return ChatError(400, code, message)
+
+def markdown_table() -> str:
+    """The table of codes as docs/api.md shows it (a test keeps the page in step)."""
+    rows = ["| status | code | meaning | retry |", "|---|---|---|---|"]
+    for code, kind in sorted(TABLE.items(), key=lambda item: item[1].status):
+        retry = "yes" if kind.retryable else "no"
+        rows.append(f"| {kind.status} | `{code}` | {kind.meaning} | {retry} |")
+    return "\n".join(rows) + "\n"
+
+
+def codes_by_status() -> dict[int, list[str]]:
+    """The codes of the table grouped by HTTP status, in the table's order."""
+    grouped: dict[int, list[str]] = {}
+    for code, kind in TABLE.items():
+        grouped.setdefault(kind.status, []).append(code)
+    return dict(sorted(grouped.items()))
+
+
+def error(code: Code, message: str | None = None, *, retry_after: int | None = None) -> ChatError:
+    """The ChatError for a code of the table, with its status and, unless given, its message."""
+    kind = TABLE[code]
+    return ChatError(kind.status, code, message or kind.message, retry_after=retry_after)
+
+
+def bad_request(message: str, code: Code = Code.INVALID_REQUEST) -> ChatError:
+    return error(code, message)
 
 
 def too_large(message: str) -> ChatError:
-    return ChatError(413, "too_large", message)
+    return error(Code.TOO_LARGE, message)
+
+
+def unsupported_media_type() -> ChatError:
+    return error(Code.UNSUPPORTED_MEDIA_TYPE)
+
+
+def client_disconnected() -> ChatError:
+    return error(Code.CLIENT_DISCONNECTED)
 
 
 def rate_limited(retry_after: int) -> ChatError:
-    return ChatError(
-        429,
-        "rate_limited",
+    return error(
+        Code.RATE_LIMITED,
         f"The model is busy (rate limited). Try again in {retry_after} seconds.",
         retry_after=retry_after,
     )
 
 
 def model_unavailable() -> ChatError:
-    return ChatError(503, "model_unavailable", "The model service is unavailable. Try again soon.")
+    return error(Code.MODEL_UNAVAILABLE)
 
 
 def model_failed() -> ChatError:
-    return ChatError(502, "model_error", "The model service returned an error.")
+    return error(Code.MODEL_ERROR)
 
 
 def model_timeout() -> ChatError:
-    return ChatError(504, "model_timeout", "The model service did not answer in time.")
+    return error(Code.MODEL_TIMEOUT)
 
 
 def stream_interrupted() -> ChatError:
-    return ChatError(
-        502, "stream_interrupted", "The model's answer was cut off before it finished."
-    )
+    return error(Code.STREAM_INTERRUPTED)
 
 
 def content_filtered() -> ChatError:
-    return ChatError(
-        400,
-        "content_filter",
-        "The request or answer was blocked by the model service's content filter.",
-    )
+    return error(Code.CONTENT_FILTER)
 
 
-SEARCH_UNAVAILABLE = "search_unavailable"
+# Kept for callers that name the code by this constant.
+SEARCH_UNAVAILABLE = Code.SEARCH_UNAVAILABLE
 
 
-def search_unavailable(
-    message: str = "The search service is unavailable, so the answer cannot use the documents. "
-    "Try again soon.",
-) -> ChatError:
-    return ChatError(503, SEARCH_UNAVAILABLE, message)
+def search_unavailable(message: str | None = None) -> ChatError:
+    return error(Code.SEARCH_UNAVAILABLE, message)
 
 
 def search_timeout() -> ChatError:
     return search_unavailable("The search service did not answer in time. Try again soon.")
 
 
-def from_search_exception(exc: BaseException) -> ChatError:
-    """Map a failed search (or the search client's credential) to what the client may be told,
-    logging the reason without addresses, keys or the query."""
-    if isinstance(exc, ChatError):
-        return exc
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        log.warning("search did not answer within the time allowed")
-        return search_timeout()
-    from azure.core import exceptions as azure_errors
-
-    if isinstance(exc, azure_errors.ResourceNotFoundError):
-        log.warning("search index not found (fill it with make ingest)")
-    elif isinstance(exc, azure_errors.ClientAuthenticationError):
-        status = getattr(exc, "status_code", None)
-        log.warning("search refused the app's credentials (status %s)", status or "none")
-    elif isinstance(exc, azure_errors.HttpResponseError):
-        log.warning("search failed with status %s", exc.status_code)
-    elif isinstance(exc, azure_errors.AzureError):
-        log.warning("search could not be reached: %s", type(exc).__name__)
-    else:
-        log.error("unexpected failure while searching: %s", type(exc).__name__, exc_info=exc)
-    return search_unavailable()
+# What OpenAI and Azure OpenAI call a content-filter refusal, as an error code and as a
+# finish_reason: an upstream value, which happens to be spelled as our own code.
+UPSTREAM_CONTENT_FILTER = "content_filter"
 
 
 def internal() -> ChatError:
-    return ChatError(500, "internal_error", "Something went wrong on the server.")
+    return error(Code.INTERNAL_ERROR)
 
 
 def from_exception(exc: BaseException) -> ChatError:
@@ -134,7 +256,7 @@ def from_exception(exc: BaseException) -> ChatError:
 def from_status(status: int, code: str | None, headers: object) -> ChatError:
     if status == 429:
         return rate_limited(retry_after_seconds(headers) or 1)
-    if code == "content_filter":
+    if code == UPSTREAM_CONTENT_FILTER:
         return content_filtered()
     if status in (408, 504):
         return model_timeout()

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from pydantic.json_schema import models_json_schema
 
-from chat_api import protocol
+from chat_api import errors, protocol
 
 _REF = "#/components/schemas/{model}"
 
@@ -17,17 +17,13 @@ def _json(schema: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": _REF.format(model=schema)}}}
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    meanings = {
-        400: "Malformed JSON or a body of the wrong shape.",
-        413: "Over the size limits (body, message count or message length).",
-        415: "The body is not JSON.",
-        429: "The model is rate limited; the Retry-After header says when to retry.",
-        502: "The model service failed.",
-        503: "The model or search service is unavailable.",
-        504: "The model service timed out.",
-    }
-    return {str(s): {"description": meanings[s], "content": _json("ErrorBody")} for s in statuses}
+def _errors() -> dict[str, Any]:
+    """One response per error status of the table, describing each of its codes."""
+    responses: dict[str, Any] = {}
+    for status, codes in errors.codes_by_status().items():
+        lines = [f"`{code}`: {errors.TABLE[code].meaning}" for code in codes]
+        responses[str(status)] = {"description": " ".join(lines), "content": _json("ErrorBody")}
+    return responses
 
 
 @cache
@@ -43,7 +39,7 @@ def document() -> dict[str, Any]:
         ref_template=_REF,
     )
     request_body = {"required": True, "content": _json("ChatRequest")}
-    failures = _errors(400, 413, 415, 429, 502, 503, 504)
+    failures = _errors()
     return {
         "openapi": "3.1.0",
         "info": {

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from chat_api import errors
 from chat_api.events import Citation, Citations, Event, Failure, Step
 from chat_api.hosts import ModelHost
 from chat_api.prompt import build_prompt
 from chat_api.protocol import ChatRequest
-from chat_api.retrieval import Passage, Retriever
+from chat_api.retrieval import Found, Passage, Retriever
 from chat_api.settings import Settings
 from chat_api.telemetry import RequestTrace, no_trace
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 SNIPPET_CHARS = 240
 SEARCH_FAILED_STEP = "Search unavailable"
 SEARCH_FAILED_DETAIL = "The search service failed, so this answer does not use the documents."
+RANKER_OFF_STEP = "Searched without the semantic ranker"
 
 
 async def stream_chat(
@@ -34,7 +35,7 @@ async def stream_chat(
     host: ModelHost,
     retriever: Retriever | None,
     trace: RequestTrace | None = None,
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Answer the conversation's last question: progress steps, citations, the answer's text
     deltas, then End; or Failure as the last event. Never raises, except cancellation.
     Each stage runs inside its span of `trace`."""
@@ -63,6 +64,8 @@ async def stream_chat(
                     raise
                 yield Step(SEARCH_FAILED_STEP, SEARCH_FAILED_DETAIL, _ms(started))
             else:
+                if isinstance(sources, Found) and sources.note:
+                    yield Step(RANKER_OFF_STEP, sources.note, _ms(started))
                 found = "; ".join(p.title for p in sources) if sources else "nothing found"
                 noun = "source" if len(sources) == 1 else "sources"
                 yield Step(f"Found {len(sources)} {noun}", found, _ms(started))
@@ -80,9 +83,9 @@ async def stream_chat(
         async for event in trace.model_stream(host.stream_answer(prompt), host.model, prompt):
             yield event
     except Exception as exc:
-        error = errors.from_exception(exc)
-        log.warning("answer failed: %s (ref %s)", error.code, trace.ref)
-        yield Failure(error, trace.ref)
+        failure = errors.from_exception(exc)
+        log.warning("answer failed: %s (ref %s)", failure.code, trace.ref)
+        yield Failure(failure, trace.ref)
 
 
 def citations(sources: list[Passage]) -> tuple[Citation, ...]:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chat_api.errors import Code
 
 
 class Message(BaseModel):
@@ -57,13 +60,32 @@ class ChatRequest(BaseModel):
     context: RequestContext = Field(default_factory=RequestContext)
     sessionState: Any = None
 
+    @field_validator("sessionState")
+    @classmethod
+    def _can_be_sent_back(cls, value: Any) -> Any:
+        """The state is echoed in the answer: refuse now what could not be written back then
+        (JSON nested deeper than the writer allows), before a model is paid for."""
+        try:
+            orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            raise ValueError("cannot be sent back (nested too deeply)") from None
+        return value
+
 
 # ---- Responses: documented shapes of what wire.py writes -----------------------------------
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
+    code: str = Field(
+        description="A stable code from the table of errors (the error responses list them).",
+        examples=[code.value for code in Code],
+    )
+    message: str = Field(description="What went wrong, for a person; never upstream detail.")
+    retry_after_seconds: int | None = Field(
+        default=None,
+        description="When the same request may be sent again, in seconds; beside a Retry-After "
+        "header, and in a stream's error line, which has no headers.",
+    )
     ref: str | None = Field(
         default=None,
         description="A short reference to this request, to quote when reporting the problem: "

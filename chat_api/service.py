@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -17,11 +17,11 @@ from pydantic import ValidationError
 from chat_api import errors, openapi, wire
 from chat_api.errors import ChatError
 from chat_api.events import Event, Failure, Step
-from chat_api.hosts import ModelHost
+from chat_api.hosts import ModelHost, create_host
 from chat_api.pipeline import stream_chat
-from chat_api.protocol import ChatRequest
-from chat_api.retrieval import Retriever
-from chat_api.settings import Settings, SettingsError
+from chat_api.protocol import ChatRequest, Health
+from chat_api.retrieval import Embed, Retriever, create_retriever
+from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, RequestTrace, Telemetry
 
 log = logging.getLogger(__name__)
@@ -69,41 +69,13 @@ class ChatService:
 
     @classmethod
     def from_settings(cls, settings: Settings, telemetry: Telemetry = NO_TELEMETRY) -> ChatService:
-        """Choose the model host and the retriever the settings name; import only those."""
-        host: ModelHost
-        if settings.model_host == "offline":
-            from chat_api.hosts.offline import OfflineHost
-
-            host = OfflineHost()
-        else:
-            from chat_api.hosts.openai_compatible import create_host
-
-            host = create_host(settings)
-        retriever: Retriever | None = None
-        if settings.retrieval == "local":
-            from pathlib import Path
-
-            from chat_api.retrieval.local import DEFAULT_KNOWLEDGE_BASE, LocalRetriever
-
-            if settings.local_index:
-                index_file = Path(settings.local_index)
-                if not index_file.is_file():
-                    raise SettingsError(
-                        "CHAT_LOCAL_INDEX names no index file; build it with make ingest"
-                    )
-                retriever = LocalRetriever.open(index_file)
-            else:
-                folder = Path(settings.knowledge_base_dir or DEFAULT_KNOWLEDGE_BASE)
-                retriever = LocalRetriever.from_folder(folder)
-        elif settings.retrieval == "azure":
-            from chat_api.retrieval.azure_search import create_retriever
-
-            # Vector queries need the host's embeddings; offline there are none (text only).
-            embed = host.embed if settings.embedding_model else None
-            if embed is not None:
-                embed = telemetry.traced_embed(embed, settings.embedding_model)
-            retriever = create_retriever(settings, embed)
-        return cls(settings, host, retriever, telemetry)
+        """The model host and the retriever the settings name, made by their packages."""
+        host = create_host(settings)
+        # Vector queries need the host's embeddings; offline there are none (text only).
+        embed: Embed | None = host.embed if settings.embedding_model else None
+        if embed is not None:
+            embed = telemetry.traced_embed(embed, settings.embedding_model)
+        return cls(settings, host, create_retriever(settings, embed), telemetry)
 
     async def aclose(self) -> None:
         await self.host.aclose()
@@ -117,14 +89,14 @@ class ChatService:
         limits = self.settings.limits
         media = (content_type or "").split(";", 1)[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
-            raise ChatError(415, "unsupported_media_type", "Send the request as application/json.")
+            raise errors.unsupported_media_type()
         if len(body) > limits.max_body_bytes:
             raise errors.too_large(f"The request body is over {limits.max_body_bytes} bytes.")
         try:
             # orjson refuses invalid UTF-8, lone surrogates and nesting past its depth limit.
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise errors.bad_request("The body is not valid JSON.", "invalid_json") from None
+            raise errors.error(errors.Code.INVALID_JSON) from None
         if not isinstance(data, dict):
             raise errors.bad_request("The body must be a JSON object.")
         try:
@@ -151,7 +123,7 @@ class ChatService:
 
     def events(
         self, request: ChatRequest, trace: RequestTrace | None = None
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         events = stream_chat(
             request, settings=self.settings, host=self.host, retriever=self.retriever, trace=trace
         )
@@ -174,7 +146,7 @@ class ChatService:
         events = self.events(request, trace)
         held, pending = await _opening(events, self.settings.opening_window_seconds)
         if held and isinstance(held[-1], Failure):
-            await events.aclose()  # type: ignore[attr-defined]
+            await events.aclose()
             return error_reply(held[-1].error, held[-1].ref)
         return Reply(
             200,
@@ -233,20 +205,17 @@ class ChatService:
         return trace.finish(error_reply(error, trace.ref))
 
     def health(self) -> Reply:
+        # Only what the Health model lists: no address, identity, key or limit of the app.
         settings = self.settings
-        return Reply(
-            200,
-            wire.json_body(
-                {
-                    "status": "ok",
-                    "mode": "offline" if settings.model_host == "offline" else "model",
-                    "streaming": settings.streaming,
-                    "model_host": settings.model_host,
-                    "model": self.host.model,
-                    "retrieval": self.retriever.name if self.retriever else "off",
-                }
-            ),
+        health = Health(
+            status="ok",
+            mode="offline" if settings.model_host == "offline" else "model",
+            streaming=settings.streaming,
+            model_host=settings.model_host,
+            model=self.host.model,
+            retrieval=self.retriever.name if self.retriever else "off",
         )
+        return Reply(200, wire.json_body(health.model_dump()))
 
     def openapi(self) -> Reply:
         return Reply(200, openapi.document_bytes())
@@ -296,7 +265,7 @@ class AnswerLines:
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._lines
 
-    async def _produce(self, held: list[Event]) -> AsyncIterator[bytes]:
+    async def _produce(self, held: list[Event]) -> AsyncGenerator[bytes, None]:
         line = wire.ndjson_line
         for event in held:
             yield line(event)

@@ -7,14 +7,19 @@ list the same names.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 ModelHostKind = Literal["azure", "openai", "offline"]
 RetrievalKind = Literal["azure", "local", "off"]
 SearchFailure = Literal["fail", "continue"]
 
+# Settings whose values are credentials: never shown by repr, str or a log line.
+SECRET_NAME = re.compile(r"(_key|secret|password|token|connection_string)$")
+# A user name and password written into an address (https://user:pass@host).
+_USERINFO = re.compile(r"://[^/@\s]+@")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -44,7 +49,6 @@ class Settings:
     azure_openai_chat_deployment: str = "gpt-4o-mini"
     azure_openai_embedding_deployment: str = "text-embedding-3-small"
     azure_openai_api_key: str = ""
-    azure_openai_api_version: str = ""
     azure_client_id: str = ""
 
     openai_api_key: str = ""
@@ -97,13 +101,21 @@ class Settings:
     # Record prompt, question, search query and answer text in traces: off, they may be personal.
     trace_content: bool = False
 
-    @property
-    def chat_model(self) -> str:
-        if self.model_host == "azure":
-            return self.azure_openai_chat_deployment
-        if self.model_host == "openai":
-            return self.openai_chat_model
-        return "none"
+    def __repr__(self) -> str:
+        """Every setting, with each credential shown only as set or not: the object may be
+        printed or logged."""
+        shown = []
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if SECRET_NAME.search(item.name):
+                shown.append(f"{item.name}={'<set>' if value else '<not set>'}")
+            elif isinstance(value, str):
+                shown.append(f"{item.name}={_USERINFO.sub('://***@', value)!r}")
+            else:
+                shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    __str__ = __repr__
 
     @property
     def telemetry_enabled(self) -> bool:
@@ -145,7 +157,6 @@ class Settings:
                 "AZURE_OPENAI_EMBEDDING_DEPLOYMENT", defaults.azure_openai_embedding_deployment
             ),
             azure_openai_api_key=get.text("AZURE_OPENAI_API_KEY"),
-            azure_openai_api_version=get.text("AZURE_OPENAI_API_VERSION"),
             azure_client_id=get.text("AZURE_CLIENT_ID"),
             openai_api_key=get.text("OPENAI_API_KEY"),
             openai_base_url=get.text("OPENAI_BASE_URL").rstrip("/"),

@@ -13,6 +13,9 @@ from chat_api.events import Citation, Citations, End, Event, Failure, KeepAlive,
 
 NDJSON = "application/x-ndjson"
 JSON = "application/json"
+# On every API response: the body is only what its type says, and answers are never cached
+# (they are one person's conversation).
+API_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 # Text deltas are the hot path: one line per model chunk, so the constant parts are prebuilt.
 _DELTA_HEAD = b'{"delta":{"role":"assistant","content":'

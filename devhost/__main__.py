@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 
 import uvicorn
 
 
 class _Server(uvicorn.Server):
-    async def startup(self, sockets: list | None = None) -> None:
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if self.started:
             from chat_api import runtime
@@ -41,13 +42,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     from chat_api.settings import SettingsError
+    from devhost import server
 
     try:
-        from devhost.server import create_app
-
-        app = create_app()
+        app = server.create_app(static_dir=server.PAGE_BUILD)
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    except server.PageNotBuilt as exc:
+        print(str(exc), file=sys.stderr)
         return 2
     config = uvicorn.Config(
         app,

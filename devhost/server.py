@@ -6,11 +6,12 @@ import contextlib
 import importlib
 import inspect
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import azure.functions as func
+from azure.functions.decorators.http import HttpTrigger
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -20,6 +21,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 ROOT = Path(__file__).resolve().parents[1]
+# The page as built by `make web`; never its source folder (node_modules, dotfiles, sources).
+PAGE_BUILD = ROOT / "static_web" / "dist"
+
+
+class PageNotBuilt(RuntimeError):
+    """The chat page's build is missing: the local host stops rather than serve its sources."""
+
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -29,7 +38,7 @@ def route_prefix(host_json: Path = ROOT / "host.json") -> str:
         config = json.loads(host_json.read_text("utf-8"))
     except FileNotFoundError:
         return "api"
-    return config.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+    return str(config.get("extensions", {}).get("http", {}).get("routePrefix", "api"))
 
 
 def function_routes(function_app: func.FunctionApp, prefix: str) -> list[Route]:
@@ -37,7 +46,7 @@ def function_routes(function_app: func.FunctionApp, prefix: str) -> list[Route]:
     routes = []
     for function in function_app.get_functions():
         trigger = function.get_trigger()
-        if trigger is None or trigger.get_binding_name() != "httpTrigger":
+        if not isinstance(trigger, HttpTrigger):
             continue
         user_function = function.get_user_function()
         argument = trigger.name
@@ -46,7 +55,8 @@ def function_routes(function_app: func.FunctionApp, prefix: str) -> list[Route]:
             endpoint = _classic_endpoint(user_function, argument)
         else:
             endpoint = _streaming_endpoint(user_function, argument)
-        methods = [str(getattr(m, "value", m)) for m in (trigger.methods or ["GET", "POST"])]
+        declared: Iterable[object] = trigger.methods or ("GET", "POST")
+        methods = [str(getattr(m, "value", m)) for m in declared]
         path = "/" + "/".join(part for part in (prefix, trigger.route) if part)
         routes.append(Route(path, endpoint, methods=methods, name=function.get_function_name()))
     return routes
@@ -54,7 +64,8 @@ def function_routes(function_app: func.FunctionApp, prefix: str) -> list[Route]:
 
 def _streaming_endpoint(user_function: Callable[..., Any], argument: str) -> Endpoint:
     async def endpoint(request: Request) -> Response:
-        return await user_function(**{argument: request})
+        response: Response = await user_function(**{argument: request})
+        return response
 
     return endpoint
 
@@ -64,13 +75,20 @@ def _classic_endpoint(user_function: Callable[..., Any], argument: str) -> Endpo
     whole response sent at once."""
 
     async def endpoint(request: Request) -> Response:
+        from chat_api import asgi, runtime
+
+        # Refused while it is read, as in streaming mode: a client cannot make the process
+        # hold a body of any size before the app sees it.
+        body = await asgi.read_body(request, runtime.settings().limits.max_body_bytes)
+        if not isinstance(body, bytes):
+            return asgi.to_response(body)
         http_request = func.HttpRequest(
             method=request.method,
             url=str(request.url),
             headers=dict(request.headers),
             params=dict(request.query_params),
             route_params=dict(request.path_params),
-            body=await request.body(),
+            body=body,
         )
         result = user_function(**{argument: http_request})
         if inspect.isawaitable(result):
@@ -86,7 +104,16 @@ def _classic_endpoint(user_function: Callable[..., Any], argument: str) -> Endpo
     return endpoint
 
 
-def create_app(module_name: str = "function_app", static_dir: Path | None = None) -> Starlette:
+def create_app(
+    module_name: str = "function_app", static_dir: Path | None = PAGE_BUILD
+) -> Starlette:
+    """The function app's routes, the bundled docs and, unless `static_dir` is None, the built
+    page at `/`; raises PageNotBuilt when that folder holds no built page."""
+    if static_dir is not None and not (static_dir / "index.html").is_file():
+        raise PageNotBuilt(
+            f"The chat page is not built ({static_dir} has no index.html): run `make run`, "
+            "which builds it, or `make web`."
+        )
     module = importlib.import_module(module_name)
     from chat_api import runtime
 
@@ -99,7 +126,6 @@ def create_app(module_name: str = "function_app", static_dir: Path | None = None
     routes: list[Route | Mount] = list(function_routes(module.app, route_prefix()))
     # Offline answers cite the bundled documentation by path; serve it so the links open.
     routes.append(Mount("/docs", StaticFiles(directory=ROOT / "docs"), name="docs"))
-    static_dir = static_dir or _page_folder()
     if static_dir is not None:
         routes.append(Mount("/", StaticFiles(directory=static_dir, html=True), name="page"))
     middleware = []
@@ -114,11 +140,24 @@ def create_app(module_name: str = "function_app", static_dir: Path | None = None
                 expose_headers=["Retry-After"],
             )
         )
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={Exception: _internal_error},
+    )
 
 
-def _page_folder() -> Path | None:
-    for folder in (ROOT / "static_web" / "dist", ROOT / "static_web"):
-        if (folder / "index.html").is_file():
-            return folder
-    return None
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """What escaped every route's own guard (the adapters here) is still a JSON error."""
+    from chat_api import wire
+    from chat_api.guard import internal_error_reply
+
+    reply = internal_error_reply(exc)
+    assert isinstance(reply.body, bytes)
+    return Response(
+        reply.body,
+        status_code=reply.status,
+        media_type=reply.media_type,
+        headers={**wire.API_HEADERS, **reply.headers},
+    )

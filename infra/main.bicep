@@ -382,11 +382,29 @@ module roles 'modules/roles.bicep' = {
     userPrincipalId: principalId
     userPrincipalType: principalType
     storageAccountName: storage.outputs.name
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    hostContainerNames: storage.outputs.hostContainerNames
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     openAiName: openAi.outputs.name
     searchEnabled: useAzureSearch
     // The name itself, never empty, even without search: an `existing` resource must not be
     // declared with an empty name. The dependency on the search module is then stated below.
+    searchName: searchServiceName
+  }
+  dependsOn: [
+    search
+  ]
+}
+
+module diagnostics 'modules/diagnostics.bicep' = {
+  name: 'diagnostics'
+  scope: rg
+  params: {
+    logAnalyticsId: monitoring.outputs.logAnalyticsId
+    openAiName: openAi.outputs.name
+    functionAppName: api.outputs.name
+    searchEnabled: useAzureSearch
+    // As for the roles: the name itself, never empty, and the dependency stated below.
     searchName: searchServiceName
   }
   dependsOn: [

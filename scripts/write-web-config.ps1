@@ -32,4 +32,12 @@ $dist = Join-Path $root 'static_web/dist'
 if (Test-Path $dist) {
     [System.IO.File]::WriteAllText((Join-Path $dist 'config.json'), "$config`n", $utf8)
     Write-Host 'Wrote static_web/dist/config.json'
+    # A page built before this ran lets it connect only to its own origin: add the API's.
+    $swa = Join-Path $dist 'staticwebapp.config.json'
+    if (Test-Path $swa) {
+        $origin = ([Uri]$apiBaseUrl).GetLeftPart([UriPartial]::Authority)
+        $text = [System.IO.File]::ReadAllText($swa) -replace "connect-src 'self'[^;`"]*", "connect-src 'self' $origin"
+        [System.IO.File]::WriteAllText($swa, $text, $utf8)
+        Write-Host "Allowed $origin in the page's Content-Security-Policy (connect-src)"
+    }
 }

@@ -40,4 +40,12 @@ echo "Wrote static_web/public/config.json: $config"
 if [ -d "$root/static_web/dist" ]; then
     printf '%s\n' "$config" >"$root/static_web/dist/config.json"
     echo "Wrote static_web/dist/config.json"
+    # A page built before this ran lets it connect only to its own origin: add the API's.
+    swa="$root/static_web/dist/staticwebapp.config.json"
+    if [ -f "$swa" ]; then
+        origin=$(printf '%s' "$api_base_url" | sed -E 's#^(https://[^/?#]+).*#\1#')
+        sed -E "s#connect-src 'self'[^;\"]*#connect-src 'self' $origin#" "$swa" >"$swa.tmp"
+        mv "$swa.tmp" "$swa"
+        echo "Allowed $origin in the page's Content-Security-Policy (connect-src)"
+    fi
 fi

@@ -2,17 +2,24 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
+import { withApiOrigin } from './swa-config.js';
+
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 
-/** Ships staticwebapp.config.json beside the build, where Static Web Apps reads it. */
+const readJson = (path) => JSON.parse(readFileSync(here(path), 'utf8'));
+
+/** Ships staticwebapp.config.json beside the build, where Static Web Apps reads it, with the
+ * deployed API's origin (public/config.json) in its Content-Security-Policy. */
 function staticWebAppConfig() {
   return {
     name: 'static-web-app-config',
     generateBundle() {
+      const { apiBaseUrl } = readJson('./public/config.json');
+      const config = withApiOrigin(readJson('./staticwebapp.config.json'), apiBaseUrl);
       this.emitFile({
         type: 'asset',
         fileName: 'staticwebapp.config.json',
-        source: readFileSync(here('./staticwebapp.config.json'), 'utf8'),
+        source: `${JSON.stringify(config, null, 2)}\n`,
       });
     },
   };

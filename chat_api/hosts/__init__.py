@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from chat_api.events import End, TextDelta
 from chat_api.protocol import Message
 from chat_api.retrieval import Passage
+from chat_api.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +21,6 @@ class Prompt:
     question: str
     sources: tuple[Passage, ...] = ()
     temperature: float | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class ModelHost(Protocol):
@@ -43,3 +43,14 @@ class ModelHost(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def create_host(settings: Settings) -> ModelHost:
+    """The model host the settings name; only its module (and its SDKs) is imported."""
+    if settings.model_host == "offline":
+        from chat_api.hosts.offline import OfflineHost
+
+        return OfflineHost()
+    from chat_api.hosts import openai_compatible
+
+    return openai_compatible.create_host(settings)

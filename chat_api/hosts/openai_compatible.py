@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 import orjson
@@ -31,6 +31,7 @@ from chat_api.settings import Settings
 
 if TYPE_CHECKING:
     import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +130,13 @@ class OpenAICompatibleHost:
                         if delta:
                             text = delta.get("content")
                             if text:
+                                if type(text) is not str:
+                                    raise TypeError("content")
                                 texts.append(text)
                         if choice.get("finish_reason"):
                             finish = choice["finish_reason"]
+                            if type(finish) is not str:
+                                raise TypeError("finish_reason")
                             answered_by = chunk.get("model") or answered_by
                     if texts:
                         yield TextDelta(texts[0] if len(texts) == 1 else "".join(texts))
@@ -143,9 +148,14 @@ class OpenAICompatibleHost:
             except (aiohttp.ClientError, OSError, orjson.JSONDecodeError) as exc:
                 log.warning("model stream broke: %s", type(exc).__name__)
                 raise errors.stream_interrupted() from None
+            except (TypeError, AttributeError, KeyError, IndexError):
+                # `data: null`, `"choices": "x"`, content that is not text: nothing to forward.
+                raise _unexpected_shape("answer") from None
+            if type(usage) is not dict:
+                usage = {}
             if not done and finish is None:
                 raise errors.stream_interrupted()
-            if finish == "content_filter":
+            if finish == errors.UPSTREAM_CONTENT_FILTER:
                 raise errors.content_filtered()
             yield End(finish or "stop", usage, answered_by)
             if done:
@@ -214,8 +224,6 @@ class OpenAICompatibleHost:
             import httpx2
             import openai
 
-            # The SDK's HTTP client logs each request with its URL at INFO: not in our logs.
-            logging.getLogger("httpx2").setLevel(logging.WARNING)
             self._sdk = openai.AsyncOpenAI(
                 api_key=self._api_key or "not-needed",
                 base_url=self.base_url,
@@ -234,7 +242,7 @@ class OpenAICompatibleHost:
             lambda: sdk_call(
                 self._client().chat.completions.create(
                     model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
+                    messages=cast("list[ChatCompletionMessageParam]", messages),
                     max_tokens=max_tokens,
                     temperature=temperature,
                     stream=False,
@@ -242,12 +250,18 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
-        if not response.choices:
-            return ""
-        choice = response.choices[0]
-        if choice.finish_reason == "content_filter":
-            raise errors.content_filtered()
-        return choice.message.content or ""
+        try:
+            if not response.choices:
+                return ""
+            choice = response.choices[0]
+            if choice.finish_reason == errors.UPSTREAM_CONTENT_FILTER:
+                raise errors.content_filtered()
+            content = choice.message.content or ""
+        except (TypeError, AttributeError, IndexError):
+            raise _unexpected_shape("completion") from None
+        if type(content) is not str:
+            raise _unexpected_shape("completion")
+        return content
 
     async def generate_query(self, messages: list[Message]) -> str:
         question = messages[-1].content
@@ -273,7 +287,18 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
-        return [item.embedding for item in sorted(response.data, key=lambda item: item.index)]
+        try:
+            vectors = [item.embedding for item in sorted(response.data, key=lambda i: i.index)]
+        except (TypeError, AttributeError):
+            raise _unexpected_shape("embeddings") from None
+        if len(vectors) != len(texts) or not all(type(v) is list for v in vectors):
+            raise _unexpected_shape("embeddings")
+        return vectors
+
+
+def _unexpected_shape(what: str) -> errors.ChatError:
+    log.warning("the model service sent %s of an unexpected shape", what)
+    return errors.model_failed()
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:
@@ -317,12 +342,10 @@ def _azure_host(settings: Settings) -> OpenAICompatibleHost:
     else:
         # Keyless: Microsoft Entra ID tokens from the app's managed identity (or the developer's
         # az/azd login locally), refreshed by the provider before they expire.
-        from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+        from chat_api.credentials import default_credential, token_provider
 
-        credential = DefaultAzureCredential(
-            managed_identity_client_id=settings.azure_client_id or None
-        )
-        api_key = get_bearer_token_provider(credential, AZURE_SCOPE)
+        credential = default_credential(settings.azure_client_id, "Azure OpenAI")
+        api_key = token_provider(credential, AZURE_SCOPE)
         close = credential.close
     return OpenAICompatibleHost(
         name="azure",

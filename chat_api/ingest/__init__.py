@@ -165,9 +165,9 @@ async def ingest(
             bar.update(len(batch))
     if not prepared:
         await target.prepare(None)
-    for batch in batches(stale, upload_batch):
-        await target.delete(batch)
-        summary.removed += len(batch)
+    for keys in batches(stale, upload_batch):
+        await target.delete(keys)
+        summary.removed += len(keys)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from chat_api import ingest
+from chat_api import ingest, process
 from chat_api.errors import ChatError
 from chat_api.retrieval.documents import DocumentError
 from chat_api.retrieval.local import DEFAULT_KNOWLEDGE_BASE
@@ -68,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    process.quiet_sdk_loggers()
     try:
         settings = Settings.from_env()
     except SettingsError as exc:

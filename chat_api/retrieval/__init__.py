@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
+
+from chat_api.settings import Settings, SettingsError
+
+Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,15 @@ class Passage:
         return self.source.split("#", 1)[0]
 
 
+class Found(list[Passage]):
+    """The passages a search found, with a note for the reader when the search had to do
+    without something it was asked for (the semantic ranker, say)."""
+
+    def __init__(self, passages: list[Passage] | None = None, note: str = "") -> None:
+        super().__init__(passages or [])
+        self.note = note
+
+
 class Retriever(Protocol):
     name: str
 
@@ -38,3 +53,23 @@ class Retriever(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def create_retriever(settings: Settings, embed: Embed | None) -> Retriever | None:
+    """The retriever the settings name (None: retrieval off); only its module is imported.
+    `embed` turns the query into a vector for Azure AI Search's vector query, when there is a
+    model to embed with."""
+    if settings.retrieval == "azure":
+        from chat_api.retrieval import azure_search
+
+        return azure_search.create_retriever(settings, embed)
+    if settings.retrieval != "local":
+        return None
+    from chat_api.retrieval.local import DEFAULT_KNOWLEDGE_BASE, LocalRetriever
+
+    if settings.local_index:
+        index_file = Path(settings.local_index)
+        if not index_file.is_file():
+            raise SettingsError("CHAT_LOCAL_INDEX names no index file; build it with make ingest")
+        return LocalRetriever.open(index_file)
+    return LocalRetriever.from_folder(Path(settings.knowledge_base_dir or DEFAULT_KNOWLEDGE_BASE))

@@ -6,21 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from azure.core import exceptions as azure_errors
 from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import HttpResponseError
 from azure.search.documents.aio import SearchClient
 from azure.search.documents.models import VectorizedQuery
 
 from chat_api import errors
-from chat_api.retrieval import Passage
+from chat_api.retrieval import Embed, Found, Passage
 from chat_api.settings import Settings
 
 log = logging.getLogger(__name__)
-# The SDK logs every request with its URL and headers at INFO: no internal addresses in our logs.
-logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
-logging.getLogger("azure.identity").setLevel(logging.WARNING)
 
 # The index's fields, as `make ingest` creates them (chat_api/ingest/search_index.py).
 ID, TITLE, CONTENT, SOURCE, URL, DOCUMENT, EMBEDDING = (
@@ -43,7 +43,15 @@ CLIENT_OPTIONS: dict[str, Any] = {
     "retry_backoff_max": 2,
 }
 
-Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
+
+# The Free plan of the semantic ranker allows 1,000 queries a month, and a service may have the
+# ranker disabled: once it is refused, search without it for this long, then ask again.
+RANKER_PAUSE_SECONDS = 3600.0
+RANKER_REFUSED_STATUSES = frozenset({400, 403, 429})
+WITHOUT_RANKER_NOTE = (
+    "The search service refused the semantic ranker (its plan, or the month's free queries "
+    "used up), so the results are ranked without it."
+)
 
 
 def search_credential(settings: Settings) -> tuple[Any, Callable[[], Awaitable[None]] | None]:
@@ -51,9 +59,9 @@ def search_credential(settings: Settings) -> tuple[Any, Callable[[], Awaitable[N
     the developer's az or azd login locally); with the close function it needs, if any."""
     if settings.azure_search_api_key:
         return AzureKeyCredential(settings.azure_search_api_key), None
-    from azure.identity.aio import DefaultAzureCredential
+    from chat_api.credentials import default_credential
 
-    credential = DefaultAzureCredential(managed_identity_client_id=settings.azure_client_id or None)
+    credential = default_credential(settings.azure_client_id, "Azure AI Search")
     return credential, credential.close
 
 
@@ -69,6 +77,7 @@ class AzureSearchRetriever:
         semantic_configuration: str = "default",
         timeout_seconds: float = 10.0,
         close: Callable[[], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self._embed = embed
@@ -76,28 +85,45 @@ class AzureSearchRetriever:
         self._semantic_configuration = semantic_configuration
         self._timeout = timeout_seconds
         self._close_extra = close
+        self._clock = clock
+        self._ranker_refused_until = 0.0
 
-    async def search(
-        self, query: str, *, top: int, semantic_ranker: bool | None = None
-    ) -> list[Passage]:
-        vectors = await self._query_vectors(query)
-        options = self.search_options(
-            query,
-            vectors[0] if vectors else None,
-            top=top,
-            semantic=self._semantic_ranker if semantic_ranker is None else semantic_ranker,
-        )
+    async def search(self, query: str, *, top: int, semantic_ranker: bool | None = None) -> Found:
+        wanted = self._semantic_ranker if semantic_ranker is None else semantic_ranker
         try:
+            # The query's embedding is part of the search: it counts against the same timeout.
             async with asyncio.timeout(self._timeout):
-                results = await self.client.search(**options)
-                found: list[Passage] = []
-                async for document in results:
-                    found.append(to_passage(document))
-                    if len(found) >= top:
-                        break
-                return found
+                vectors = await self._query_vectors(query)
+                vector = vectors[0] if vectors else None
+                if wanted and self._clock() < self._ranker_refused_until:
+                    return await self._run(query, vector, top, False, WITHOUT_RANKER_NOTE)
+                try:
+                    return await self._run(query, vector, top, wanted)
+                except HttpResponseError as exc:
+                    if not (wanted and _refuses_the_ranker(exc)):
+                        raise
+                    self._ranker_refused_until = self._clock() + RANKER_PAUSE_SECONDS
+                    log.warning(
+                        "the search service refused the semantic ranker (status %s); searching "
+                        "without it for %.0f minutes (docs/deploy.md explains the ranker's plans)",
+                        exc.status_code,
+                        RANKER_PAUSE_SECONDS / 60,
+                    )
+                    return await self._run(query, vector, top, False, WITHOUT_RANKER_NOTE)
         except Exception as exc:
-            raise errors.from_search_exception(exc) from None
+            raise search_error(exc) from None
+
+    async def _run(
+        self, query: str, vector: list[float] | None, top: int, semantic: bool, note: str = ""
+    ) -> Found:
+        options = self.search_options(query, vector, top=top, semantic=semantic)
+        results = await self.client.search(**options)
+        found = Found(note=note)
+        async for document in results:
+            found.append(to_passage(document))
+            if len(found) >= top:
+                break
+        return found
 
     async def _query_vectors(self, query: str) -> list[list[float]]:
         """The query's embedding. A model service that is down or throttled fails the answer
@@ -107,7 +133,7 @@ class AzureSearchRetriever:
         try:
             return await self._embed([query])
         except errors.ChatError as error:
-            if error.code != "model_error":
+            if error.code != errors.Code.MODEL_ERROR:
                 raise
             log.warning("query embedding failed; searching by text only")
             return []
@@ -135,6 +161,36 @@ class AzureSearchRetriever:
         await self.client.close()
         if self._close_extra is not None:
             await self._close_extra()
+
+
+def _refuses_the_ranker(exc: HttpResponseError) -> bool:
+    """A refusal of the semantic query itself (no ranker on this plan, the free queries used up,
+    an index without the semantic configuration), not of the search as a whole."""
+    text = f"{exc.message or ''} {getattr(exc.error, 'code', '') or ''}".lower()
+    return exc.status_code in RANKER_REFUSED_STATUSES and "semantic" in text
+
+
+def search_error(exc: BaseException) -> errors.ChatError:
+    """Map a failed search (or the search client's credential) to what the client may be told,
+    logging the reason without addresses, keys or the query."""
+    if isinstance(exc, errors.ChatError):
+        return exc
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        log.warning("search did not answer within the time allowed")
+        return errors.search_timeout()
+    if isinstance(exc, azure_errors.ResourceNotFoundError):
+        log.warning("search index not found (fill it with make ingest)")
+    elif isinstance(exc, azure_errors.ClientAuthenticationError):
+        status = getattr(exc, "status_code", None)
+        if status is not None:  # without one, no token: chat_api/credentials.py logged it
+            log.warning("search refused the app's credentials (status %s)", status)
+    elif isinstance(exc, azure_errors.HttpResponseError):
+        log.warning("search failed with status %s", exc.status_code)
+    elif isinstance(exc, azure_errors.AzureError):
+        log.warning("search could not be reached: %s", type(exc).__name__)
+    else:
+        log.error("unexpected failure while searching: %s", type(exc).__name__, exc_info=exc)
+    return errors.search_unavailable()
 
 
 def to_passage(document: dict[str, Any]) -> Passage:

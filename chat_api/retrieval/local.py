@@ -87,7 +87,8 @@ class LocalRetriever:
 
     @property
     def size(self) -> int:
-        return self._db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        count: int = self._db.execute("SELECT count(*) FROM passages").fetchone()[0]
+        return count
 
     async def search(
         self, query: str, *, top: int, semantic_ranker: bool | None = None

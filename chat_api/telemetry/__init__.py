@@ -9,16 +9,16 @@ server span with a child span per stage, and records the metrics docs/observabil
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from chat_api.events import Event
+    from chat_api.retrieval import Embed
     from chat_api.service import Reply
     from chat_api.settings import Settings
 
 _E = TypeVar("_E")
-Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 
 
 class Stage(Protocol):
@@ -49,7 +49,7 @@ class RequestTrace(Protocol):
         """The model's streamed answer, inside its span."""
         ...
 
-    def observe(self, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    def observe(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
         """The answer's events as they go to the client."""
         ...
 
@@ -112,7 +112,7 @@ class _NoTrace:
     ) -> AsyncIterator[_E]:
         return events
 
-    def observe(self, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    def observe(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
         return events
 
     def finish(self, reply: Reply) -> Reply:

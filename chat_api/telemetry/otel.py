@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -21,7 +21,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from chat_api.errors import ChatError
 from chat_api.events import End, Event, Failure, TextDelta
-from chat_api.telemetry import Embed
+from chat_api.retrieval import Embed
 
 if TYPE_CHECKING:
     from chat_api.service import Reply
@@ -212,7 +212,7 @@ class AnswerTrace:
                 elif first is None:
                     first = time.perf_counter()
                     span.set_attribute("chat.time_to_first_token_ms", _ms(first - started))
-                if texts is not None and type(event) is TextDelta:
+                if texts is not None and isinstance(event, TextDelta):
                     texts.append(event.text)
                 yield event
         except BaseException as exc:
@@ -242,7 +242,7 @@ class AnswerTrace:
 
     # ---- The answer as the client gets it ----------------------------------------------------
 
-    async def observe(self, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    async def observe(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
         """Every event becomes one line, and the pipeline is only asked for the next event once
         the previous line was sent: so when it has no more, the last line has left."""
         self.answered = True

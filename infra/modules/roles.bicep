@@ -1,5 +1,7 @@
 // Role assignments, least privilege, each scoped to the one resource it is for.
-//   the app's identity: Storage Blob Data Owner (host storage and deployment container),
+//   the app's identity: Storage Blob Data Contributor on the deployment container (the platform
+//     reads the package with it), Storage Blob Data Owner on the Functions host's two containers
+//     only (what the host documents for AzureWebJobsStorage by identity), never on the account;
 //     Monitoring Metrics Publisher (Application Insights), Cognitive Services OpenAI User,
 //     Search Index Data Reader;
 //   the deploying user (optional): Cognitive Services OpenAI User, Search Index Data Contributor and
@@ -20,6 +22,10 @@ param userPrincipalId string = ''
 param userPrincipalType string = 'User'
 
 param storageAccountName string
+param deploymentContainerName string
+
+@description('The Functions host\'s containers in the storage account (storage.bicep).')
+param hostContainerNames array
 param applicationInsightsName string
 param openAiName string
 
@@ -32,6 +38,7 @@ param searchName string
 
 // Built-in role definition ids (the same in every tenant).
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 var cognitiveServicesOpenAIUser = '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
 var searchIndexDataReader = '1407120a-92aa-4202-b7e9-c0e197c71c8f'
@@ -43,6 +50,23 @@ var grantUser = !empty(userPrincipalId)
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = {
+  parent: blobService
+  name: deploymentContainerName
+}
+
+resource hostContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = [
+  for name in hostContainerNames: {
+    parent: blobService
+    name: name
+  }
+]
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -58,15 +82,27 @@ resource search 'Microsoft.Search/searchServices@2025-05-01' existing = if (sear
 
 // --- the app's identity ----------------------------------------------------------------------
 
-resource appStorageBlobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(storage.id, appPrincipalId, storageBlobDataOwner)
-  scope: storage
+resource appDeploymentContainerContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(deploymentContainer.id, appPrincipalId, storageBlobDataContributor)
+  scope: deploymentContainer
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwner)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
     principalId: appPrincipalId
     principalType: 'ServicePrincipal'
   }
 }
+
+resource appHostContainerOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (name, i) in hostContainerNames: {
+    name: guid(hostContainers[i].id, appPrincipalId, storageBlobDataOwner)
+    scope: hostContainers[i]
+    properties: {
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwner)
+      principalId: appPrincipalId
+      principalType: 'ServicePrincipal'
+    }
+  }
+]
 
 resource appMonitoringMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(applicationInsights.id, appPrincipalId, monitoringMetricsPublisher)

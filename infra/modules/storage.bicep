@@ -15,6 +15,12 @@ param tags object = {}
 @description('Blob container that holds the deployment package.')
 param deploymentContainerName string
 
+@description('Blob containers the Functions host keeps its state in (AzureWebJobsStorage).')
+param hostContainerNames array = [
+  'azure-webjobs-hosts'
+  'azure-webjobs-secrets'
+]
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_35: the Flex Consumption app runs without a virtual network and reaches this account over its public endpoint; access is by Entra ID only (allowSharedKeyAccess false).
   // checkov:skip=CKV_AZURE_206: holds only a rebuildable deployment package and Functions host state; locally redundant storage is enough.
@@ -61,7 +67,20 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+// The Functions host's own containers (its locks and keys), made here so that the app's identity
+// needs rights on these containers only, not on the whole account (roles.bicep).
+resource hostContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for name in hostContainerNames: {
+    parent: blobService
+    name: name
+    properties: {
+      publicAccess: 'None'
+    }
+  }
+]
+
 output name string = storage.name
 output id string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output deploymentContainerName string = deploymentContainer.name
+output hostContainerNames array = hostContainerNames

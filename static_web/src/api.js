@@ -27,6 +27,29 @@ export function requestRef(error) {
   return typeof ref === 'string' && /^[0-9A-Za-z-]{1,64}$/.test(ref) ? ref : '';
 }
 
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The API base from the runtime config: '' (this origin) when none is set, the base without a
+ * trailing slash when it is https:// (or http:// on this machine), null when it must not be
+ * used: questions and answers never travel in clear text to another machine.
+ * @returns {string|null}
+ */
+export function safeApiBase(value) {
+  const base = typeof value === 'string' ? value.trim().replace(/\/+$/, '') : '';
+  if (!base) return '';
+  let url;
+  try {
+    url = new URL(base);
+  } catch {
+    return null;
+  }
+  if (url.username || url.password) return null;
+  if (url.protocol === 'https:') return base;
+  if (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)) return base;
+  return null;
+}
+
 /** Joins the API base (empty: same origin) and a path under /api. */
 export function apiUrl(base, path) {
   const trimmed = (base || '').trim().replace(/\/+$/, '');

@@ -1,5 +1,7 @@
 // The conversation: what is sent to the API, what is kept across reloads, and how failures read.
 
+import { ERROR_MESSAGES, messageForStatus } from './errors.js';
+
 export const STORAGE_KEY = 'chat.conversation.v1';
 const MAX_HISTORY_MESSAGES = 40;
 
@@ -75,73 +77,39 @@ export function describeError(error, nowMs = Date.now()) {
   const code = String(error.code || '');
   const serverMessage = (error.message || '').trim();
   const at = error.at || nowMs;
+  const known = Object.hasOwn(ERROR_MESSAGES, code) ? ERROR_MESSAGES[code] : null;
 
-  if (status === 429 || /rate.?limit|too_many/i.test(code)) {
-    const seconds = error.retryAfterSeconds;
-    if (seconds == null) {
-      return {
-        title: 'The language model is receiving too many requests right now.',
-        detail: 'Please wait a minute, then try again.',
-        retryAt: null,
-      };
-    }
-    const retryAt = at + seconds * 1000;
-    const remaining = Math.ceil((retryAt - nowMs) / 1000);
-    const clock = new Date(retryAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    return {
-      title: 'The language model is receiving too many requests right now.',
-      detail:
-        remaining > 0
-          ? `Try again in ${remaining} ${remaining === 1 ? 'second' : 'seconds'} (after ${clock}).`
-          : 'You can try again now.',
-      retryAt,
-    };
-  }
-  if (code === 'network') {
-    return {
-      title: 'The chat service could not be reached.',
-      detail: 'Check your connection, then try again.',
-      retryAt: null,
-    };
+  if (code === 'rate_limited' || (!known && status === 429)) {
+    return describeRateLimit(error.retryAfterSeconds, at, nowMs);
   }
   if (error.partial) {
     return {
       title: 'The answer was interrupted before it finished.',
-      detail: serverMessage || 'The service lost its connection to the language model. Please try again.',
+      detail: known && code !== 'stream_interrupted' ? known.title : serverMessage || 'The service lost its connection to the language model. Please try again.',
       retryAt: null,
     };
   }
-  if (status === 413) {
-    return {
-      title: 'This conversation is too long to send.',
-      detail: 'Start a new chat and ask again.',
-      retryAt: null,
-    };
+  const words = known || messageForStatus(status);
+  if (!words) {
+    return { title: 'Something went wrong.', detail: serverMessage || 'Please try again.', retryAt: null };
   }
-  if (status === 400 || status === 415 || status === 422) {
-    return {
-      title: 'The question could not be sent.',
-      detail: serverMessage || 'The service did not accept it.',
-      retryAt: null,
-    };
-  }
-  if (status === 504) {
-    return {
-      title: 'The language model took too long to answer.',
-      detail: 'Please try again in a moment.',
-      retryAt: null,
-    };
-  }
-  if (status >= 500) {
-    return {
-      title: 'The language model service did not answer properly.',
-      detail: serverMessage || 'Please try again in a moment.',
-      retryAt: null,
-    };
-  }
+  // A refused request is explained best by the service's own words (which field, which limit).
+  const useServer = serverMessage && (status === 400 || status === 415 || status === 422) && code !== 'content_filter';
+  return { title: words.title, detail: useServer ? serverMessage : words.detail, retryAt: null };
+}
+
+function describeRateLimit(seconds, at, nowMs) {
+  const { title, detail } = ERROR_MESSAGES.rate_limited;
+  if (seconds == null) return { title, detail, retryAt: null };
+  const retryAt = at + seconds * 1000;
+  const remaining = Math.ceil((retryAt - nowMs) / 1000);
+  const clock = new Date(retryAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
   return {
-    title: 'Something went wrong.',
-    detail: serverMessage || 'Please try again.',
-    retryAt: null,
+    title,
+    detail:
+      remaining > 0
+        ? `Try again in ${remaining} ${remaining === 1 ? 'second' : 'seconds'} (after ${clock}).`
+        : 'You can try again now.',
+    retryAt,
   };
 }

@@ -1,6 +1,6 @@
 import './style.css';
 
-import { ChatError, completeChat, fetchHealth, streamChat } from './api.js';
+import { ChatError, completeChat, fetchHealth, safeApiBase, streamChat } from './api.js';
 import { historyForRequest, loadTurns, saveTurns } from './conversation.js';
 import { createRevealer } from './reveal.js';
 import { assistantView, userView } from './view.js';
@@ -37,16 +37,19 @@ const configReady = loadConfig().then((config) => {
   return config;
 });
 
-/** The runtime config written at deploy time; empty base = the API is on this origin. */
+/**
+ * The runtime config written at deploy time; empty base = the API is on this origin. A base the
+ * page refuses (http:// to another machine) is not used: the page stays on its own origin.
+ */
 async function loadConfig() {
   try {
     const response = await fetch(new URL('config.json', document.baseURI), { cache: 'no-cache' });
-    if (!response.ok) return { apiBaseUrl: '' };
+    if (!response.ok) return { apiBaseUrl: '', refused: false };
     const config = await response.json();
-    const base = typeof config?.apiBaseUrl === 'string' ? config.apiBaseUrl.trim() : '';
-    return { apiBaseUrl: /^https?:\/\//i.test(base) ? base.replace(/\/+$/, '') : '' };
+    const base = safeApiBase(config?.apiBaseUrl);
+    return { apiBaseUrl: base ?? '', refused: base === null };
   } catch {
-    return { apiBaseUrl: '' };
+    return { apiBaseUrl: '', refused: false };
   }
 }
 
@@ -268,6 +271,10 @@ configReady
     const health = await fetchHealth(config.apiBaseUrl);
     if (health && typeof health.streaming === 'boolean' && !state.userToggled) toggle.checked = health.streaming;
     describeService(health);
+    if (config.refused) {
+      serviceStatus.textContent =
+        'The configured chat service address is not secure (it is not https://), so this page does not use it.';
+    }
   })
   .finally(() => {
     document.documentElement.dataset.ready = 'true';

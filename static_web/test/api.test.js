@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { apiUrl, ChatError, completeChat, dispatchLine, parseRetryAfter, streamChat } from '../src/api.js';
+import {
+  apiUrl,
+  ChatError,
+  completeChat,
+  dispatchLine,
+  parseRetryAfter,
+  safeApiBase,
+  streamChat,
+} from '../src/api.js';
 
 const encoder = new TextEncoder();
 
@@ -56,6 +64,27 @@ describe('apiUrl', () => {
     assert.equal(apiUrl('', '/api/chat'), '/api/chat');
     assert.equal(apiUrl('https://func.example.net/', '/api/chat'), 'https://func.example.net/api/chat');
     assert.equal(apiUrl('  https://a.example ', '/api/health'), 'https://a.example/api/health');
+  });
+});
+
+describe('safeApiBase', () => {
+  it('takes https:// anywhere and http:// only on this machine', () => {
+    assert.equal(safeApiBase(''), '');
+    assert.equal(safeApiBase(undefined), '');
+    assert.equal(safeApiBase(' https://func.example.net/ '), 'https://func.example.net');
+    assert.equal(safeApiBase('http://localhost:7071'), 'http://localhost:7071');
+    assert.equal(safeApiBase('http://127.0.0.1:7071/'), 'http://127.0.0.1:7071');
+    assert.equal(safeApiBase('http://[::1]:7071'), 'http://[::1]:7071');
+  });
+
+  it('refuses clear text to another machine, other schemes and credentials', () => {
+    assert.equal(safeApiBase('http://func.example.net'), null);
+    assert.equal(safeApiBase('http://localhost.example.net'), null);
+    assert.equal(safeApiBase('http://127.0.0.1.example.net'), null);
+    assert.equal(safeApiBase('javascript:alert(1)'), null);
+    assert.equal(safeApiBase('ftp://func.example.net'), null);
+    assert.equal(safeApiBase('https://user:pw@func.example.net'), null);
+    assert.equal(safeApiBase('not a url'), null);
   });
 });
 

@@ -10,6 +10,8 @@ import { gzipSync } from 'node:zlib';
 
 import { build } from 'vite';
 
+import { withApiOrigin } from '../swa-config.js';
+
 const root = fileURLToPath(new URL('..', import.meta.url));
 const JS_BUDGET_BYTES = 40 * 1024;
 
@@ -86,7 +88,8 @@ describe('staticwebapp.config.json', () => {
     assert.deepEqual(csp['style-src'], ["'self'"]);
     assert.deepEqual(csp['frame-ancestors'], ["'none'"]);
     assert.deepEqual(csp['object-src'], ["'none'"]);
-    assert.ok(csp['connect-src'].includes("'self'"));
+    assert.deepEqual(csp['connect-src'], ["'self'"]); // the API's origin is added at build time
+    assert.match(headers['Strict-Transport-Security'], /max-age=\d{8,}/);
     for (const values of Object.values(csp)) {
       assert.ok(!values.includes("'unsafe-inline'") && !values.includes("'unsafe-eval'") && !values.includes('*'));
     }
@@ -101,5 +104,28 @@ describe('staticwebapp.config.json', () => {
 
   it('answers unknown addresses with the 404 page', () => {
     assert.deepEqual(config.responseOverrides['404'], { rewrite: '/404.html', statusCode: 404 });
+  });
+});
+
+describe('the shipped Static Web Apps config', () => {
+  const config = JSON.parse(readFileSync(join(root, 'staticwebapp.config.json'), 'utf8'));
+  const connectSrc = (c) =>
+    c.globalHeaders['Content-Security-Policy']
+      .split(';')
+      .map((part) => part.trim())
+      .find((part) => part.startsWith('connect-src'));
+
+  it("lets the page connect to the deployed API's origin and nowhere else", () => {
+    const shipped = withApiOrigin(config, 'https://func-chat.example.net/');
+    assert.equal(connectSrc(shipped), "connect-src 'self' https://func-chat.example.net");
+    assert.doesNotMatch(shipped.globalHeaders['Content-Security-Policy'], /\*/);
+  });
+
+  it('keeps the page on its own origin when no API base is set', () => {
+    assert.equal(connectSrc(withApiOrigin(config, '')), "connect-src 'self'");
+  });
+
+  it('refuses an API base that is not https://', () => {
+    assert.throws(() => withApiOrigin(config, 'http://func-chat.example.net'), /https/);
   });
 });

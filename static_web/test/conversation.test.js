@@ -122,4 +122,11 @@ describe('describeError', () => {
     assert.match(describeError({ status: 504 }).title, /too long/);
     assert.match(describeError({}).title, /went wrong/);
   });
+
+  it('words a failure by its code before its status', () => {
+    assert.match(describeError({ status: 503, code: 'search_unavailable' }).title, /document search/);
+    assert.match(describeError({ status: 503, code: 'model_unavailable' }).title, /unavailable/);
+    assert.match(describeError({ status: 400, code: 'content_filter', message: 'blocked' }).title, /content filter/);
+    assert.match(describeError({ code: 'model_timeout', partial: true }).detail, /too long/);
+  });
 });

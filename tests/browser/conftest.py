@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "static_web" / "dist"
@@ -100,39 +99,3 @@ def page(chromium: Browser) -> Iterator[Page]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
-
-
-def open_page(page: Page, url: str) -> Page:
-    page.goto(url + "/")
-    page.wait_for_selector("html[data-ready]")
-    return page
-
-
-def ask(page: Page, question: str) -> Locator:
-    """Types a question, sends it, and returns the answer it starts."""
-    before = page.get_by_test_id("message-assistant").count()
-    page.get_by_test_id("chat-input").fill(question)
-    page.get_by_test_id("send").click()
-    answer = page.get_by_test_id("message-assistant").nth(before)
-    expect(answer).to_be_attached()
-    return answer
-
-
-def wait_until_answered(page: Page, answer: Locator) -> Locator:
-    expect(answer).to_have_attribute("aria-busy", "false")
-    expect(page.get_by_test_id("send")).to_be_visible()
-    return answer
-
-
-def answer_body(answer: Locator) -> Locator:
-    return answer.locator(".msg-text")
-
-
-def last_stream_body(page: Page) -> str:
-    """The body of the last streamed answer, once it has been received completely."""
-    page.wait_for_function("() => window.__streams.length && window.__streams.at(-1).done")
-    return page.evaluate("() => window.__streams.at(-1).text")
-
-
-def normalise(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()

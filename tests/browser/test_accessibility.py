@@ -7,7 +7,8 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import AXE, ask, open_page, wait_until_answered
+from tests.browser.conftest import AXE
+from tests.support.page import ask, open_page, wait_until_answered
 
 pytestmark = pytest.mark.browser
 

@@ -5,37 +5,51 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ask, normalise, open_page, wait_until_answered
+from tests.support.page import ask, normalise, open_page, wait_until_answered
 
 pytestmark = pytest.mark.browser
 
 MESSAGES = "[data-testid=message-user], [data-testid=message-assistant]"
 
 
-def test_conversation_survives_reload_and_new_chat_clears_it(app_server, page):
-    open_page(page, app_server.url)
+def _two_turns(page, url: str):
+    """Asks two questions; the request that carried the second."""
+    open_page(page, url)
     wait_until_answered(page, ask(page, "First question"))
     with page.expect_request(lambda r: r.url.endswith("/api/chat/stream")) as second:
         answer = ask(page, "Second question")
     wait_until_answered(page, answer)
+    return second.value
 
-    # Earlier turns go along, role and content only, ending with the question.
-    sent = second.value.post_data_json
+
+def test_earlier_turns_go_along_with_the_question(app_server, page):
+    sent = _two_turns(page, app_server.url).post_data_json
+
+    # Role and content only, ending with the question.
     assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
     assert sent["messages"][0] == {"role": "user", "content": "First question"}
     assert sent["messages"][1]["content"].startswith("Answer to: First question.")
     assert sent["context"] == {"overrides": {}}
     assert sent["sessionState"] is None
 
+
+def test_the_conversation_survives_a_reload(app_server, page):
+    _two_turns(page, app_server.url)
     before = [normalise(t) for t in page.locator(MESSAGES).all_inner_texts()]
-    assert len(before) == 4
+
     page.reload()
     page.wait_for_selector("html[data-ready]")
+
     # Rendered again in one go from what was saved: the same as it was when streamed.
-    after = [normalise(t) for t in page.locator(MESSAGES).all_inner_texts()]
-    assert after == before
+    assert len(before) == 4
+    assert [normalise(t) for t in page.locator(MESSAGES).all_inner_texts()] == before
+
+
+def test_new_chat_clears_the_conversation_for_good(app_server, page):
+    _two_turns(page, app_server.url)
 
     page.get_by_role("button", name="New chat").click()
+
     expect(page.locator(MESSAGES)).to_have_count(0)
     expect(page.get_by_test_id("chat-input")).to_be_focused()
     page.reload()

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import answer_body, ask, open_page, wait_until_answered
+from tests.support.page import answer_body, ask, open_page, wait_until_answered
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +52,11 @@ def test_rate_limit_says_when_to_retry(app_server, page, artifacts):
     expect(error).to_contain_text(re.compile(r"Try again in \d+ seconds? \(after \d\d:\d\d:\d\d\)"))
     page.screenshot(path=artifacts / "rate-limited.png")
 
-    # Trying again sends the same question once more, in place of the failed turn.
+
+def test_try_again_sends_the_question_once_more_in_place_of_the_failed_turn(app_server, page):
+    open_page(page, app_server.url)
+    error = wait_until_answered(page, ask(page, "Busy? #429")).get_by_test_id("error")
+
     with page.expect_request(lambda r: r.url.endswith("/api/chat/stream")) as retried:
         error.get_by_role("button", name="Try again").click()
     assert retried.value.post_data_json["messages"] == [{"role": "user", "content": "Busy? #429"}]

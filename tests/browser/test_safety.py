@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Route, expect
 
-from tests.browser.conftest import ROOT, answer_body, ask, open_page, wait_until_answered
+from tests.browser.conftest import ROOT
+from tests.support.page import answer_body, ask, open_page, wait_until_answered
 
 pytestmark = pytest.mark.browser
 
@@ -84,3 +85,23 @@ def test_page_works_under_its_content_security_policy(app_server, page):
     expect(answer_body(answer)).to_contain_text("done.")
     assert page.evaluate("() => window.__blocked") == []
     assert page.evaluate("() => typeof window.__xss") == "undefined"
+
+
+def test_an_api_address_in_clear_text_to_another_machine_is_refused(app_server, page):
+    page.route(
+        "**/config.json",
+        lambda route: route.fulfill(json={"apiBaseUrl": "http://api.example.invalid"}),
+    )
+    asked_elsewhere: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            asked_elsewhere.append(request.url) if "example.invalid" in request.url else None
+        ),
+    )
+
+    open_page(page, app_server.url)
+    expect(page.locator("#service-status")).to_contain_text("not secure")
+    wait_until_answered(page, ask(page, "Hello?"))
+
+    assert asked_elsewhere == []

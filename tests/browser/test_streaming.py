@@ -9,7 +9,8 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import (
+from tests.support.ndjson import answer_text, citations, parse_lines, steps
+from tests.support.page import (
     answer_body,
     ask,
     last_stream_body,
@@ -17,7 +18,6 @@ from tests.browser.conftest import (
     open_page,
     wait_until_answered,
 )
-from tests.support.ndjson import answer_text, citations, parse_lines, steps
 
 pytestmark = pytest.mark.browser
 

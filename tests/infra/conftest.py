@@ -23,13 +23,15 @@ def unquote(key: str) -> str:
 
 @dataclass(frozen=True)
 class Resource:
-    """One resource declaration: its symbolic name, type and body (condition unwrapped)."""
+    """One resource declaration: its symbolic name, type and body (condition and loop
+    unwrapped; `loop` says what a `for` declaration iterates over)."""
 
     symbol: str
     type: str
     existing: bool
     condition: Any
     body: dict[str, Any]
+    loop: dict[str, Any] | None = None
 
     def get(self, dotted: str) -> Any:
         """The value at a dotted path in the body, such as 'properties.siteConfig.cors'."""
@@ -81,10 +83,13 @@ class Template:
             if decl["existing"] != existing:
                 continue
             config = decl["config"]
-            condition = None
-            if set(config) == {"condition", "config"}:
+            condition = loop = None
+            if "loop_type" in config:
+                loop = config["loop_type"]
+                condition, config = config.get("condition"), config["config"]
+            elif set(config) == {"condition", "config"}:
                 condition, config = config["condition"], config["config"]
-            found.append(Resource(symbol, decl["type"], decl["existing"], condition, config))
+            found.append(Resource(symbol, decl["type"], decl["existing"], condition, config, loop))
         return found
 
     def resource(self, type_: str) -> Resource:

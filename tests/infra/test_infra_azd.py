@@ -138,10 +138,18 @@ def test_config_hook_writes_the_api_origin(scratch):
 
 def test_config_hook_also_updates_a_built_page(scratch):
     (scratch / "static_web" / "dist").mkdir()
+    shutil.copy(
+        ROOT / "static_web" / "staticwebapp.config.json",
+        scratch / "static_web" / "dist" / "staticwebapp.config.json",
+    )
     result = run_hook(scratch, "write-web-config.sh", API_BASE_URL="https://func-api.example.net")
     assert result.returncode == 0, result.stderr
     built = read_config(scratch / "static_web" / "dist" / "config.json")
     assert built == {"apiBaseUrl": "https://func-api.example.net"}
+    swa = read_config(scratch / "static_web" / "dist" / "staticwebapp.config.json")
+    policy = swa["globalHeaders"]["Content-Security-Policy"]
+    assert "connect-src 'self' https://func-api.example.net;" in policy
+    assert "azurewebsites" not in policy
 
 
 @pytest.mark.parametrize("url", ["", "http://func-api.example.net", 'https://x"y', "https://a b"])
@@ -242,6 +250,7 @@ def test_powershell_hooks_mirror_the_posix_ones():
     assert "static_web/public" in config
     assert "static_web/dist" in config
     assert "^https://" in config
+    assert "connect-src 'self'" in config
     post = (scripts / "postprovision.ps1").read_text(encoding="utf-8")
     assert "write-web-config.ps1" in post
     assert "RUN_INGESTION" in post

@@ -21,6 +21,8 @@ ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
 OPENAI_USER = "5e0bd9bd-7b93-4f28-af87-19fc36ad61bd"
 SEARCH_INDEX_DATA_READER = "1407120a-92aa-4202-b7e9-c0e197c71c8f"
 STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+CONTAINER = "Microsoft.Storage/storageAccounts/blobServices/containers"
 MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 SEARCH_INDEX_DATA_CONTRIBUTOR = "8ebe5a00-799e-43f5-93ac-243d3dce84a7"
 SEARCH_SERVICE_CONTRIBUTOR = "7ca78c08-252a-4471-8644-bb5ff32d4ba0"
@@ -286,8 +288,11 @@ def test_storage_is_keyless_and_private(module_of):
     assert props["minimumTlsVersion"] == "TLS1_2"
     assert props["supportsHttpsTrafficOnly"] is True
     assert props["defaultToOAuthAuthentication"] is True
-    container = storage.resource("Microsoft.Storage/storageAccounts/blobServices/containers")
-    assert container.get("properties.publicAccess") == "None"
+    containers = storage.resources("Microsoft.Storage/storageAccounts/blobServices/containers")
+    assert {c.symbol for c in containers} == {"deploymentContainer", "hostContainers"}
+    for container in containers:
+        assert container.get("properties.publicAccess") == "None"
+    assert storage.default("hostContainerNames") == ["azure-webjobs-hosts", "azure-webjobs-secrets"]
 
 
 # --- Azure OpenAI and Azure AI Search --------------------------------------------------------
@@ -454,7 +459,46 @@ def test_static_web_app_is_on_the_free_plan(module_of):
     assert static_site.get("sku") == {"name": "Free", "tier": "Free"}
 
 
+# --- Diagnostic settings ---------------------------------------------------------------------
+
+DIAGNOSTIC_SETTINGS = "Microsoft.Insights/diagnosticSettings"
+
+
+def test_openai_search_and_function_app_logs_go_to_log_analytics(module_of, main):
+    diagnostics = module_of("diagnostics")
+    types = {r.symbol: r.type for r in diagnostics.resources(existing=True)}
+    sent = {}
+    for setting in diagnostics.resources(DIAGNOSTIC_SETTINGS):
+        props = setting.get("properties")
+        assert props["workspaceId"] == "logAnalyticsId"
+        assert all(log["enabled"] is True for log in props["logs"])
+        sent[types[setting.get("scope")]] = props["logs"]
+    assert set(sent) == {
+        "Microsoft.CognitiveServices/accounts",
+        "Microsoft.Search/searchServices",
+        "Microsoft.Web/sites",
+    }
+    assert sent["Microsoft.Web/sites"] == [{"category": "FunctionAppLogs", "enabled": True}]
+    params = main.modules["diagnostics"]["config"]["params"]
+    assert main.accessor_path(params["logAnalyticsId"]) == "monitoring.outputs.logAnalyticsId"
+    assert main.accessor_path(params["functionAppName"]) == "api.outputs.name"
+
+
 # --- Role assignments ------------------------------------------------------------------------
+
+
+def _loop_scope(template, assignment):
+    """For `[for (x, i) in list: {scope: things[i]}]`: `things`, when it loops over the same
+    list, so each assignment is scoped to one of them."""
+    scope = assignment.get("scope")
+    if assignment.loop is None or not isinstance(scope, dict):
+        return None
+    operands = scope["operator"]["operands"]
+    assert scope["operator"]["type"] == "index_accessor"
+    assert operands["operand_2"] == assignment.loop["detail"]["index_name"]
+    (target,) = [r for r in template.resources(existing=True) if r.symbol == operands["operand_1"]]
+    assert target.loop["detail"]["array_name"] == assignment.loop["detail"]["array_name"]
+    return target.symbol
 
 
 def role_grants(template):
@@ -469,7 +513,7 @@ def role_grants(template):
         # Deterministic, unique names: guid(scope, principal, role).
         name = template.call(assignment.get("name"), "guid")
         assert props["principalId"] in name.values()
-        scope = assignment.get("scope")
+        scope = _loop_scope(template, assignment) or assignment.get("scope")
         assert scope in {r.symbol for r in template.resources(existing=True)}, (
             f"{assignment.symbol} is not scoped to one resource"
         )
@@ -485,8 +529,10 @@ def test_app_identity_roles_are_least_privilege(module_of, main):
         for principal, kind, role, scope in role_grants(roles)
         if principal == "appPrincipalId" and kind == "ServicePrincipal"
     }
+    # Storage rights on containers only, never on the whole account.
     assert app == {
-        (STORAGE_BLOB_DATA_OWNER, "Microsoft.Storage/storageAccounts"),
+        (STORAGE_BLOB_DATA_CONTRIBUTOR, CONTAINER),
+        (STORAGE_BLOB_DATA_OWNER, CONTAINER),
         (MONITORING_METRICS_PUBLISHER, "Microsoft.Insights/components"),
         (OPENAI_USER, "Microsoft.CognitiveServices/accounts"),
         (SEARCH_INDEX_DATA_READER, "Microsoft.Search/searchServices"),

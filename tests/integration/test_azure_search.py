@@ -8,6 +8,7 @@ import time
 import httpx
 import pytest
 
+from chat_api.pipeline import RANKER_OFF_STEP
 from tests.conftest import model_env, search_env
 from tests.support.ndjson import (
     answer_text,
@@ -98,10 +99,12 @@ def test_found_documents_reach_the_model_and_come_back_as_citations(rag_app, mod
     assert [c["id"] for c in cited] == ["1", "2", "3"][: len(cited)]
     assert cited[0]["title"] == "Pricing: Basic plan"
     assert cited[0]["url"].endswith("kb/pricing.md#basic-plan")
-    system = model_server.stats()["last_request"]["messages"][0]["content"]
+    sent = model_server.stats()["last_request"]["messages"]
+    grounding = sent[-2]["content"]
     for c in cited:
-        assert f"[{c['id']}] {c['title']}\n" in system
-    assert "The basic plan costs 10 euros a month." in system
+        assert f'<source id="{c["id"]}" title="{c["title"]}">' in grounding
+    assert "The basic plan costs 10 euros a month." in grounding
+    assert "The basic plan costs" not in sent[0]["content"]
     assert lines[-1]["context"]["finish_reason"] == "stop"
 
 
@@ -264,3 +267,35 @@ def test_search_failures_leave_no_address_or_key_in_answers_or_the_log(rag_app, 
     assert "127.0.0.1" not in log
     assert filled_search.api_key not in log
     assert "Prices" not in log
+
+
+def test_a_refused_semantic_ranker_is_left_out_remembered_and_reported(start_app, filled_search):
+    with start_app({**search_env(filled_search, INDEX), **SEARCH_TIMEOUT}) as app:
+        filled_search.reset()
+        first = _ask(app, "What does the basic plan cost? #semanticquota", semantic_ranker=True)
+        tried = [s.get("queryType") for s in filled_search.stats()["searches_sent"]]
+        filled_search.reset()
+        second = _ask(app, "How much is the pro plan?", semantic_ranker=True)
+        later = [s.get("queryType") for s in filled_search.stats()["searches_sent"]]
+        log = app.log()
+
+    assert first.status_code == 200
+    assert tried == ["semantic", None]  # refused, then asked again without the ranker
+    assert RANKER_OFF_STEP in [s["title"] for s in steps(parse_lines(first.content))]
+    assert citations(parse_lines(first.content))
+    assert later == [None]  # remembered: the ranker is not asked for again for a while
+    assert RANKER_OFF_STEP in [s["title"] for s in steps(parse_lines(second.content))]
+    assert log.count("refused the semantic ranker") == 1
+
+
+def test_the_query_embedding_counts_against_the_search_timeout(start_app, filled_search):
+    env = {**search_env(filled_search, INDEX), **SEARCH_TIMEOUT, "CHAT_MODEL_TIMEOUT_SECONDS": "30"}
+    with start_app(env) as app:
+        response = _ask(app, "What does the basic plan cost? #embedhang", route="/api/chat")
+
+    # The search's timeout (1 s) cut it: the model's own (30 s) would have been a model_timeout.
+    assert response.status_code == 503
+    assert response.json()["error"] == {
+        "code": "search_unavailable",
+        "message": "The search service did not answer in time. Try again soon.",
+    }

@@ -23,6 +23,14 @@ def _user(content: object) -> dict:
     return {"messages": [{"role": "user", "content": content}]}
 
 
+def _nested(depth: int) -> orjson.Fragment:
+    """JSON nested `depth` deep: within the reader's limit (1,024), past the writer's (254)."""
+    return orjson.Fragment(b"[" * depth + b"]" * depth)
+
+
+UNSUPPORTED = "unsupported_media_type"
+
+
 BAD_REQUESTS = {
     "malformed JSON": (b'{"messages": [', JSON, 400, "invalid_json"),
     "empty body": (b"", JSON, 400, "invalid_json"),
@@ -103,13 +111,19 @@ BAD_REQUESTS = {
         400,
         "invalid_json",
     ),
-    "text/plain": (_body(_user("hi")), {"content-type": "text/plain"}, 415, None),
-    "no content type": (_body(_user("hi")), {}, 415, None),
+    "sessionState that parses but cannot be sent back": (
+        _body({**_user("hi"), "sessionState": _nested(300)}),
+        JSON,
+        400,
+        "invalid_request",
+    ),
+    "text/plain": (_body(_user("hi")), {"content-type": "text/plain"}, 415, UNSUPPORTED),
+    "no content type": (_body(_user("hi")), {}, 415, UNSUPPORTED),
     "form encoded": (
         b"messages=hi",
         {"content-type": "application/x-www-form-urlencoded"},
         415,
-        None,
+        UNSUPPORTED,
     ),
     "too many messages": (
         _body(question("last", *["x"] * 200)),
@@ -135,33 +149,52 @@ def test_bad_requests_get_a_4xx_with_an_error_body(app_server, route, case):
     assert set(error) == {"code", "message", "ref"}
     assert error["message"]
     assert re.fullmatch(r"[0-9a-f]{12}", error["ref"])
-    if code:
-        assert error["code"] == code
+    assert error["code"] == code
 
 
-def test_an_oversized_chunked_body_is_refused_without_reading_it_all(app_server):
+def test_a_session_state_that_cannot_be_sent_back_is_refused_before_the_model_is_called(
+    app_server, model_server
+):
+    before = model_server.stats()["requests"]
+    body = _body({**question("hi"), "sessionState": _nested(300)})
+
+    response = httpx.post(app_server.url + "/api/chat", content=body, headers=JSON)
+
+    assert response.status_code == 400
+    assert "sessionState" in response.json()["error"]["message"]
+    assert model_server.stats()["requests"] == before
+
+
+@pytest.fixture(scope="module", params=["true", "false"])
+def either_mode(request, start_app):
+    """The app with CHAT_STREAMING on, then off: the body limits hold in both."""
+    with start_app({"CHAT_STREAMING": request.param}) as server:
+        yield server
+
+
+def test_an_oversized_chunked_body_is_refused_while_it_is_read(either_mode):
     def chunks():
         for _ in range(100):
             yield b"x" * 10_000  # 1 MB in all, no Content-Length
 
-    response = httpx.post(app_server.url + "/api/chat/stream", content=chunks(), headers=JSON)
+    response = httpx.post(either_mode.url + "/api/chat/stream", content=chunks(), headers=JSON)
 
     assert response.status_code == 413
 
 
-def test_a_huge_declared_length_is_refused_before_the_body(app_server):
-    url = urlsplit(app_server.url)
+def test_a_huge_declared_length_is_refused_before_the_body(either_mode):
+    url = urlsplit(either_mode.url)
     with socket.create_connection((url.hostname, url.port), timeout=5) as sock:
         sock.sendall(
             b"POST /api/chat/stream HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Content-Length: 999999999\r\n\r\n{"
         )
-        reply = sock.recv(4096)
-        while b"}}" not in reply:  # the status line and the body may come in separate reads
-            more = sock.recv(4096)
-            if not more:
+        reply = b""
+        while b"\r\n\r\n" not in reply or not reply.rstrip().endswith(b"}"):
+            part = sock.recv(4096)  # the answer comes while the body is still owed
+            if not part:
                 break
-            reply += more
+            reply += part
 
     assert reply.startswith(b"HTTP/1.1 413")
     assert b'"too_large"' in reply

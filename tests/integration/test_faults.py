@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.ndjson import answer_text, failure, parse_lines, question, steps
+from tests.support.standin_model import MALFORMED_EVENTS
 
 
 def _wait_for(condition, timeout: float = 1.0) -> bool:
@@ -166,3 +167,24 @@ def test_the_app_keeps_serving_after_faults(app_server):
     response = httpx.post(app_server.url + "/api/chat/stream", json=question("still fine?"))
 
     assert parse_lines(response.content)[-1]["context"]["finish_reason"] == "stop"
+
+
+@pytest.mark.parametrize("shape", sorted(MALFORMED_EVENTS))
+def test_a_model_event_of_an_unexpected_shape_ends_the_stream_with_an_error_line(app_server, shape):
+    response = httpx.post(
+        app_server.url + "/api/chat/stream", json=question(f"Odd #shape-{shape}"), timeout=30
+    )
+
+    assert response.status_code == 200
+    lines = parse_lines(response.content)
+    assert lines[-1]["error"]["code"] == "model_error"
+    contents = [line["delta"]["content"] for line in lines[:-1] if "content" in line["delta"]]
+    assert all(isinstance(text, str) for text in contents)
+
+
+@pytest.mark.parametrize("shape", ["null", "number"])
+def test_a_model_event_of_an_unexpected_shape_is_a_502_on_the_buffered_route(app_server, shape):
+    response = httpx.post(app_server.url + "/api/chat", json=question(f"Odd #shape-{shape}"))
+
+    assert response.status_code == 502
+    assert response.json()["error"]["code"] == "model_error"

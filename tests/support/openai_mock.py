@@ -127,6 +127,8 @@ class MockModel:
         self.chunk_gap = 0.002
         # Drop the connection after this many streamed events, as a failing upstream does.
         self.cut_after: int | None = None
+        # A JSON body to send instead of every non-streamed reply (a malformed one, say).
+        self.raw_reply: Any = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
@@ -141,6 +143,8 @@ class MockModel:
             return web.json_response(
                 {"error": {"code": "mock", "message": "mock"}}, status=status, headers=headers
             )
+        if self.raw_reply is not None:
+            return web.json_response(self.raw_reply)
         if request.path.endswith("/embeddings"):
             texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
             return web.json_response(

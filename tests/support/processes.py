@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -102,8 +103,9 @@ class ModelServer:
         """What OPENAI_BASE_URL points at."""
         return self.process.url + "/v1"
 
-    def stats(self) -> dict:
-        return httpx.get(self.url + "/_stats", timeout=5).json()
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = httpx.get(self.url + "/_stats", timeout=5).json()
+        return stats
 
     def reset(self) -> None:
         httpx.post(self.url + "/_reset", timeout=5)
@@ -123,8 +125,9 @@ class SearchServer:
         """What AZURE_SEARCH_ENDPOINT points at."""
         return self.process.url
 
-    def stats(self) -> dict:
-        return httpx.get(self.url + "/_stats", timeout=5).json()
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = httpx.get(self.url + "/_stats", timeout=5).json()
+        return stats
 
     def reset(self) -> None:
         httpx.post(self.url + "/_reset", timeout=5)

@@ -39,6 +39,8 @@ class FakeSearch:
         self.documents = DOCUMENTS if documents is None else documents
         self.calls: list[dict[str, Any]] = []
         self.error: BaseException | None = None
+        # Raised for semantic queries only, as a service does that refuses the ranker.
+        self.semantic_error: BaseException | None = None
         self.hang = False
 
     async def __call__(self, client: SearchClient, **kwargs: Any):
@@ -47,6 +49,8 @@ class FakeSearch:
             await asyncio.sleep(3600)
         if self.error is not None:
             raise self.error
+        if self.semantic_error is not None and kwargs.get("query_type") == "semantic":
+            raise self.semantic_error
 
         async def results():
             for document in self.documents:

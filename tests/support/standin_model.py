@@ -14,6 +14,8 @@ the browser can each ask for what they need:
   #error     an error event in the middle of the stream
   #firstwordN  the first word after N seconds (a slow or thinking model)
   #querywaitN  the search query after N seconds    #429long  429 + Retry-After: 30
+  #embedhang an embedding request for this text never gets a response
+  #shape-X   an event of an unexpected shape in the middle (X: a key of MALFORMED_EVENTS)
   #linger    a pause of half a second between the last text chunk and the finish chunk
 
 A non-streamed request whose system message asks for a search query is answered with one: the
@@ -50,6 +52,18 @@ MARKDOWN_ANSWER = (
     "## Streaming\n\nNDJSON has **three** properties:\n\n- one value per line\n- UTF-8\n"
     "- no framing\n\n```python\nprint('hello')\n```\n\nSee [the spec](https://example.org/ndjson)."
 )
+
+# Events of a shape no model should send, each one `data:` payload.
+MALFORMED_EVENTS = {
+    "null": b"null",
+    "string": b'"hello"',
+    "choices": b'{"choices": "x"}',
+    "choice": b'{"choices": [7]}',
+    "delta": b'{"choices": [{"index": 0, "delta": "text"}]}',
+    "number": b'{"choices": [{"index": 0, "delta": {"content": 42}}]}',
+    "list": b'{"choices": [{"index": 0, "delta": {"content": ["a"]}}]}',
+    "finish": b'{"choices": [{"index": 0, "delta": {}, "finish_reason": {"x": 1}}]}',
+}
 
 
 @dataclass
@@ -161,6 +175,8 @@ class StandInModel:
         body = orjson.loads(await request.read())
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
         self.counters.embeddings += len(inputs)
+        if any("#embedhang" in text for text in inputs):
+            await asyncio.sleep(3600)
         data = [
             {"object": "embedding", "index": i, "embedding": embed(text)}
             for i, text in enumerate(inputs)
@@ -269,6 +285,9 @@ class StandInModel:
                     return response
                 if index == 3 and "#stall" in question:
                     await asyncio.sleep(3600)
+                shape = re.search(r"#shape-(\w+)", question)
+                if index == 4 and shape:
+                    await response.write(b"data: " + MALFORMED_EVENTS[shape[1]] + b"\n\n")
                 if index == 4 and "#error" in question:
                     await response.write(
                         b'data: {"error":{"message":"The server had an error",'

@@ -9,10 +9,11 @@ plain HTTP with an API key, so the app's retriever and the ingestion run unchang
   GET  /indexes('NAME')/docs/$count              the number of documents
 
 A search whose text holds `#search403`, `#search500` or `#searchhang` gets that status, or no
-answer at all; `#searchwaitN` answers after N seconds. POST /_deny {"count": N} refuses the
-next N requests with 403, as the service does until a new role assignment applies. GET /_stats
-tells what was asked (the last search body, every request's method, path and api-version,
-document counts); POST /_reset forgets the requests, not the data.
+answer at all; `#searchwaitN` answers after N seconds; a semantic one whose text holds
+`#semanticquota` is refused as on a Free plan whose month of semantic queries is used up.
+POST /_deny {"count": N} refuses the next N requests with 403, as the service does until a new
+role assignment applies. GET /_stats tells what was asked (the search bodies, every request's
+method, path and api-version, document counts); POST /_reset forgets the requests, not the data.
 Run: python -m tests.support.standin_search --port 0 --api-key KEY   (prints "READY port=N")
 """
 
@@ -86,6 +87,7 @@ class StandInSearch:
                 "requests": self.stats.requests,
                 "searches": len(self.stats.searches),
                 "last_search": self.stats.searches[-1] if self.stats.searches else None,
+                "searches_sent": self.stats.searches,
                 "index_batches": self.stats.index_batches,
                 "index_actions": self.stats.index_actions,
                 "indexes": {
@@ -212,6 +214,12 @@ class StandInSearch:
         if wait := re.search(r"#searchwait(\d+(?:\.\d+)?)", text):
             await asyncio.sleep(float(wait.group(1)))
         semantic = body.get("queryType") == "semantic"
+        if semantic and "#semanticquota" in text:
+            return _error(
+                400,
+                "The semantic ranker's free plan quota for this month is exhausted. "
+                "Switch to the standard plan to continue using semantic ranking.",
+            )
         if semantic:
             names = [
                 c["name"]

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from azure.search.documents.aio import SearchClient
 
-from chat_api.hosts import openai_compatible
+from chat_api.hosts import ModelHost, create_host, openai_compatible
+from chat_api.service import ChatService
+from chat_api.settings import Settings
+from chat_api.telemetry import NO_TELEMETRY, Telemetry
 from tests.support.openai_mock import MockModel
 from tests.support.search_mock import FakeSearch
 
@@ -18,18 +21,37 @@ async def mock_model(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[MockModel
     model = MockModel()
     server = await model.start()
     monkeypatch.setattr(openai_compatible, "OPENAI_BASE_URL", model.base_url)
-    hosts: list[openai_compatible.OpenAICompatibleHost] = []
-    original_init = openai_compatible.OpenAICompatibleHost.__init__
-
-    def recording_init(self: openai_compatible.OpenAICompatibleHost, **kwargs: Any) -> None:
-        original_init(self, **kwargs)
-        hosts.append(self)
-
-    monkeypatch.setattr(openai_compatible.OpenAICompatibleHost, "__init__", recording_init)
     yield model
-    for host in hosts:  # close their connections before the loop ends
-        await host.aclose()
     await server.close()
+
+
+class Opened:
+    """The hosts and services a test opens; each is closed when the test ends, before the
+    mocked model stops, so no connection outlives its event loop."""
+
+    def __init__(self) -> None:
+        self._closers: list[Callable[[], Awaitable[None]]] = []
+
+    def host(self, settings: Settings) -> ModelHost:
+        host = create_host(settings)
+        self._closers.append(host.aclose)
+        return host
+
+    def service(self, settings: Settings, telemetry: Telemetry = NO_TELEMETRY) -> ChatService:
+        service = ChatService.from_settings(settings, telemetry)
+        self._closers.append(service.aclose)
+        return service
+
+    async def aclose(self) -> None:
+        for close in reversed(self._closers):
+            await close()
+
+
+@pytest.fixture
+async def opened(mock_model: MockModel) -> AsyncIterator[Opened]:
+    things = Opened()
+    yield things
+    await things.aclose()
 
 
 @pytest.fixture

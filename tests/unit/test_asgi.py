@@ -11,21 +11,28 @@ from chat_api.asgi import LineStream
 SCOPE = {"type": "http", "asgi": {"spec_version": "2.3"}}
 
 
-async def test_sends_every_line_then_ends_the_body():
-    async def lines() -> AsyncIterator[bytes]:
-        for n in range(3):
-            yield f"line {n}\n".encode()
-
+async def _sent_to_a_client_that_stays(stream: LineStream) -> list[dict]:
     sent: list[dict] = []
 
     async def send(message: dict) -> None:
         sent.append(message)
 
     async def receive() -> dict:
-        await asyncio.Event().wait()  # the client stays
+        await asyncio.Event().wait()
         return {}
 
-    await LineStream(lines(), media_type="application/x-ndjson")(SCOPE, receive, send)
+    await stream(SCOPE, receive, send)
+    return sent
+
+
+async def test_sends_every_line_then_ends_the_body():
+    async def lines() -> AsyncIterator[bytes]:
+        for n in range(3):
+            yield f"line {n}\n".encode()
+
+    sent = await _sent_to_a_client_that_stays(
+        LineStream(lines(), media_type="application/x-ndjson")
+    )
 
     assert sent[0]["type"] == "http.response.start"
     assert [m["body"] for m in sent[1:]] == [b"line 0\n", b"line 1\n", b"line 2\n", b""]
@@ -91,18 +98,9 @@ async def test_a_silent_stream_carries_keepalive_lines_until_it_speaks():
         await asyncio.sleep(0.5)  # five intervals of silence
         yield b"answer\n"
 
-    sent: list[dict] = []
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    async def receive() -> dict:
-        await asyncio.Event().wait()
-        return {}
-
     stream = LineStream(thinking_model())
     stream.keepalive_seconds = 0.1
-    await stream(SCOPE, receive, send)
+    sent = await _sent_to_a_client_that_stays(stream)
 
     bodies = [m["body"] for m in sent[1:]]
     assert bodies[0] == b"step\n"
@@ -117,17 +115,22 @@ async def test_a_stream_that_keeps_speaking_gets_no_keepalive_line():
             await asyncio.sleep(0.02)
             yield f"{n}\n".encode()
 
-    sent: list[dict] = []
-
-    async def send(message: dict) -> None:
-        sent.append(message)
-
-    async def receive() -> dict:
-        await asyncio.Event().wait()
-        return {}
-
     stream = LineStream(chatty_model())
     stream.keepalive_seconds = 0.3
-    await stream(SCOPE, receive, send)
+    sent = await _sent_to_a_client_that_stays(stream)
 
     assert wire.KEEPALIVE_LINE not in [m.get("body") for m in sent]
+
+
+async def test_a_body_that_fails_unexpectedly_ends_with_an_internal_error_line():
+    async def failing() -> AsyncIterator[bytes]:
+        yield b"first\n"
+        raise RuntimeError("secret detail")
+
+    sent = await _sent_to_a_client_that_stays(LineStream(failing()))
+
+    assert [m["body"] for m in sent[1:]] == [
+        b"first\n",
+        b'{"error":{"code":"internal_error","message":"Something went wrong on the server."}}\n',
+        b"",
+    ]

@@ -19,7 +19,6 @@ from azure.core.exceptions import (
 from azure.search.documents.models import QueryCaptionResult, VectorizedQuery
 
 from chat_api.errors import ChatError
-from chat_api.hosts.openai_compatible import create_host
 from chat_api.retrieval import Passage
 from chat_api.retrieval.azure_search import SELECT, create_retriever
 from chat_api.settings import Settings
@@ -36,15 +35,15 @@ SETTINGS = Settings(
 )
 
 
-def _retriever(settings: Settings = SETTINGS, *, embeddings: bool = True):
-    host = create_host(settings)
+def _retriever(opened, settings: Settings = SETTINGS, *, embeddings: bool = True):
+    host = opened.host(settings)
     return create_retriever(settings, host.embed if embeddings else None)
 
 
 async def test_hybrid_search_sends_the_text_and_the_embedded_query_as_a_vector(
-    mock_model, fake_search
+    opened, mock_model, fake_search
 ):
-    retriever = _retriever()
+    retriever = _retriever(opened)
 
     await retriever.search("basic plan price", top=3)
 
@@ -62,8 +61,8 @@ async def test_hybrid_search_sends_the_text_and_the_embedded_query_as_a_vector(
     await retriever.aclose()
 
 
-async def test_results_become_passages_linked_by_url_or_source(mock_model, fake_search):
-    found = await _retriever().search("plans", top=3)
+async def test_results_become_passages_linked_by_url_or_source(opened, mock_model, fake_search):
+    found = await _retriever(opened).search("plans", top=3)
 
     assert found == [
         Passage(
@@ -84,16 +83,16 @@ async def test_results_become_passages_linked_by_url_or_source(mock_model, fake_
     ]
 
 
-async def test_no_more_than_top_passages_come_back(mock_model, fake_search):
-    assert len(await _retriever().search("plans", top=1)) == 1
+async def test_no_more_than_top_passages_come_back(opened, mock_model, fake_search):
+    assert len(await _retriever(opened).search("plans", top=1)) == 1
 
 
 async def test_the_configured_semantic_ranker_asks_for_its_configuration_and_captions(
-    mock_model, fake_search
+    opened, mock_model, fake_search
 ):
     settings = _with(azure_search_semantic_ranker=True, azure_search_semantic_configuration="cfg")
 
-    await _retriever(settings).search("plans", top=3)
+    await _retriever(opened, settings).search("plans", top=3)
 
     call = fake_search.calls[0]
     assert call["query_type"] == "semantic"
@@ -105,16 +104,16 @@ async def test_the_configured_semantic_ranker_asks_for_its_configuration_and_cap
     ("configured", "requested", "semantic"), [(False, True, True), (True, False, False)]
 )
 async def test_a_request_turns_the_semantic_ranker_on_or_off(
-    mock_model, fake_search, configured, requested, semantic
+    opened, mock_model, fake_search, configured, requested, semantic
 ):
-    retriever = _retriever(_with(azure_search_semantic_ranker=configured))
+    retriever = _retriever(opened, _with(azure_search_semantic_ranker=configured))
 
     await retriever.search("plans", top=3, semantic_ranker=requested)
 
     assert (fake_search.calls[0].get("query_type") == "semantic") is semantic
 
 
-async def test_the_reranker_score_and_caption_are_kept(mock_model, fake_search):
+async def test_the_reranker_score_and_caption_are_kept(opened, mock_model, fake_search):
     fake_search.documents = [
         {
             **DOCUMENTS[0],
@@ -123,13 +122,13 @@ async def test_the_reranker_score_and_caption_are_kept(mock_model, fake_search):
         }
     ]
 
-    (found,) = await _retriever().search("price", top=3, semantic_ranker=True)
+    (found,) = await _retriever(opened).search("price", top=3, semantic_ranker=True)
 
     assert (found.score, found.snippet) == (2.5, "costs 10 euros")
 
 
-async def test_without_embeddings_the_search_is_text_only(mock_model, fake_search):
-    await _retriever(embeddings=False).search("plans", top=3)
+async def test_without_embeddings_the_search_is_text_only(opened, mock_model, fake_search):
+    await _retriever(opened, embeddings=False).search("plans", top=3)
 
     assert "vector_queries" not in fake_search.calls[0]
     assert mock_model.requests == []
@@ -153,12 +152,12 @@ def _http_error(status: int) -> HttpResponseError:
     ids=["403", "500", "missing index", "no credential", "unreachable"],
 )
 async def test_a_failed_search_is_search_unavailable_without_detail(
-    mock_model, fake_search, error, caplog
+    opened, mock_model, fake_search, error, caplog
 ):
     fake_search.error = error
 
     with pytest.raises(ChatError) as caught, caplog.at_level(logging.WARNING):
-        await _retriever().search("plans", top=3)
+        await _retriever(opened).search("plans", top=3)
 
     assert (caught.value.status, caught.value.code) == (503, "search_unavailable")
     assert "example.net" not in caught.value.message
@@ -166,42 +165,46 @@ async def test_a_failed_search_is_search_unavailable_without_detail(
     assert "search-key" not in caplog.text
 
 
-async def test_a_search_that_hangs_is_cut_at_the_timeout(mock_model, fake_search):
+async def test_a_search_that_hangs_is_cut_at_the_timeout(opened, mock_model, fake_search):
     fake_search.hang = True
 
     with pytest.raises(ChatError) as caught:
-        await asyncio.wait_for(_retriever().search("plans", top=3), timeout=5)
+        await asyncio.wait_for(_retriever(opened).search("plans", top=3), timeout=5)
 
     assert caught.value.code == "search_unavailable"
     assert "in time" in caught.value.message
 
 
-async def test_an_embedding_failure_is_the_model_error(mock_model, fake_search):
+async def test_an_embedding_failure_is_the_model_error(opened, mock_model, fake_search):
     mock_model.failures = [(429, {"retry-after": "30"})]
 
     with pytest.raises(ChatError) as caught:
-        await _retriever().search("plans", top=3)
+        await _retriever(opened).search("plans", top=3)
 
     assert caught.value.status == 429
     assert fake_search.calls == []
 
 
-async def test_a_model_without_that_embedding_model_leaves_a_text_search(mock_model, fake_search):
+async def test_a_model_without_that_embedding_model_leaves_a_text_search(
+    opened, mock_model, fake_search
+):
     mock_model.failures = [(404, {})]
 
-    found = await _retriever().search("plans", top=3)
+    found = await _retriever(opened).search("plans", top=3)
 
     assert "vector_queries" not in fake_search.calls[0]
     assert len(found) == 2
 
 
-def test_an_api_key_is_sent_as_a_key_credential(mock_model):
-    retriever = _retriever()
+def test_an_api_key_is_sent_as_a_key_credential(opened, mock_model):
+    retriever = _retriever(opened)
 
     assert isinstance(retriever.client._config.credential, AzureKeyCredential)
 
 
-def test_keyless_uses_the_default_credential_with_the_managed_identity(mock_model, monkeypatch):
+def test_keyless_uses_the_default_credential_with_the_managed_identity(
+    opened, mock_model, monkeypatch
+):
     import azure.identity.aio
 
     created: list[dict[str, Any]] = []
@@ -218,11 +221,54 @@ def test_keyless_uses_the_default_credential_with_the_managed_identity(mock_mode
 
     monkeypatch.setattr(azure.identity.aio, "DefaultAzureCredential", Credential)
 
-    retriever = _retriever(_with(azure_search_api_key="", azure_client_id="identity-client-id"))
+    retriever = _retriever(
+        opened, _with(azure_search_api_key="", azure_client_id="identity-client-id")
+    )
 
     assert created == [{"managed_identity_client_id": "identity-client-id"}]
-    assert isinstance(retriever.client._config.credential, Credential)
+    assert isinstance(retriever.client._config.credential._credential, Credential)
 
 
 def _with(**changes: Any) -> Settings:
     return dataclasses.replace(SETTINGS, **changes)
+
+
+def _ranker_refused() -> HttpResponseError:
+    error = HttpResponseError(message="Semantic search is not enabled for this service.")
+    error.status_code = 400
+    return error
+
+
+async def test_a_refused_ranker_is_asked_for_again_only_after_the_pause(opened, fake_search):
+    from chat_api.retrieval import azure_search
+
+    now = [0.0]
+    retriever = _retriever(opened, _with(azure_search_semantic_ranker=True))
+    retriever._clock = lambda: now[0]
+    fake_search.semantic_error = _ranker_refused()
+
+    first = await retriever.search("plans", top=3)
+    now[0] = azure_search.RANKER_PAUSE_SECONDS - 1
+    during = await retriever.search("plans", top=3)
+    now[0] = azure_search.RANKER_PAUSE_SECONDS + 1
+    fake_search.semantic_error = None
+    after = await retriever.search("plans", top=3)
+
+    asked = [call.get("query_type") for call in fake_search.calls]
+    assert asked == ["semantic", None, None, "semantic"]
+    assert first.note == during.note == azure_search.WITHOUT_RANKER_NOTE
+    assert after.note == ""
+    assert len(first) == len(after) == 2
+
+
+async def test_a_search_failure_that_is_not_about_the_ranker_still_fails(opened, fake_search):
+    error = HttpResponseError(message="Service unavailable.")
+    error.status_code = 503
+    fake_search.semantic_error = error
+    retriever = _retriever(opened, _with(azure_search_semantic_ranker=True))
+
+    with pytest.raises(ChatError) as caught:
+        await retriever.search("plans", top=3)
+
+    assert caught.value.code == "search_unavailable"
+    assert len(fake_search.calls) == 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import azure.functions as func
+import httpx
 
-from devhost.server import function_routes, route_prefix
+from devhost.server import create_app, function_routes, route_prefix
 
 
 def test_route_prefix_comes_from_host_json(tmp_path):
@@ -33,3 +34,40 @@ def test_one_route_per_declared_http_function():
         ("/api/echo", ("POST", "PUT")),
         ("/api/things/{id}", ("GET", "HEAD")),
     ]
+
+
+async def test_a_function_that_raises_is_answered_with_a_json_internal_error(tmp_path, monkeypatch):
+    (tmp_path / "raising_app.py").write_text(
+        "import azure.functions as func\n"
+        "app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)\n"
+        "@app.route(route='boom', methods=['GET'])\n"
+        "async def boom(req: func.HttpRequest) -> func.HttpResponse:\n"
+        "    raise RuntimeError('secret detail')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    app = create_app("raising_app", static_dir=None)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        response = await client.get("/api/boom")
+
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "internal_error", "message": "Something went wrong on the server."}
+    }
+
+
+def test_without_a_built_page_the_local_host_stops_with_a_clear_message(
+    tmp_path, monkeypatch, capsys
+):
+    from devhost import __main__ as devhost_main
+    from devhost import server
+
+    source = tmp_path / "static_web"
+    source.mkdir()
+    (source / "index.html").write_text("<!doctype html><title>source</title>")
+    (source / ".env").write_text("SECRET=1")
+    monkeypatch.setattr(server, "PAGE_BUILD", source / "dist")
+
+    assert devhost_main.main(["--port", "0"]) == 2
+    assert "make web" in capsys.readouterr().err

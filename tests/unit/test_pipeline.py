@@ -28,8 +28,8 @@ SETTINGS = Settings(
 CITED_ANSWER = "The basic plan costs 10 euros a month [1], and returns are free [2]."
 
 
-def _service(**changes) -> ChatService:
-    return ChatService.from_settings(dataclasses.replace(SETTINGS, **changes))
+def _service(opened, **changes) -> ChatService:
+    return opened.service(dataclasses.replace(SETTINGS, **changes))
 
 
 async def _stream(service: ChatService, body: dict) -> tuple[int, list[dict]]:
@@ -39,10 +39,10 @@ async def _stream(service: ChatService, body: dict) -> tuple[int, list[dict]]:
     return reply.status, [orjson.loads(line) async for line in reply.body]
 
 
-async def test_the_model_writes_the_query_that_is_searched(mock_model, fake_search):
+async def test_the_model_writes_the_query_that_is_searched(opened, mock_model, fake_search):
     body = question("And what does it cost?", "Tell me about the basic plan", "It has...")
 
-    await _stream(_service(), body)
+    await _stream(_service(opened), body)
 
     (query_call,) = mock_model.query_requests
     assert query_call["stream"] is False
@@ -50,8 +50,8 @@ async def test_the_model_writes_the_query_that_is_searched(mock_model, fake_sear
     assert fake_search.calls[0]["search_text"] == "and what does it cost"
 
 
-async def test_the_answer_is_streamed_from_a_second_model_call(mock_model, fake_search):
-    status, lines = await _stream(_service(), question("What does it cost?"))
+async def test_the_answer_is_streamed_from_a_second_model_call(opened, mock_model, fake_search):
+    status, lines = await _stream(_service(opened), question("What does it cost?"))
 
     assert status == 200
     assert [r.get("stream") for r in mock_model.chat_requests] == [False, True]
@@ -59,17 +59,20 @@ async def test_the_answer_is_streamed_from_a_second_model_call(mock_model, fake_
     assert lines[-1]["context"]["finish_reason"] == "stop"
 
 
-async def test_the_found_documents_reach_the_answer_prompt_numbered(mock_model, fake_search):
-    await _stream(_service(), question("What does it cost?"))
+async def test_the_found_documents_reach_the_answer_prompt_numbered(
+    opened, mock_model, fake_search
+):
+    await _stream(_service(opened), question("What does it cost?"))
 
-    system = mock_model.answer_requests[-1]["messages"][0]["content"]
-    assert system.startswith(SYSTEM_WITH_SOURCES)
-    assert "[1] Pricing: Basic plan\nThe basic plan costs 10 euros a month." in system
-    assert "[2] Returns\nReturns are free within 30 days." in system
+    sent = mock_model.answer_requests[-1]["messages"]
+    assert sent[0] == {"role": "system", "content": SYSTEM_WITH_SOURCES}
+    grounding = sent[-2]["content"]
+    assert '<source id="1" title="Pricing: Basic plan">\nThe basic plan costs 10 euros' in grounding
+    assert '<source id="2" title="Returns">\nReturns are free within 30 days.' in grounding
 
 
-async def test_citations_number_the_sources_as_the_prompt_does(mock_model, fake_search):
-    _, lines = await _stream(_service(), question("What does it cost?"))
+async def test_citations_number_the_sources_as_the_prompt_does(opened, mock_model, fake_search):
+    _, lines = await _stream(_service(opened), question("What does it cost?"))
 
     assert citations(lines) == [
         {
@@ -99,8 +102,10 @@ def test_a_citation_links_the_url_or_else_the_source_and_prefers_the_caption():
     assert citation(1, linked).snippet.endswith("…")
 
 
-async def test_steps_show_the_query_and_what_was_found_with_timings(mock_model, fake_search):
-    _, lines = await _stream(_service(), question("What does it cost?"))
+async def test_steps_show_the_query_and_what_was_found_with_timings(
+    opened, mock_model, fake_search
+):
+    _, lines = await _stream(_service(opened), question("What does it cost?"))
 
     shown = steps(lines)
     assert [(s["title"], s["detail"]) for s in shown] == [
@@ -114,9 +119,9 @@ async def test_steps_show_the_query_and_what_was_found_with_timings(mock_model, 
 
 
 @pytest.mark.parametrize("route", ["stream", "complete"])
-async def test_a_failed_search_is_a_503_before_any_output(mock_model, fake_search, route):
+async def test_a_failed_search_is_a_503_before_any_output(opened, mock_model, fake_search, route):
     fake_search.error = TimeoutError()
-    service = _service()
+    service = _service(opened)
 
     reply = await getattr(service, route)("application/json", orjson.dumps(question("Cost?")))
 
@@ -125,10 +130,12 @@ async def test_a_failed_search_is_a_503_before_any_output(mock_model, fake_searc
     assert mock_model.answer_requests == []
 
 
-async def test_with_continue_the_answer_comes_without_sources_and_says_so(mock_model, fake_search):
+async def test_with_continue_the_answer_comes_without_sources_and_says_so(
+    opened, mock_model, fake_search
+):
     fake_search.error = TimeoutError()
 
-    status, lines = await _stream(_service(search_failure="continue"), question("Cost?"))
+    status, lines = await _stream(_service(opened, search_failure="continue"), question("Cost?"))
 
     assert status == 200
     assert SEARCH_FAILED_STEP in [s["title"] for s in steps(lines)]
@@ -137,11 +144,11 @@ async def test_with_continue_the_answer_comes_without_sources_and_says_so(mock_m
     assert lines[-1]["context"]["finish_reason"] == "stop"
 
 
-async def test_retrieval_off_asks_no_query_and_searches_nothing(mock_model, fake_search):
+async def test_retrieval_off_asks_no_query_and_searches_nothing(opened, mock_model, fake_search):
     body = question("Cost?")
     body["context"]["overrides"]["retrieval"] = False
 
-    _, lines = await _stream(_service(), body)
+    _, lines = await _stream(_service(opened), body)
 
     assert mock_model.query_requests == []
     assert fake_search.calls == []
@@ -150,20 +157,20 @@ async def test_retrieval_off_asks_no_query_and_searches_nothing(mock_model, fake
 
 @pytest.mark.parametrize(("overrides", "top"), [({}, 4), ({"top": 7}, 7)])
 async def test_top_k_comes_from_the_request_or_the_settings(
-    mock_model, fake_search, overrides, top
+    opened, mock_model, fake_search, overrides, top
 ):
     body = question("Cost?")
     body["context"]["overrides"].update(overrides)
 
-    await _stream(_service(retrieval_top=4), body)
+    await _stream(_service(opened, retrieval_top=4), body)
 
     assert fake_search.calls[0]["top"] == top
 
 
-async def test_a_throttled_query_call_is_a_429_before_any_output(mock_model, fake_search):
+async def test_a_throttled_query_call_is_a_429_before_any_output(opened, mock_model, fake_search):
     mock_model.failures = [(429, {"retry-after": "9"})]
 
-    status, lines = await _stream(_service(), question("Cost?"))
+    status, lines = await _stream(_service(opened), question("Cost?"))
 
     assert status == 429
     error = lines[0]["error"]
@@ -180,11 +187,11 @@ async def test_a_throttled_query_call_is_a_429_before_any_output(mock_model, fak
     assert fake_search.calls == []
 
 
-async def test_a_grounded_answer_streams_these_lines(mock_model, fake_search, snapshot):
+async def test_a_grounded_answer_streams_these_lines(opened, mock_model, fake_search, snapshot):
     mock_model.answer = lambda messages: CITED_ANSWER
     fake_search.documents = DOCUMENTS
 
-    _, lines = await _stream(_service(), question("What does the basic plan cost?"))
+    _, lines = await _stream(_service(opened), question("What does the basic plan cost?"))
 
     for line in lines:
         line.get("context", {}).get("step", {}).pop("elapsed_ms", None)

@@ -241,3 +241,24 @@ async def test_buffered_stream_status_is_the_outcome_even_after_a_slow_start():
 
     assert reply.status == 504
     assert orjson.loads(reply.body)["error"]["code"] == "model_timeout"
+
+
+def test_health_says_only_what_a_visitor_may_know():
+    from chat_api.hosts.offline import OfflineHost
+    from chat_api.protocol import Health
+
+    settings = Settings(
+        model_host="azure",
+        azure_openai_endpoint="https://internal-openai.example.net",
+        azure_openai_api_key="model-key-value",
+        azure_client_id="identity-client-id",
+        azure_search_endpoint="https://internal-search.example.net",
+        azure_search_api_key="search-key-value",
+        allowed_origins=("https://page.example.net",),
+    )
+    reply = ChatService(settings, OfflineHost()).health()
+
+    body = orjson.loads(reply.body)
+    assert set(body) == set(Health.model_fields)
+    for private in ("internal-", "key-value", "identity-client-id", "page.example.net"):
+        assert private not in reply.body.decode()

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
+import logging
+
 import pytest
 
-from chat_api.settings import Settings, SettingsError
+from chat_api.settings import SECRET_NAME, Settings, SettingsError
 
 
 def test_no_configuration_is_offline_mode_with_the_local_index():
@@ -106,3 +109,42 @@ def test_the_embedding_model_follows_the_host():
 def test_bad_values_fail_at_start_up_naming_the_variable(env):
     with pytest.raises(SettingsError, match=next(iter(env))):
         Settings.from_env(env)
+
+
+SECRETS = {
+    "AZURE_OPENAI_API_KEY": "azure-openai-key-value",
+    "OPENAI_API_KEY": "openai-key-value",
+    "AZURE_SEARCH_API_KEY": "search-key-value",
+}
+
+
+def _with_secrets() -> Settings:
+    return Settings.from_env(
+        {
+            **SECRETS,
+            "AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com",
+            "OPENAI_BASE_URL": "https://user:url-password@models.example.net/v1",
+            "AZURE_SEARCH_ENDPOINT": "https://s.search.windows.net",
+        }
+    )
+
+
+def test_printing_the_settings_never_shows_a_key(caplog):
+    settings = _with_secrets()
+    caplog.set_level(logging.INFO)
+    logging.getLogger("test").info("settings %s / %r", settings, settings)
+
+    for shown in (repr(settings), str(settings), f"{settings}", caplog.text):
+        for value in (*SECRETS.values(), "url-password"):
+            assert value not in shown
+        assert "openai_api_key=<set>" in shown
+        assert "azure_search_endpoint='https://s.search.windows.net'" in shown
+
+
+def test_every_credential_field_is_one_the_settings_hide():
+    secret_fields = {f.name for f in dataclasses.fields(Settings) if SECRET_NAME.search(f.name)}
+
+    assert {"azure_openai_api_key", "openai_api_key", "azure_search_api_key"} <= secret_fields
+    shown = repr(_with_secrets())
+    for name in secret_fields:
+        assert f"{name}=<" in shown

@@ -24,6 +24,7 @@ from chat_api.events import End
 from chat_api.service import ChatService
 from chat_api.telemetry.otel import OpenTelemetry
 from tests.support.ndjson import question
+from tests.unit.conftest import Opened
 from tests.unit.test_pipeline import SETTINGS  # the same app: OpenAI host, Azure AI Search
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -81,8 +82,8 @@ def recorded_with_content() -> Iterator[Recorded]:
     yield from _recorded(record_content=True)
 
 
-def _service(recorded: Recorded, **changes: Any) -> ChatService:
-    return ChatService.from_settings(dataclasses.replace(SETTINGS, **changes), recorded.telemetry)
+def _service(recorded: Recorded, opened: Opened, **changes: Any) -> ChatService:
+    return opened.service(dataclasses.replace(SETTINGS, **changes), recorded.telemetry)
 
 
 async def _stream(service: ChatService, body: dict, headers: dict | None = None) -> list[dict]:
@@ -93,9 +94,9 @@ async def _stream(service: ChatService, body: dict, headers: dict | None = None)
 
 
 async def test_a_streamed_answer_is_one_server_span_with_a_child_per_stage(
-    recorded, mock_model, fake_search
+    opened, recorded, mock_model, fake_search
 ):
-    await _stream(_service(recorded), question("What does it cost?"))
+    await _stream(_service(recorded, opened), question("What does it cost?"))
 
     spans = recorded.finished()
     assert set(spans) == {"server", "query", "search", "embedding", "answer"}
@@ -110,8 +111,10 @@ async def test_a_streamed_answer_is_one_server_span_with_a_child_per_stage(
     assert spans["search"].attributes["chat.search.results"] == 2
 
 
-async def test_the_model_span_follows_the_genai_conventions(recorded, mock_model, fake_search):
-    lines = await _stream(_service(recorded), question("What does it cost?"))
+async def test_the_model_span_follows_the_genai_conventions(
+    opened, recorded, mock_model, fake_search
+):
+    lines = await _stream(_service(recorded, opened), question("What does it cost?"))
 
     usage = lines[-1]["context"]["usage"]
     answer = recorded.finished()["answer"].attributes
@@ -125,9 +128,9 @@ async def test_the_model_span_follows_the_genai_conventions(recorded, mock_model
 
 
 async def test_the_server_span_ends_after_the_last_line_and_says_how_the_answer_went(
-    recorded, mock_model, fake_search
+    opened, recorded, mock_model, fake_search
 ):
-    service = _service(recorded)
+    service = _service(recorded, opened)
     reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
     body = aiter(reply.body)
     lines = [await anext(body)]
@@ -148,9 +151,9 @@ async def test_the_server_span_ends_after_the_last_line_and_says_how_the_answer_
 
 
 async def test_a_caller_traceparent_makes_the_answer_part_of_its_trace(
-    recorded, mock_model, fake_search
+    opened, recorded, mock_model, fake_search
 ):
-    await _stream(_service(recorded), question("Cost?"), {"traceparent": TRACEPARENT})
+    await _stream(_service(recorded, opened), question("Cost?"), {"traceparent": TRACEPARENT})
 
     server = recorded.finished()["server"]
     assert format(server.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
@@ -158,17 +161,19 @@ async def test_a_caller_traceparent_makes_the_answer_part_of_its_trace(
 
 
 async def test_no_question_query_or_answer_text_is_recorded_by_default(
-    recorded, mock_model, fake_search
+    opened, recorded, mock_model, fake_search
 ):
-    await _stream(_service(recorded), question("My secret plan?"))
+    await _stream(_service(recorded, opened), question("My secret plan?"))
 
     for span in recorded.spans.get_finished_spans():
         for value in span.attributes.values():
             assert "secret" not in str(value).lower()
 
 
-async def test_content_is_recorded_when_asked(recorded_with_content, mock_model, fake_search):
-    await _stream(_service(recorded_with_content), question("My secret plan?"))
+async def test_content_is_recorded_when_asked(
+    opened, recorded_with_content, mock_model, fake_search
+):
+    await _stream(_service(recorded_with_content, opened), question("My secret plan?"))
 
     spans = recorded_with_content.finished()
     assert spans["query"].attributes["chat.question"] == "My secret plan?"
@@ -178,9 +183,9 @@ async def test_content_is_recorded_when_asked(recorded_with_content, mock_model,
 
 
 async def test_a_buffered_answer_ends_its_span_with_the_whole_body(
-    recorded, mock_model, fake_search
+    opened, recorded, mock_model, fake_search
 ):
-    reply = await _service(recorded).buffered_stream(
+    reply = await _service(recorded, opened).buffered_stream(
         "application/json", orjson.dumps(question("Cost?"))
     )
 
@@ -190,8 +195,12 @@ async def test_a_buffered_answer_ends_its_span_with_the_whole_body(
     assert server["chat.lines"] == reply.body.count(b"\n")
 
 
-async def test_the_completion_route_is_traced_as_its_own_route(recorded, mock_model, fake_search):
-    reply = await _service(recorded).complete("application/json", orjson.dumps(question("Cost?")))
+async def test_the_completion_route_is_traced_as_its_own_route(
+    opened, recorded, mock_model, fake_search
+):
+    reply = await _service(recorded, opened).complete(
+        "application/json", orjson.dumps(question("Cost?"))
+    )
 
     assert reply.status == 200
     server = recorded.finished()["server"]
@@ -199,10 +208,10 @@ async def test_the_completion_route_is_traced_as_its_own_route(recorded, mock_mo
     assert server.attributes["chat.outcome"] == "complete"
 
 
-async def test_a_stream_cut_by_the_model_shows_as_cut(recorded, mock_model, fake_search):
+async def test_a_stream_cut_by_the_model_shows_as_cut(opened, recorded, mock_model, fake_search):
     mock_model.cut_after = 4  # filter results, role, two words: then the connection drops
 
-    lines = await _stream(_service(recorded), question("Tell me everything"))
+    lines = await _stream(_service(recorded, opened), question("Tell me everything"))
 
     assert lines[-1]["error"]["code"] == "stream_interrupted"
     spans = recorded.finished()
@@ -214,10 +223,12 @@ async def test_a_stream_cut_by_the_model_shows_as_cut(recorded, mock_model, fake
 
 
 async def test_a_client_that_left_shows_as_such_and_every_span_ends(
-    recorded, mock_model, fake_search
+    opened, recorded, mock_model, fake_search
 ):
     mock_model.chunk_gap = 0.2
-    reply = await _service(recorded).stream("application/json", orjson.dumps(question("Slow?")))
+    reply = await _service(recorded, opened).stream(
+        "application/json", orjson.dumps(question("Slow?"))
+    )
     first_text = asyncio.Event()
 
     async def read() -> None:
@@ -239,11 +250,11 @@ async def test_a_client_that_left_shows_as_such_and_every_span_ends(
 
 
 async def test_a_failed_search_marks_the_search_span_and_the_answer(
-    recorded, mock_model, fake_search
+    opened, recorded, mock_model, fake_search
 ):
     fake_search.error = TimeoutError()
 
-    lines = await _stream(_service(recorded), question("Cost?"))
+    lines = await _stream(_service(recorded, opened), question("Cost?"))
 
     assert lines[0]["error"]["code"] == "search_unavailable"
     spans = recorded.finished()
@@ -255,9 +266,9 @@ async def test_a_failed_search_marks_the_search_span_and_the_answer(
     assert lines[0]["error"]["ref"] == spans["server"].attributes["chat.ref"]
 
 
-async def test_a_throttled_model_is_retried_and_counted(recorded, mock_model, fake_search):
+async def test_a_throttled_model_is_retried_and_counted(opened, recorded, mock_model, fake_search):
     mock_model.failures = [(429, {"retry-after": "0"})]
-    service = _service(recorded, model_retry_seconds=5, retrieval="off")
+    service = _service(recorded, opened, model_retry_seconds=5, retrieval="off")
 
     lines = await _stream(service, question("Cost?"))
 
@@ -269,8 +280,10 @@ async def test_a_throttled_model_is_retried_and_counted(recorded, mock_model, fa
     assert throttled.value == 1
 
 
-async def test_a_refused_request_is_counted_by_its_reason(recorded, mock_model, fake_search):
-    reply = await _service(recorded).stream("text/plain", b"hello")
+async def test_a_refused_request_is_counted_by_its_reason(
+    opened, recorded, mock_model, fake_search
+):
+    reply = await _service(recorded, opened).stream("text/plain", b"hello")
 
     assert reply.status == 415
     server = recorded.finished()["server"].attributes
@@ -281,9 +294,9 @@ async def test_a_refused_request_is_counted_by_its_reason(recorded, mock_model, 
 
 
 async def test_answers_leave_outcome_duration_first_token_and_token_metrics(
-    recorded, mock_model, fake_search
+    opened, recorded, mock_model, fake_search
 ):
-    lines = await _stream(_service(recorded), question("Cost?"))
+    lines = await _stream(_service(recorded, opened), question("Cost?"))
 
     usage = lines[-1]["context"]["usage"]
     (answers,) = recorded.metric_points("chat.answers")
