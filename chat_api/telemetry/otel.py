@@ -19,7 +19,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from chat_api.errors import ChatError
+from chat_api.errors import ChatError, Code
 from chat_api.events import End, Event, Failure, TextDelta
 from chat_api.retrieval import Embed
 
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 _E = TypeVar("_E")
 _ANSWER = otel_context.create_key("chat.answer")
-_INTERRUPTED = "stream_interrupted"
-_RATE_LIMITED = "rate_limited"
 SCOPE = "chat_api"
 
 
@@ -116,13 +114,13 @@ class OpenTelemetry:
         answer = otel_context.get_value(_ANSWER)
         if isinstance(answer, AnswerTrace):
             answer.retries += retrying
-            answer.rate_limited = answer.rate_limited or code == _RATE_LIMITED
+            answer.rate_limited = answer.rate_limited or code == Code.RATE_LIMITED
         span = trace.get_current_span()
         if span.is_recording():
             span.add_event("upstream_failure", {"error.type": code, "chat.retrying": retrying})
         if retrying:
             self.instruments.retries.add(1, {"error.type": code})
-        if code == _RATE_LIMITED:
+        if code == Code.RATE_LIMITED:
             self.instruments.throttled.add(1, {"chat.upstream": "model"})
 
     def shutdown(self) -> None:
@@ -310,7 +308,7 @@ class AnswerTrace:
         error = self.error
         if error is not None:
             span.set_attribute("error.type", error.code)
-            self.rate_limited = self.rate_limited or error.code == _RATE_LIMITED
+            self.rate_limited = self.rate_limited or error.code == Code.RATE_LIMITED
         if self.answered and self.route.endswith("/stream"):
             span.set_attribute("chat.lines", self._lines)
         if not self.answered:
@@ -401,7 +399,7 @@ def _outcome(finish_reason: str | None, error: ChatError | None, client_left: bo
     if client_left and finish_reason is None and error is None:
         return "client_left"
     if error is not None:
-        return "cut" if error.code == _INTERRUPTED else "failed"
+        return "cut" if error.code == Code.STREAM_INTERRUPTED else "failed"
     if finish_reason in (None, "stop"):
         return "complete" if not client_left else "client_left"
     return finish_reason  # "length": cut at the output token cap
