@@ -23,6 +23,7 @@ class Target:
     path: str
     body: bytes
     end_marker: bytes  # present once the answer is complete
+    text_marker: bytes = CONTENT  # starts each piece of the answer's text
 
     def request(self) -> bytes:
         return (
@@ -55,6 +56,7 @@ class _StreamProtocol(asyncio.Protocol):
         self.gaps: list[float] = []
         self.lines = 0
         self.status_checked = False
+        self.ended = False  # the end marker has been seen
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -74,12 +76,13 @@ class _StreamProtocol(asyncio.Protocol):
             head_end = buffer.find(b"\r\n\r\n")
             if head_end >= 0 and buffer.find(b"{", head_end) >= 0:
                 self.first_any = now - self.started
-        position = max(0, self.scanned - len(CONTENT))
+        marker = self.target.text_marker
+        position = max(0, self.scanned - len(marker))
         while True:
-            found = buffer.find(CONTENT, position)
+            found = buffer.find(marker, position)
             if found < 0:
                 break
-            position = found + len(CONTENT)
+            position = found + len(marker)
             if buffer.startswith(EMPTY_CONTENT, found):
                 continue
             self.lines += 1
@@ -89,6 +92,9 @@ class _StreamProtocol(asyncio.Protocol):
                 self.gaps.append(now - self.last)  # type: ignore[operator]
             self.last = now
         self.scanned = len(buffer)
+        # Seen before the buffer is trimmed: a large last event could push it out of the tail.
+        if not self.ended and self.target.end_marker in buffer:
+            self.ended = True
         # Keep memory flat: only the tail can still hold a split marker.
         if len(buffer) > 4096:
             keep = 512
@@ -96,13 +102,13 @@ class _StreamProtocol(asyncio.Protocol):
             self.scanned = keep
 
     def eof_received(self) -> bool | None:
-        complete = self.target.end_marker in self.buffer
+        complete = self.ended or self.target.end_marker in self.buffer
         self._finish(complete and self.lines > 0, "" if complete else "stream ended early")
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.done.done():
-            complete = self.target.end_marker in self.buffer
+            complete = self.ended or self.target.end_marker in self.buffer
             self._finish(complete, "" if complete else f"connection lost: {exc!r}")
 
     def _finish(self, ok: bool, error: str) -> None:

@@ -29,12 +29,18 @@ def markdown(results: dict[str, Any]) -> str:
         "One app process; the load generator on the same machine.",
         "",
     ]
-    for mode in ("streaming", "telemetry on", "streaming off", "offline"):
+    titles = {
+        "streaming": "streaming (Chat Completions)",
+        "telemetry on": "streaming (Chat Completions), telemetry on",
+        "responses": "streaming (Responses API)",
+        "thinking": "streaming (Responses API, a reasoning model's thinking as steps)",
+    }
+    for mode in ("streaming", "telemetry on", "responses", "thinking", "streaming off", "offline"):
         rows = results.get(mode)
         if not rows:
             continue
         out += [
-            f"## {mode}",
+            f"## {titles.get(mode, mode)}",
             "",
             "| scenario | first line p50 ms (floor) | added, ratio | first word p50 ms (floor) "
             "| added | gap p99 ms (floor) | added "
@@ -101,3 +107,22 @@ def markdown(results: dict[str, Any]) -> str:
             "",
         ]
     return "\n".join(out)
+
+
+def telemetry_cost(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """CPU per streamed answer with telemetry on minus off, per scenario both modes ran."""
+    off = {row["scenario"]: row["app"] for row in results.get("streaming", [])}
+    rows = []
+    for row in results.get("telemetry on", []):
+        if row["scenario"] in off:
+            before = off[row["scenario"]]["cpu_ms_per_stream"]
+            after = row["app"]["cpu_ms_per_stream"]
+            rows.append(
+                {
+                    "scenario": row["scenario"],
+                    "cpu_ms_off": before,
+                    "cpu_ms_on": after,
+                    "added_ms": round(after - before, 3),
+                }
+            )
+    return rows

@@ -1,6 +1,7 @@
 """`make bench`: the stand-in model alone (the floor) and the app in front of it, in one run.
 
-    python -m bench.run [--quick] [--soak] [--chunks 40] [--chunk-gap-ms 20] [--first-token-ms 200]
+    python -m bench.run [--quick] [--soak] [--modes streaming,responses,...] [--chunks 40]
+        [--chunk-gap-ms 20] [--first-token-ms 200]
 
 Prints a table of the figures with ratios to the floor, writes the raw figures as JSON and a
 short Markdown summary under bench/results/.
@@ -28,6 +29,7 @@ from bench.process import PeakMemory, cpu_seconds, rss_bytes
 from tests.support import processes
 
 ROOT = Path(__file__).resolve().parents[1]
+REASONING_MODEL = "gpt-5.4-mini"
 RESULTS = ROOT / "bench" / "results"
 
 
@@ -116,6 +118,21 @@ def model_body(question: str) -> bytes:
     ).encode()
 
 
+def responses_body(question: str, model: str = "bench") -> bytes:
+    """What the app sends the Responses API for an answer, minus the instructions; a reasoning
+    model is asked for summaries of its thinking."""
+    body: dict[str, Any] = {
+        "model": model,
+        "stream": True,
+        "store": False,
+        "max_output_tokens": 1024,
+        "input": [{"role": "user", "content": question}],
+    }
+    if model != "bench":
+        body["reasoning"] = {"summary": "auto"}
+    return json.dumps(body).encode()
+
+
 def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
@@ -166,27 +183,6 @@ def cold_import(tmp: Path, app_env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def telemetry_cost(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """CPU per streamed answer with telemetry on minus off, per scenario both modes ran."""
-    off = {row["scenario"]: row["app"] for row in results.get("streaming", [])}
-    rows = []
-    for row in results.get("telemetry on", []):
-        if row["scenario"] in off:
-            before, after = (
-                off[row["scenario"]]["cpu_ms_per_stream"],
-                row["app"]["cpu_ms_per_stream"],
-            )
-            rows.append(
-                {
-                    "scenario": row["scenario"],
-                    "cpu_ms_off": before,
-                    "cpu_ms_on": after,
-                    "added_ms": round(after - before, 3),
-                }
-            )
-    return rows
-
-
 # ---- The run ------------------------------------------------------------------------------------
 
 
@@ -222,6 +218,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="smaller scenarios, for a smoke run")
     parser.add_argument("--soak", action="store_true", help="also run the 10,000-stream soak")
     parser.add_argument("--soak-streams", type=int, default=10_000)
+    parser.add_argument(
+        "--modes",
+        default="streaming,telemetry on,responses,thinking,streaming off,offline",
+        help="comma-separated modes to run (default: all)",
+    )
     args = parser.parse_args()
     try:
         import uvloop
@@ -264,23 +265,50 @@ async def _main(args: argparse.Namespace) -> int:
         model = stack.enter_context(processes.model_server(*model_options))
         host, model_port = "127.0.0.1", _port(model.url)
         floor = Target(host, model_port, "/v1/chat/completions", model_body("bench"), b"[DONE]")
+        # The Responses API: the same answer as the service's events (larger, and more of
+        # them: created, in progress, output item and content part added, 40 text deltas,
+        # their done events, completed with the whole response).
+        responses_floor = Target(
+            host,
+            model_port,
+            "/v1/responses",
+            responses_body("bench"),
+            b"event: response.completed",
+            b"event: response.output_text.delta",
+        )
+        # A reasoning model: some 25 thinking deltas (streamed as steps) before the 40 words.
+        thinking_floor = Target(
+            host,
+            model_port,
+            "/v1/responses",
+            responses_body("bench", REASONING_MODEL),
+            b"event: response.completed",
+            b"event: response.output_text.delta",
+        )
+        chat = {
+            "OPENAI_BASE_URL": model.base_url,
+            "OPENAI_API_KEY": "bench",
+            "OPENAI_CHAT_MODEL": "bench",
+        }
         sink = stack.enter_context(processes.collector_server())
         modes = {
-            "streaming": {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "bench"},
+            "streaming": chat,
             # Every answer traced, measured and exported over OTLP/HTTP to a local sink.
-            "telemetry on": {
-                "OPENAI_BASE_URL": model.base_url,
-                "OPENAI_API_KEY": "bench",
-                "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url,
+            "telemetry on": {**chat, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url},
+            "responses": {**chat, "OPENAI_API_STYLE": "responses"},
+            "thinking": {
+                **chat,
+                "OPENAI_API_STYLE": "responses",
+                "OPENAI_CHAT_MODEL": REASONING_MODEL,
             },
-            "streaming off": {
-                "OPENAI_BASE_URL": model.base_url,
-                "OPENAI_API_KEY": "bench",
-                "CHAT_STREAMING": "false",
-            },
+            "streaming off": {**chat, "CHAT_STREAMING": "false"},
             "offline": {},
         }
+        floors = {"responses": responses_floor, "thinking": thinking_floor}
+        wanted = {m.strip() for m in args.modes.split(",")}
         for mode, env in modes.items():
+            if mode not in wanted:
+                continue
             with processes.app_server(env) as app:
                 target = Target(
                     host, _port(app.url), "/api/chat/stream", chat_body("bench"), b"finish_reason"
@@ -288,20 +316,25 @@ async def _main(args: argparse.Namespace) -> int:
                 print(f"\nMode: {mode}", flush=True)
                 chosen = scenarios if mode == "streaming" else scenarios[1:3]
                 results[mode] = await run_scenarios(
-                    floor, target, model.process.popen.pid, app.process.popen.pid, chosen
+                    floors.get(mode, floor),
+                    target,
+                    model.process.popen.pid,
+                    app.process.popen.pid,
+                    chosen,
                 )
                 if mode == "streaming" and args.soak:
                     print("\nSoak", flush=True)
                     pid = app.process.popen.pid
                     results["soak"] = await soak.run(target, pid, args.soak_streams)
                     print(f"  {results['soak']}", flush=True)
-        model_env = {"OPENAI_BASE_URL": model.base_url, "OPENAI_API_KEY": "bench"}
+        model_env = chat
         results["cold_import"] = cold_import(RESULTS, model_env)
         print(f"\nCold import: {results['cold_import']}", flush=True)
-        telemetry_env = {**model_env, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url}
-        results["cold_import_telemetry_on"] = cold_import(RESULTS, telemetry_env)
-        print(f"Cold import, telemetry on: {results['cold_import_telemetry_on']}", flush=True)
-    results["telemetry_cost"] = telemetry_cost(results)
+        if "telemetry on" in wanted:
+            telemetry_env = {**chat, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url}
+            results["cold_import_telemetry_on"] = cold_import(RESULTS, telemetry_env)
+            print(f"Cold import, telemetry on: {results['cold_import_telemetry_on']}", flush=True)
+    results["telemetry_cost"] = report.telemetry_cost(results)
     print(f"Telemetry cost per streamed answer: {results['telemetry_cost']}", flush=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(results, indent=2))

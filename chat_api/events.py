@@ -10,11 +10,15 @@ from chat_api.errors import ChatError
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """Progress: what the back end is doing now (the question, the search, generating)."""
+    """Progress: what the back end is doing now (the question, the search, generating, what the
+    model is thinking). A step with an `id` may grow: a later Step with the same id and
+    `append` set carries more of its detail (a model's thinking arrives word by word)."""
 
     title: str
     detail: str = ""
     elapsed_ms: int | None = None
+    id: str = ""
+    append: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 
 from chat_api import errors
 from chat_api.events import Citation, Citations, Event, Failure, Step
@@ -81,6 +82,8 @@ async def stream_chat(
         )
         yield Step("Generating the answer", host.model, _ms(started))
         async for event in trace.model_stream(host.stream_answer(prompt), host.model, prompt):
+            if type(event) is Step:  # the model's thinking, timed like every other step
+                event = replace(event, elapsed_ms=_ms(started))
             yield event
     except Exception as exc:
         failure = errors.from_exception(exc)

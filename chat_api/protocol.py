@@ -41,7 +41,11 @@ class Overrides(BaseModel):
         "(default AZURE_SEARCH_SEMANTIC_RANKER).",
     )
     temperature: float | None = Field(
-        default=None, ge=0, le=2, description="Sampling temperature passed to the model."
+        default=None,
+        ge=0,
+        le=2,
+        description="Sampling temperature passed to the model. Reasoning models take none: "
+        "setting it for one is a 400.",
     )
 
 
@@ -101,6 +105,14 @@ class StepModel(BaseModel):
     title: str
     detail: str = ""
     elapsed_ms: int | None = None
+    id: str | None = Field(
+        default=None,
+        description="Set on a step that grows (the model's thinking): later lines with the same "
+        "id and `append: true` carry more of its detail.",
+    )
+    append: bool | None = Field(
+        default=None, description="true: add `detail` to the earlier step with this `id`."
+    )
 
 
 class CitationModel(BaseModel):

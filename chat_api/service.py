@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from chat_api import errors, openapi, wire
 from chat_api.errors import ChatError
 from chat_api.events import Event, Failure, Step
-from chat_api.hosts import ModelHost, create_host
+from chat_api.hosts import ModelHost, check_overrides, create_host
 from chat_api.pipeline import stream_chat
 from chat_api.protocol import ChatRequest, Health
 from chat_api.retrieval import Embed, Retriever, create_retriever
@@ -119,6 +119,7 @@ class ChatService:
             raise errors.bad_request("The last message must be the user's question.")
         if not messages[-1].content.strip():
             raise errors.bad_request("The question is empty.")
+        check_overrides(self.host, request.context.overrides)
         return request
 
     def events(

@@ -15,6 +15,18 @@ from typing import Any, Literal
 ModelHostKind = Literal["azure", "openai", "offline"]
 RetrievalKind = Literal["azure", "local", "off"]
 SearchFailure = Literal["fail", "continue"]
+ModelApi = Literal["responses", "chat"]
+ReasoningEffort = Literal["", "none", "minimal", "low", "medium", "high"]
+
+# Reasoning models (they refuse temperature, top_p and max_tokens): the o-series and GPT-5,
+# but not GPT-5's "chat" variants. A name may carry a provider prefix ("openai/gpt-5").
+# CHAT_REASONING_MODEL=true or false overrides the guess, e.g. for a deployment named "chat".
+_REASONING_NAME = re.compile(r"(?:^|/)(?:o[1-9]|gpt-5(?!.*-chat))", re.IGNORECASE)
+
+
+def is_reasoning_model(name: str) -> bool:
+    return bool(_REASONING_NAME.search(name))
+
 
 # Settings whose values are credentials: never shown by repr, str or a log line.
 SECRET_NAME = re.compile(r"(_key|secret|password|token|connection_string)$")
@@ -46,14 +58,17 @@ class Settings:
     retrieval: RetrievalKind = "local"
 
     azure_openai_endpoint: str = ""
-    azure_openai_chat_deployment: str = "gpt-4o-mini"
+    # "chat" is the deployment name infra/main.bicep creates; AZURE_OPENAI_CHAT_MODEL names the
+    # model behind it (gpt-5.4-mini, ...), so the app knows its family.
+    azure_openai_chat_deployment: str = "chat"
+    azure_openai_chat_model: str = ""
     azure_openai_embedding_deployment: str = "text-embedding-3-small"
     azure_openai_api_key: str = ""
     azure_client_id: str = ""
 
     openai_api_key: str = ""
     openai_base_url: str = ""
-    openai_chat_model: str = "gpt-4o-mini"
+    openai_chat_model: str = "gpt-5.4-mini"
     openai_embedding_model: str = "text-embedding-3-small"
 
     azure_search_endpoint: str = ""
@@ -89,6 +104,17 @@ class Settings:
     # A streamed answer silent this long (a reasoning model thinking) carries a keep-alive line,
     # well inside the idle cut of proxies and Azure's front end (230 s); 0: never.
     keepalive_seconds: float = 10.0
+
+    # The model API: the Responses API (Azure OpenAI, OpenAI) or Chat Completions (the
+    # OpenAI-compatible servers that lack /responses: Ollama, llama.cpp, vLLM, ...).
+    model_api: ModelApi = "responses"
+    # Every answer's length cap, in tokens (a reasoning model's thinking counts against it).
+    max_output_tokens: int = 1024
+    # Reasoning models: no temperature/top_p/max_tokens is ever sent to one; the effort is
+    # sent when set; their thinking is asked for as summaries and streamed as progress steps.
+    reasoning_model: bool = False
+    reasoning_effort: ReasoningEffort = ""
+    reasoning_summary: bool = True
 
     # Telemetry (docs/observability.md): on when a destination is set, else off and not even
     # imported. The standard OTEL_* variables (headers, service name, sampling, batching) are read
@@ -145,6 +171,22 @@ class Settings:
         if retrieval == "azure" and not env.get("AZURE_SEARCH_ENDPOINT"):
             raise SettingsError("CHAT_RETRIEVAL=azure needs AZURE_SEARCH_ENDPOINT")
         defaults = cls()
+        chat_model = _chat_model_name(env, model_host, defaults)
+        effort = get.optional_choice(
+            "CHAT_REASONING_EFFORT", ("none", "minimal", "low", "medium", "high")
+        )
+        reasoning = get.choice("CHAT_REASONING_MODEL", ("auto", "true", "false"), "auto")
+        if reasoning == "auto":
+            # A reasoning effort set for the model says what it is, whatever its name.
+            reasoning_model = bool(effort) or is_reasoning_model(chat_model)
+        else:
+            reasoning_model = reasoning == "true"
+        temperature = get.optional_number("CHAT_TEMPERATURE")
+        if reasoning_model and temperature is not None:
+            raise SettingsError(
+                f"CHAT_TEMPERATURE cannot be used with a reasoning model ({chat_model}); "
+                "unset it, or set CHAT_REASONING_MODEL=false if the model is not one"
+            )
         return cls(
             streaming=get.flag("CHAT_STREAMING", True),
             model_host=model_host,  # type: ignore[arg-type]
@@ -156,6 +198,7 @@ class Settings:
             azure_openai_embedding_deployment=get.text(
                 "AZURE_OPENAI_EMBEDDING_DEPLOYMENT", defaults.azure_openai_embedding_deployment
             ),
+            azure_openai_chat_model=get.text("AZURE_OPENAI_CHAT_MODEL"),
             azure_openai_api_key=get.text("AZURE_OPENAI_API_KEY"),
             azure_client_id=get.text("AZURE_CLIENT_ID"),
             openai_api_key=get.text("OPENAI_API_KEY"),
@@ -200,12 +243,19 @@ class Settings:
             model_timeout_seconds=get.number(
                 "CHAT_MODEL_TIMEOUT_SECONDS", defaults.model_timeout_seconds
             ),
-            temperature=get.optional_number("CHAT_TEMPERATURE"),
+            temperature=temperature,
             knowledge_base_dir=get.text("CHAT_KNOWLEDGE_BASE_DIR"),
             opening_window_seconds=get.number(
                 "CHAT_OPENING_WINDOW_SECONDS", defaults.opening_window_seconds
             ),
             keepalive_seconds=get.number("CHAT_KEEPALIVE_SECONDS", defaults.keepalive_seconds),
+            model_api=get.choice(  # type: ignore[arg-type]
+                "OPENAI_API_STYLE", ("responses", "chat"), _default_api(env, model_host)
+            ),
+            max_output_tokens=get.integer("CHAT_MAX_OUTPUT_TOKENS", defaults.max_output_tokens),
+            reasoning_model=reasoning_model,
+            reasoning_effort=effort,  # type: ignore[arg-type]
+            reasoning_summary=get.flag("CHAT_REASONING_SUMMARY", defaults.reasoning_summary),
             **_telemetry_settings(get),
         )
 
@@ -230,6 +280,27 @@ def _default_host(env: Mapping[str, str]) -> str:
     return "offline"
 
 
+def _default_api(env: Mapping[str, str], model_host: str) -> str:
+    """Responses for Azure OpenAI and OpenAI; Chat Completions for any other server, which
+    may well lack /responses."""
+    if model_host == "openai" and env.get("OPENAI_BASE_URL", "").strip():
+        return "chat"
+    return "responses"
+
+
+def _chat_model_name(env: Mapping[str, str], model_host: str, defaults: Settings) -> str:
+    """The chat model's own name; on Azure the model behind the deployment, when known."""
+    if model_host == "azure":
+        return (
+            env.get("AZURE_OPENAI_CHAT_MODEL", "").strip()
+            or env.get("AZURE_OPENAI_CHAT_DEPLOYMENT", "").strip()
+            or defaults.azure_openai_chat_deployment
+        )
+    if model_host == "openai":
+        return env.get("OPENAI_CHAT_MODEL", "").strip() or defaults.openai_chat_model
+    return ""
+
+
 class _Reader:
     """Typed access to environment values, with errors that name the variable."""
 
@@ -244,6 +315,13 @@ class _Reader:
         value = self.text(name, default).lower()
         if value not in allowed:
             raise SettingsError(f"{name} must be one of {', '.join(allowed)}")
+        return value
+
+    def optional_choice(self, name: str, allowed: tuple[str, ...]) -> str:
+        """One of `allowed`, or "" when unset."""
+        value = self.text(name).lower()
+        if value and value not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, or unset")
         return value
 
     def flag(self, name: str, default: bool) -> bool:

@@ -53,6 +53,10 @@ def _step_object(step: Step) -> dict[str, Any]:
     out: dict[str, Any] = {"title": step.title, "detail": step.detail}
     if step.elapsed_ms is not None:
         out["elapsed_ms"] = step.elapsed_ms
+    if step.id:
+        out["id"] = step.id
+        if step.append:
+            out["append"] = True
     return out
 
 
@@ -75,7 +79,10 @@ def completion_body(events: Iterable[Event], session_state: Any = None) -> bytes
         if isinstance(event, TextDelta):
             parts.append(event.text)
         elif isinstance(event, Step):
-            steps.append(_step_object(event))
+            if event.append and steps and steps[-1].get("id") == event.id:
+                steps[-1]["detail"] += event.detail  # one step per thought, whole
+            else:
+                steps.append(_step_object(event))
         elif isinstance(event, Citations):
             citations.extend(_citation_object(c) for c in event.items)
         elif isinstance(event, End):

@@ -311,6 +311,11 @@ var coreSettings = [
     name: 'AZURE_OPENAI_CHAT_DEPLOYMENT'
     value: openAi.outputs.chatDeploymentName
   }
+  // The model behind the deployment: tells the app whether it is a reasoning model.
+  {
+    name: 'AZURE_OPENAI_CHAT_MODEL'
+    value: chatModelName
+  }
   {
     name: 'AZURE_OPENAI_EMBEDDING_DEPLOYMENT'
     value: openAi.outputs.embeddingDeploymentName
@@ -420,6 +425,7 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output OPENAI_HOST string = 'azure'
 output AZURE_OPENAI_ENDPOINT string = openAi.outputs.endpoint
 output AZURE_OPENAI_CHAT_DEPLOYMENT string = openAi.outputs.chatDeploymentName
+output AZURE_OPENAI_CHAT_MODEL string = chatModelName
 output AZURE_OPENAI_EMBEDDING_DEPLOYMENT string = openAi.outputs.embeddingDeploymentName
 output AZURE_SEARCH_ENDPOINT string = search.outputs.endpoint
 output AZURE_SEARCH_INDEX string = searchIndexName

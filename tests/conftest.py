@@ -36,7 +36,14 @@ def search_env(search_server: SearchServer, index: str) -> dict[str, str]:
 
 
 def model_env(model_server: ModelServer) -> dict[str, str]:
-    return {"OPENAI_BASE_URL": model_server.base_url, "OPENAI_API_KEY": "test-key", **FAST_FAULTS}
+    """An OpenAI-compatible server at a custom base URL, as Ollama would be: Chat Completions,
+    a model that is not a reasoning model (so it takes a temperature)."""
+    return {
+        "OPENAI_BASE_URL": model_server.base_url,
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_CHAT_MODEL": "llama3.1",
+        **FAST_FAULTS,
+    }
 
 
 @pytest.fixture(scope="session")

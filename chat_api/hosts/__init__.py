@@ -6,8 +6,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from chat_api.events import End, TextDelta
-from chat_api.protocol import Message
+from chat_api import errors
+from chat_api.events import End, Step, TextDelta
+from chat_api.protocol import Message, Overrides
 from chat_api.retrieval import Passage
 from chat_api.settings import Settings
 
@@ -26,10 +27,12 @@ class Prompt:
 class ModelHost(Protocol):
     name: str
     model: str
+    reasoning: bool  # a reasoning model: it takes no temperature
 
-    def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | End]:
-        """Text deltas as the model produces them, then End. Raises ChatError before the first
-        delta when the model cannot be reached; raises ChatError after it when the stream breaks."""
+    def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | Step | End]:
+        """Text deltas as the model produces them (and, from a reasoning model, its thinking as
+        "Thinking" steps before them), then End. Raises ChatError before the first delta when
+        the model cannot be reached; raises ChatError after it when the stream breaks."""
         ...
 
     async def generate_query(self, messages: list[Message]) -> str:
@@ -54,3 +57,12 @@ def create_host(settings: Settings) -> ModelHost:
     from chat_api.hosts import openai_compatible
 
     return openai_compatible.create_host(settings)
+
+
+def check_overrides(host: ModelHost, overrides: Overrides) -> None:
+    """Refuse, before any model call, a request option the model would refuse."""
+    if overrides.temperature is not None and host.reasoning:
+        raise errors.bad_request(
+            f"The model ({host.model}) is a reasoning model and takes no temperature: "
+            "leave context.overrides.temperature out."
+        )

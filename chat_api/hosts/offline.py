@@ -28,6 +28,7 @@ _TOKEN = re.compile(r"\s*\S+")
 class OfflineHost:
     name = "offline"
     model = "none"
+    reasoning = False
 
     async def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | End]:
         for index, word in enumerate(_TOKEN.findall(compose_answer(prompt))):

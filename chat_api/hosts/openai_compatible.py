@@ -1,8 +1,10 @@
-"""OpenAI, Azure OpenAI (v1 endpoint, keyless or with a key) and any OpenAI-compatible server.
+"""OpenAI, Azure OpenAI (v1 endpoint, keyless or with a key) and any OpenAI-compatible server,
+through the Responses API or Chat Completions (`Settings.model_api`).
 
 The answer is the hot path: one POST whose server-sent events are read straight off an aiohttp
-connection; each event is decoded with orjson and only the delta's text is kept, so a streamed
-chunk costs one small parse, no object tree and no log line.
+connection, framed by `sse.SSEDecoder` and read by the API's reader (`responses.py`,
+`chat_completions.py`), which parses only the events it needs and keeps only their text, so a
+streamed chunk costs one small parse, no object tree and no log line.
 
 The calls off the hot path (the search query, embeddings) go through the OpenAI SDK and its typed
 objects. The SDK is imported when the first of them is made, so an app that only chats never pays
@@ -22,12 +24,14 @@ from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
 from chat_api import errors
-from chat_api.events import End, TextDelta
-from chat_api.hosts import Prompt
+from chat_api.events import End, Step, TextDelta
+from chat_api.hosts import Prompt, chat_completions, responses
+from chat_api.hosts.model_events import AnswerReader, unexpected
 from chat_api.hosts.retries import RETRYABLE_STATUSES, UpstreamFailure, sdk_call, with_retries
+from chat_api.hosts.sse import SSEDecoder, SSEError
 from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages, clean_query, keyword_query
 from chat_api.protocol import Message
-from chat_api.settings import Settings
+from chat_api.settings import ModelApi, Settings
 
 if TYPE_CHECKING:
     import openai
@@ -38,13 +42,14 @@ log = logging.getLogger(__name__)
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 AZURE_SCOPE = "https://cognitiveservices.azure.com/.default"
 ApiKey = str | Callable[[], Awaitable[str]]
-_DATA = b"data:"
-_DONE = b"[DONE]"
 _MAX_ERROR_BODY = 64 * 1024
+# A reasoning model's thinking counts against max_output_tokens: the search query gets room
+# for a little of it, unless the model can be told not to think at all.
+QUERY_THINKING_TOKENS = 256
 
 
 class OpenAICompatibleHost:
-    """A chat model reached through the OpenAI API shape."""
+    """A chat model reached through the OpenAI API shapes."""
 
     def __init__(
         self,
@@ -54,6 +59,12 @@ class OpenAICompatibleHost:
         api_key: ApiKey | None,
         model: str,
         embedding_model: str = "",
+        api: ModelApi = "chat",
+        model_name: str = "",
+        reasoning: bool = False,
+        reasoning_effort: str = "",
+        reasoning_summary: bool = True,
+        max_output_tokens: int = 1024,
         retry_seconds: float = 10.0,
         timeout_seconds: float = 60.0,
         close: Callable[[], Awaitable[None]] | None = None,
@@ -61,8 +72,16 @@ class OpenAICompatibleHost:
         self.name = name
         self.model = model
         self.embedding_model = embedding_model
+        self.api = api
+        # The model's own name (on Azure, `model` is the deployment's): it tells its family.
+        self.model_name = model_name or model
+        self.reasoning = reasoning
+        self.reasoning_effort = reasoning_effort
+        self.reasoning_summary = reasoning_summary
+        self.max_output_tokens = max_output_tokens
         self.base_url = base_url.rstrip("/")
-        self._chat_url = URL(self.base_url + "/chat/completions")  # parsed once, not per call
+        path = responses.PATH if api == "responses" else chat_completions.PATH
+        self._answer_url = URL(self.base_url + path)  # parsed once, not per call
         self._api_key = api_key
         self._retry_seconds = retry_seconds
         self._timeout_seconds = timeout_seconds
@@ -83,93 +102,76 @@ class OpenAICompatibleHost:
 
     # ---- The answer: the hot path --------------------------------------------------------------
 
-    async def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | End]:
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": prompt.messages,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if prompt.temperature is not None:
-            body["temperature"] = prompt.temperature
-        content = orjson.dumps(body)
-        response = await with_retries(lambda: self._open_stream(content), self._retry_seconds)
-        finish: str | None = None
-        usage: dict[str, Any] = {}
-        answered_by = ""
-        done = False
-        pending = b""
+    def answer_body(self, prompt: Prompt) -> dict[str, Any]:
+        if self.api == "responses":
+            return responses.answer_body(
+                prompt,
+                model=self.model,
+                reasoning=self.reasoning,
+                effort=self.reasoning_effort,
+                summary=self.reasoning_summary,
+                max_output_tokens=self.max_output_tokens,
+            )
+        return chat_completions.answer_body(
+            prompt,
+            model=self.model,
+            reasoning=self.reasoning,
+            effort=self.reasoning_effort,
+            max_output_tokens=self.max_output_tokens,
+        )
+
+    async def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | Step | End]:
+        response = await self._open_answer(prompt)
+        reader: AnswerReader = (
+            responses.ResponsesReader()
+            if self.api == "responses"
+            else chat_completions.ChatCompletionsReader()
+        )
+        decoder = SSEDecoder()
         try:
             try:
                 async for data in response.content.iter_any():
-                    pending += data
-                    if b"\n" not in data:
-                        continue
-                    *lines, pending = pending.split(b"\n")
-                    # Events that arrived in one read leave as one delta: one line and one
-                    # write instead of several, so a busy process catches up instead of lagging.
-                    texts: list[str] = []
-                    for line in lines:
-                        if not line.startswith(_DATA):
-                            continue  # comments, event names, blank separators
-                        payload = line[5:].strip()
-                        if payload == _DONE:
-                            done = True
-                            break
-                        chunk = orjson.loads(payload)
-                        if "error" in chunk:
-                            raise errors.model_failed()
-                        choices = chunk.get("choices")
-                        if chunk.get("usage"):
-                            usage = chunk["usage"]
-                            answered_by = chunk.get("model") or answered_by
-                        if not choices:
-                            continue  # Azure sends prompt filter results first
-                        choice = choices[0]
-                        delta = choice.get("delta")
-                        if delta:
-                            text = delta.get("content")
-                            if text:
-                                if type(text) is not str:
-                                    raise TypeError("content")
-                                texts.append(text)
-                        if choice.get("finish_reason"):
-                            finish = choice["finish_reason"]
-                            if type(finish) is not str:
-                                raise TypeError("finish_reason")
-                            answered_by = chunk.get("model") or answered_by
-                    if texts:
-                        yield TextDelta(texts[0] if len(texts) == 1 else "".join(texts))
-                    if done:
+                    for event in reader.read(decoder.feed(data)):
+                        yield event
+                    if reader.done:
                         break
+                else:
+                    for event in reader.read(decoder.close()):
+                        yield event
             except TimeoutError:
                 log.warning("model stream stalled past the read timeout")
                 raise errors.model_timeout() from None
-            except (aiohttp.ClientError, OSError, orjson.JSONDecodeError) as exc:
+            except (aiohttp.ClientError, OSError) as exc:
                 log.warning("model stream broke: %s", type(exc).__name__)
                 raise errors.stream_interrupted() from None
-            except (TypeError, AttributeError, KeyError, IndexError):
-                # `data: null`, `"choices": "x"`, content that is not text: nothing to forward.
-                raise _unexpected_shape("answer") from None
-            if type(usage) is not dict:
-                usage = {}
-            if not done and finish is None:
-                raise errors.stream_interrupted()
-            if finish == errors.UPSTREAM_CONTENT_FILTER:
-                raise errors.content_filtered()
-            yield End(finish or "stop", usage, answered_by)
-            if done:
+            except SSEError:
+                log.warning("model stream refused: an event over the size limit")
+                raise errors.model_failed() from None
+            yield reader.end()
+            if reader.done:
                 await _drain(response)
         finally:
             # Runs on completion, on error and when the client goes away (cancellation): the
             # connection is closed, so the model stops generating tokens nobody will read.
             response.close()
 
+    async def _open_answer(self, prompt: Prompt) -> aiohttp.ClientResponse:
+        content = orjson.dumps(self.answer_body(prompt))
+        try:
+            return await with_retries(lambda: self._open_stream(content), self._retry_seconds)
+        except SummariesRefused:
+            # Some accounts and models offer no thinking summaries (OpenAI asks for a verified
+            # organisation): answer without them from now on, rather than not at all.
+            log.warning("the model refused reasoning summaries; answering without them")
+            self.reasoning_summary = False
+            content = orjson.dumps(self.answer_body(prompt))
+            return await with_retries(lambda: self._open_stream(content), self._retry_seconds)
+
     async def _open_stream(self, content: bytes) -> aiohttp.ClientResponse:
         try:
             session = self._http()
             response = await session.post(
-                self._chat_url,
+                self._answer_url,
                 data=content,
                 headers=await self._headers(),
                 timeout=self._timeout,
@@ -189,6 +191,8 @@ class OpenAICompatibleHost:
             raw = b""
         finally:
             response.release()
+        if response.status == 400 and _refuses_summaries(raw):
+            raise SummariesRefused()
         raise UpstreamFailure(
             errors.from_status(response.status, _error_code(raw), response.headers),
             retryable=response.status in RETRYABLE_STATUSES,
@@ -212,7 +216,7 @@ class OpenAICompatibleHost:
             # HTTPS_PROXY and friends are honoured, as the SDK does, but looked up once here:
             # aiohttp's trust_env looks them up in a thread on every request.
             try:
-                self._proxy, self._proxy_auth = get_env_proxy_for_url(self._chat_url)
+                self._proxy, self._proxy_auth = get_env_proxy_for_url(self._answer_url)
             except LookupError:
                 self._proxy, self._proxy_auth = None, None
         return self._session
@@ -234,18 +238,23 @@ class OpenAICompatibleHost:
             )
         return self._sdk
 
-    async def complete(
-        self, messages: list[dict[str, str]], *, max_tokens: int, temperature: float = 0.0
-    ) -> str:
-        """One non-streamed chat completion's text."""
+    async def complete(self, messages: list[dict[str, str]], *, max_tokens: int) -> str:
+        """One small non-streamed call's text, at the least thinking the model allows and
+        with a cap of `max_tokens` answer tokens (plus room to think, for a reasoning model)."""
+        if self.api == "responses":
+            return await self._respond(messages, max_tokens)
+        if self.reasoning:
+            effort, cap = self._least_thinking(max_tokens)
+            options = chat_completions.limits(True, effort, cap, None)
+        else:
+            options = chat_completions.limits(False, "", max_tokens, 0.0)
         response = await with_retries(
             lambda: sdk_call(
                 self._client().chat.completions.create(
                     model=self.model,
                     messages=cast("list[ChatCompletionMessageParam]", messages),
-                    max_tokens=max_tokens,
-                    temperature=temperature,
                     stream=False,
+                    **options,
                 )
             ),
             self._retry_seconds,
@@ -258,10 +267,45 @@ class OpenAICompatibleHost:
                 raise errors.content_filtered()
             content = choice.message.content or ""
         except (TypeError, AttributeError, IndexError):
-            raise _unexpected_shape("completion") from None
+            raise unexpected("completion") from None
         if type(content) is not str:
-            raise _unexpected_shape("completion")
+            raise unexpected("completion")
         return content
+
+    def _least_thinking(self, max_tokens: int) -> tuple[str, int]:
+        """The lowest effort this reasoning model takes, and a cap with room for its thinking."""
+        effort = responses.lowest_effort(self.model_name)
+        return effort, max_tokens + (0 if effort == "none" else QUERY_THINKING_TOKENS)
+
+    async def _respond(self, messages: list[dict[str, str]], max_tokens: int) -> str:
+        instructions, conversation = responses.split_instructions(messages)
+        if self.reasoning:
+            effort, cap = self._least_thinking(max_tokens)
+            options: dict[str, Any] = {"reasoning": {"effort": effort}}
+        else:
+            cap, options = max_tokens, {"temperature": 0.0}
+        response = await with_retries(
+            lambda: sdk_call(
+                self._client().responses.create(
+                    model=self.model,
+                    instructions=instructions,
+                    input=conversation,  # type: ignore[arg-type]
+                    max_output_tokens=cap,
+                    store=False,
+                    stream=False,
+                    **options,
+                )
+            ),
+            self._retry_seconds,
+        )
+        from openai.types.responses import Response
+
+        if not isinstance(response, Response):  # a stream: not what a stream=False call returns
+            raise unexpected("a reply")
+        details = response.incomplete_details
+        if details is not None and details.reason == errors.UPSTREAM_CONTENT_FILTER:
+            raise errors.content_filtered()
+        return response.output_text or ""
 
     async def generate_query(self, messages: list[Message]) -> str:
         question = messages[-1].content
@@ -290,15 +334,10 @@ class OpenAICompatibleHost:
         try:
             vectors = [item.embedding for item in sorted(response.data, key=lambda i: i.index)]
         except (TypeError, AttributeError):
-            raise _unexpected_shape("embeddings") from None
+            raise unexpected("embeddings") from None
         if len(vectors) != len(texts) or not all(type(v) is list for v in vectors):
-            raise _unexpected_shape("embeddings")
+            raise unexpected("embeddings")
         return vectors
-
-
-def _unexpected_shape(what: str) -> errors.ChatError:
-    log.warning("the model service sent %s of an unexpected shape", what)
-    return errors.model_failed()
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:
@@ -311,6 +350,24 @@ async def _drain(response: aiohttp.ClientResponse) -> None:
             await response.content.read()
     except (TimeoutError, aiohttp.ClientError, OSError):
         pass  # closed in the caller's finally instead
+
+
+class SummariesRefused(Exception):
+    """The model refused the request for summaries of its thinking (a 400 about them)."""
+
+
+def _refuses_summaries(raw: bytes) -> bool:
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    param, message = error.get("param"), error.get("message")
+    return param == "reasoning.summary" or (
+        isinstance(message, str) and "reasoning summar" in message.lower()
+    )
 
 
 def _error_code(raw: bytes) -> str | None:
@@ -329,9 +386,21 @@ def create_host(settings: Settings) -> OpenAICompatibleHost:
         api_key=settings.openai_api_key or None,
         model=settings.openai_chat_model,
         embedding_model=settings.openai_embedding_model,
-        retry_seconds=settings.model_retry_seconds,
-        timeout_seconds=settings.model_timeout_seconds,
+        model_name=settings.openai_chat_model,
+        **_model_options(settings),
     )
+
+
+def _model_options(settings: Settings) -> dict[str, Any]:
+    return {
+        "api": settings.model_api,
+        "reasoning": settings.reasoning_model,
+        "reasoning_effort": settings.reasoning_effort,
+        "reasoning_summary": settings.reasoning_summary,
+        "max_output_tokens": settings.max_output_tokens,
+        "retry_seconds": settings.model_retry_seconds,
+        "timeout_seconds": settings.model_timeout_seconds,
+    }
 
 
 def _azure_host(settings: Settings) -> OpenAICompatibleHost:
@@ -353,7 +422,8 @@ def _azure_host(settings: Settings) -> OpenAICompatibleHost:
         api_key=api_key,
         model=settings.azure_openai_chat_deployment,
         embedding_model=settings.azure_openai_embedding_deployment,
-        retry_seconds=settings.model_retry_seconds,
-        timeout_seconds=settings.model_timeout_seconds,
+        # What the deployment runs, when known: its name tells the model's family.
+        model_name=settings.azure_openai_chat_model or settings.azure_openai_chat_deployment,
         close=close,
+        **_model_options(settings),
     )

@@ -207,7 +207,7 @@ class AnswerTrace:
                     detach(token)
                 if type(event) is End:
                     self._record_usage(span, event)  # type: ignore[arg-type]
-                elif first is None:
+                elif first is None and type(event) is TextDelta:
                     first = time.perf_counter()
                     span.set_attribute("chat.time_to_first_token_ms", _ms(first - started))
                 if texts is not None and isinstance(event, TextDelta):
@@ -406,6 +406,8 @@ def _outcome(finish_reason: str | None, error: ChatError | None, client_left: bo
 
 
 def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
+    if type(usage.get("reasoning_tokens")) is int:  # the hosts' usage, one shape for both APIs
+        return int(usage["reasoning_tokens"])
     details = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
     value = details.get("reasoning_tokens") if isinstance(details, dict) else None
     return value if isinstance(value, int) else None

@@ -162,10 +162,16 @@ export function dispatchLine(line, handlers) {
 }
 
 function normaliseStep(step) {
-  return {
+  const out = {
     title: typeof step.title === 'string' ? step.title : '',
     detail: typeof step.detail === 'string' ? step.detail : step.detail == null ? '' : JSON.stringify(step.detail),
   };
+  // A step that grows (the model's thinking): later lines with its id add to its detail.
+  if (typeof step.id === 'string' && step.id) {
+    out.id = step.id;
+    if (step.append === true) out.append = true;
+  }
+  return out;
 }
 
 function normaliseCitation(citation, index) {

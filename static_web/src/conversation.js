@@ -30,6 +30,27 @@ export function historyForRequest(turns, question, maxMessages = MAX_HISTORY_MES
   return [...kept, { role: 'user', content: question }];
 }
 
+/**
+ * Adds a progress step to an answer's steps, or grows the earlier step it continues (a line
+ * with the same id and `append`: more of the model's thinking).
+ * @param {Array<{title: string, detail: string, id?: string}>} steps changed in place
+ * @param {{title: string, detail: string, id?: string, append?: boolean}} step
+ * @returns {{index: number, grown: boolean}} where the step is, and whether it grew
+ */
+export function applyStep(steps, step) {
+  if (step.append && step.id) {
+    for (let i = steps.length - 1; i >= 0; i -= 1) {
+      if (steps[i].id === step.id) {
+        steps[i].detail += step.detail;
+        return { index: i, grown: true };
+      }
+    }
+  }
+  const { append, ...kept } = step;
+  steps.push(kept);
+  return { index: steps.length - 1, grown: false };
+}
+
 /** Reads the saved conversation; an empty one when there is none or it cannot be read. */
 export function loadTurns(storage) {
   try {

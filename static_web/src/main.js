@@ -1,7 +1,7 @@
 import './style.css';
 
 import { ChatError, completeChat, fetchHealth, safeApiBase, streamChat } from './api.js';
-import { historyForRequest, loadTurns, saveTurns } from './conversation.js';
+import { applyStep, historyForRequest, loadTurns, saveTurns } from './conversation.js';
 import { createRevealer } from './reveal.js';
 import { assistantView, userView } from './view.js';
 
@@ -132,8 +132,9 @@ async function ask(question) {
   const handlers = {
     step(step) {
       if (!live()) return;
-      answer.steps.push(step);
-      view.addStep(step);
+      const { index, grown } = applyStep(answer.steps, step);
+      if (grown) view.growStep(index, answer.steps[index].detail);
+      else view.addStep(answer.steps[index]);
     },
     citations(list) {
       if (!live()) return;
@@ -144,6 +145,7 @@ async function ask(question) {
     },
     content(piece) {
       if (!live()) return;
+      if (!answer.content) view.collapseSteps(); // the answer has begun: the steps step aside
       answer.content += piece;
       if (revealer) revealer.push(piece);
       else view.setContent(answer.content);

@@ -143,3 +143,14 @@ export function citationHref(url, base) {
     return '';
   }
 }
+
+/**
+ * A thought of the model's, as its summary writes it: a bold heading (`**Planning**`), then
+ * the text. The heading is null until its closing `**` has arrived.
+ * @param {string} text
+ * @returns {{heading: string|null, body: string}}
+ */
+export function splitThought(text) {
+  const found = /^\s*\*\*([^*\n]+)\*\*[ \t]*\n*/.exec(text);
+  return found ? { heading: found[1].trim(), body: text.slice(found[0].length) } : { heading: null, body: text };
+}

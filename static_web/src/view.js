@@ -1,7 +1,7 @@
 // DOM for one turn of the conversation. Only text and sanitised fragments go into the page.
 
 import { describeError } from './conversation.js';
-import { citationHref, renderAnswer } from './render.js';
+import { citationHref, renderAnswer, splitThought } from './render.js';
 
 function el(tag, props = {}, children = []) {
   const node = document.createElement(tag);
@@ -60,11 +60,44 @@ export function assistantView(turn, { apiBase, onRetry }) {
     body.replaceChildren(renderAnswer(text, { citationIds, anchorFor }));
   }
 
+  const stepDetails = [];
+
   function addStep(step) {
     steps.hidden = false;
-    const item = el('li', { className: 'step', 'data-testid': 'step' }, [el('span', { className: 'step-title', text: step.title })]);
-    if (step.detail) item.append(' ', el('span', { className: 'step-detail', text: step.detail }));
+    const thinking = Boolean(step.id);
+    const item = el('li', { className: thinking ? 'step step-thinking' : 'step', 'data-testid': 'step' }, [
+      el('span', { className: 'step-title', text: step.title }),
+    ]);
+    const detail = el('span', { className: 'step-detail', text: step.detail });
+    if (thinking) showThought(detail, step.detail);
+    if (thinking || step.detail) item.append(' ', detail);
+    stepDetails.push(detail);
     stepsList.append(item);
+    if (steps.open) stepsSummary.textContent = thinking ? 'Thinking…' : 'Working on it…';
+  }
+
+  /** A thought's text so far: its bold heading, if it has one yet, then the rest as written. */
+  function showThought(detail, text) {
+    const { heading, body } = splitThought(text);
+    if (heading === null) detail.textContent = text;
+    else detail.replaceChildren(el('strong', { className: 'thought-heading', text: heading }), document.createTextNode(body));
+  }
+
+  /** A growing step's whole detail so far (the model's thinking, as it streams). */
+  function growStep(index, text) {
+    const detail = stepDetails[index];
+    if (detail) showThought(detail, text);
+  }
+
+  function summariseSteps() {
+    const count = turn.steps?.length || 0;
+    stepsSummary.textContent = count === 1 ? '1 step' : `${count} steps`;
+  }
+
+  /** Folds the steps away once the answer starts; they stay one click away. */
+  function collapseSteps() {
+    steps.open = false;
+    summariseSteps();
   }
 
   function setCitations(list) {
@@ -103,9 +136,7 @@ export function assistantView(turn, { apiBase, onRetry }) {
   /** Shows how the answer ended: complete, stopped, cut or failed. */
   function setOutcome() {
     setBusy(false);
-    const count = turn.steps?.length || 0;
-    stepsSummary.textContent = count === 1 ? '1 step' : `${count} steps`;
-    steps.open = false;
+    collapseSteps();
     const marks = [];
     if (turn.status === 'stopped') {
       marks.push(el('p', { className: 'mark mark-stopped', text: 'Stopped. The answer above is incomplete.' }));
@@ -119,7 +150,7 @@ export function assistantView(turn, { apiBase, onRetry }) {
     } else if (turn.status === 'error' && turn.error) {
       marks.push(errorBox({ ...describeError(turn.error), ref: turn.error.ref }));
     } else if (turn.finishReason === 'length') {
-      marks.push(el('p', { className: 'mark', text: 'The answer reached its length limit.' }));
+      marks.push(el('p', { className: 'mark mark-length', text: 'The answer was cut off: it reached its length limit.' }));
     } else if (turn.finishReason === 'content_filter') {
       marks.push(el('p', { className: 'mark', text: 'The rest of the answer was withheld by the content filter.' }));
     }
@@ -154,5 +185,5 @@ export function assistantView(turn, { apiBase, onRetry }) {
   if (turn.citations?.length) setCitations(turn.citations);
   setContent(turn.content || '');
 
-  return { root, setContent, addStep, setCitations, setBusy, setOutcome, setStats };
+  return { root, setContent, addStep, growStep, collapseSteps, setCitations, setBusy, setOutcome, setStats };
 }

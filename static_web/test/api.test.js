@@ -281,6 +281,21 @@ describe('streamChat', () => {
   });
 });
 
+describe('growing steps', () => {
+  it('keeps the id and append flag of a thinking line, and nothing else', async () => {
+    const { events, handlers } = recorder();
+    dispatchLine(
+      { delta: { role: 'assistant' }, context: { step: { title: 'Thinking', detail: ' more', id: 'thinking-1', append: true, x: 1 } } },
+      handlers,
+    );
+    dispatchLine({ delta: { role: 'assistant' }, context: { step: { title: 'Found', detail: 'a', id: 7, append: 'yes' } } }, handlers);
+    assert.deepEqual(events, [
+      ['step', { title: 'Thinking', detail: ' more', id: 'thinking-1', append: true }],
+      ['step', { title: 'Found', detail: 'a' }],
+    ]);
+  });
+});
+
 describe('completeChat', () => {
   it('posts to /api/chat and hands the completion over as events', async () => {
     const calls = [];

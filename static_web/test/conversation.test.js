@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { describeError, historyForRequest, loadTurns, saveTurns, STORAGE_KEY } from '../src/conversation.js';
+import { applyStep, describeError, historyForRequest, loadTurns, saveTurns, STORAGE_KEY } from '../src/conversation.js';
 
 function memoryStorage() {
   const data = new Map();
@@ -128,5 +128,29 @@ describe('describeError', () => {
     assert.match(describeError({ status: 503, code: 'model_unavailable' }).title, /unavailable/);
     assert.match(describeError({ status: 400, code: 'content_filter', message: 'blocked' }).title, /content filter/);
     assert.match(describeError({ code: 'model_timeout', partial: true }).detail, /too long/);
+  });
+});
+
+describe('applyStep', () => {
+  it('adds a step, and grows a thinking step with the lines that continue it', () => {
+    const steps = [];
+    assert.deepEqual(applyStep(steps, { title: 'Question received', detail: 'q' }), { index: 0, grown: false });
+    assert.deepEqual(applyStep(steps, { title: 'Thinking', detail: 'Weighing', id: 'thinking-1' }), { index: 1, grown: false });
+    assert.deepEqual(
+      applyStep(steps, { title: 'Thinking', detail: ' the sources.', id: 'thinking-1', append: true }),
+      { index: 1, grown: true },
+    );
+    applyStep(steps, { title: 'Thinking', detail: 'Drafting', id: 'thinking-2' });
+    assert.deepEqual(steps, [
+      { title: 'Question received', detail: 'q' },
+      { title: 'Thinking', detail: 'Weighing the sources.', id: 'thinking-1' },
+      { title: 'Thinking', detail: 'Drafting', id: 'thinking-2' },
+    ]);
+  });
+
+  it('starts a new step when the one to grow is unknown', () => {
+    const steps = [];
+    applyStep(steps, { title: 'Thinking', detail: 'orphan', id: 'thinking-9', append: true });
+    assert.deepEqual(steps, [{ title: 'Thinking', detail: 'orphan', id: 'thinking-9' }]);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { citationHref, isSafeHref } from '../src/render.js';
+import { citationHref, isSafeHref, splitThought } from '../src/render.js';
 
 describe('isSafeHref', () => {
   it('allows web and mail addresses and fragments', () => {
@@ -39,5 +39,19 @@ describe('citationHref', () => {
     assert.equal(citationHref('javascript:alert(1)', 'https://a.example'), '');
     assert.equal(citationHref('', 'https://a.example'), '');
     assert.equal(citationHref(undefined, 'https://a.example'), '');
+  });
+});
+
+describe('splitThought', () => {
+  it('takes the bold heading off a thought', () => {
+    assert.deepEqual(splitThought('**Reading the question**\n\nThe user asks.'), {
+      heading: 'Reading the question',
+      body: 'The user asks.',
+    });
+  });
+
+  it('has no heading until the heading is closed, or when there is none', () => {
+    assert.deepEqual(splitThought('**Reading the'), { heading: null, body: '**Reading the' });
+    assert.deepEqual(splitThought('Plain thinking, **bold** later.'), { heading: null, body: 'Plain thinking, **bold** later.' });
   });
 });

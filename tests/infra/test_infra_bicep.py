@@ -33,6 +33,7 @@ CONTRACT_SETTINGS = {
     "OPENAI_HOST",
     "AZURE_OPENAI_ENDPOINT",
     "AZURE_OPENAI_CHAT_DEPLOYMENT",
+    "AZURE_OPENAI_CHAT_MODEL",
     "AZURE_OPENAI_EMBEDDING_DEPLOYMENT",
     "AZURE_CLIENT_ID",
     "AZURE_SEARCH_ENDPOINT",
@@ -226,6 +227,7 @@ def test_app_settings_cover_contract_section_3(main):
     assert main.accessor_path(core["AZURE_CLIENT_ID"]) == "identity.outputs.clientId"
     assert main.accessor_path(core["AZURE_OPENAI_ENDPOINT"]) == "openAi.outputs.endpoint"
     assert core["CHAT_RETRIEVAL"] == "chatRetrieval"
+    assert core["AZURE_OPENAI_CHAT_MODEL"] == "chatModelName"
     assert main.accessor_path(search_settings["AZURE_SEARCH_ENDPOINT"]) == "search.outputs.endpoint"
 
     passed = main.call(main.modules["api"]["config"]["params"]["appSettings"], "concat")
@@ -566,6 +568,7 @@ def test_outputs_azd_writes_for_local_use(main):
         "OPENAI_HOST",
         "AZURE_OPENAI_ENDPOINT",
         "AZURE_OPENAI_CHAT_DEPLOYMENT",
+        "AZURE_OPENAI_CHAT_MODEL",
         "AZURE_OPENAI_EMBEDDING_DEPLOYMENT",
         "AZURE_SEARCH_ENDPOINT",
         "AZURE_SEARCH_INDEX",

@@ -14,7 +14,7 @@ def test_health_reports_mode_streaming_host_and_retrieval(app_server):
         "mode": "model",
         "streaming": True,
         "model_host": "openai",
-        "model": "gpt-4o-mini",
+        "model": "llama3.1",
         "retrieval": "off",
     }
 

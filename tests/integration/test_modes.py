@@ -100,13 +100,16 @@ def azure_app_server(keyed_model_server):
         yield server
 
 
-def test_azure_openai_with_a_key_uses_the_v1_endpoint(azure_app_server, keyed_model_server):
+def test_azure_openai_with_a_key_answers_through_the_v1_responses_api(
+    azure_app_server, keyed_model_server
+):
     response = httpx.post(azure_app_server.url + "/api/chat/stream", json=question("Azure?"))
 
     lines = parse_lines(response.content)
     assert lines[-1]["context"]["finish_reason"] == "stop"
     sent = keyed_model_server.stats()["last_request"]
-    assert sent["path"] == "/openai/v1/chat/completions"
+    assert sent["path"] == "/openai/v1/responses"
+    assert sent["store"] is False
     assert sent["model"] == "chat-deployment"
     assert sent["auth_scheme"] == "Bearer"
 

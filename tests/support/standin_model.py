@@ -2,6 +2,14 @@
 
 Chat completions stream as server-sent events with the shapes Azure OpenAI and OpenAI send
 (Azure's first chunk with empty `choices`, a chunk without `delta`, a usage chunk, `[DONE]`).
+`/responses` streams the Responses API's events (`standin_responses.py`): `response.created`,
+output items, a reasoning model's summary parts (`response.reasoning_summary_text.delta`) when
+the request asks for summaries, `response.output_text.delta`, then `response.completed` with
+usage (reasoning tokens included), `response.incomplete`, `response.failed` or `error`.
+As the service does, it refuses with a 400 `unsupported_parameter` what a reasoning model (a
+gpt-5* or o-series name) does not take (`temperature`, `top_p`, `max_tokens`), and cuts an
+answer at its length cap (`max_output_tokens`, `max_completion_tokens`, `max_tokens`): the
+Responses API then ends with `response.incomplete`, Chat Completions with `length`.
 Behaviour is chosen per request by directives in the last user message, so concurrent tests and
 the browser can each ask for what they need:
 
@@ -14,15 +22,19 @@ the browser can each ask for what they need:
   #error     an error event in the middle of the stream
   #firstwordN  the first word after N seconds (a slow or thinking model)
   #querywaitN  the search query after N seconds    #429long  429 + Retry-After: 30
+  #failed    (Responses) response.failed in the middle of the stream
+  #garbled   a text delta that is not a string in the middle of the stream
   #embedhang an embedding request for this text never gets a response
   #shape-X   an event of an unexpected shape in the middle (X: a key of MALFORMED_EVENTS)
-  #linger    a pause of half a second between the last text chunk and the finish chunk
+  #linger    (Chat Completions) half a second between the last text chunk and the finish chunk
 
-A non-streamed request whose system message asks for a search query is answered with one: the
-question's words, lowercased, directives kept (`query_for`), so a search stand-in sees them.
+A non-streamed request whose system message (Responses: instructions) asks for a search query
+is answered with one: the question's words, lowercased, directives kept (`query_for`), so a
+search stand-in sees them.
 
-Counters at GET /_stats (requests, completed, aborted, active, queries, embeddings, the last
-request and the last search-query request); POST /_reset zeroes them.
+Counters at GET /_stats (requests, completed, aborted, active, queries, embeddings, refused, the
+last request, the last search-query request, and `calls`: the parameters of recent model
+calls); POST /_reset zeroes them.
 Run: python -m tests.support.standin_model --port 0   (prints "READY port=N" when listening)
 """
 
@@ -41,7 +53,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.support import standin_responses
 from tests.support.serving import serve
+from tests.support.standin_responses import HIDDEN_REASONING_TOKENS, ResponseStream
 
 XSS_ANSWER = (
     "Here is the answer. <script>window.__xss=1</script> "
@@ -83,6 +97,8 @@ class Counters:
     active: int = 0
     queries: int = 0
     embeddings: int = 0
+    refused: int = 0
+    calls: list[dict[str, Any]] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
     last_request: dict[str, Any] = field(default_factory=dict)
     last_query_request: dict[str, Any] = field(default_factory=dict)
@@ -137,6 +153,8 @@ class StandInModel:
         for prefix in ("/v1", "/openai/v1", "/openai/deployments/{deployment}"):
             app.router.add_post(prefix + "/chat/completions", self.chat)
             app.router.add_post(prefix + "/embeddings", self.embeddings)
+        for prefix in ("/v1", "/openai/v1"):
+            app.router.add_post(prefix + "/responses", self.responses)
         app.router.add_get("/_stats", self.stats)
         app.router.add_post("/_reset", self.reset)
         return app
@@ -151,6 +169,8 @@ class StandInModel:
                 "active": c.active,
                 "queries": c.queries,
                 "embeddings": c.embeddings,
+                "refused": c.refused,
+                "calls": c.calls,
                 "last_request": c.last_request,
                 "last_query_request": c.last_query_request,
             }
@@ -203,7 +223,72 @@ class StandInModel:
             "stream": body.get("stream", False),
             "temperature": body.get("temperature"),
         }
-        if sum(len(m.get("content") or "") for m in messages) > self.behaviour.context_limit_chars:
+        refusal = await self._refusal(request, body, "chat", messages, question)
+        if refusal is not None:
+            return refusal
+        if is_query_request(body):
+            if wait := _seconds("querywait", question):
+                await asyncio.sleep(wait)
+            c.queries += 1
+            c.last_query_request = c.last_request
+            return self._completion(body, question, query_for(question))
+        if not body.get("stream"):
+            return self._completion(body, question)
+        return await self._stream(request, body, question)
+
+    async def _refusal(
+        self,
+        request: web.Request,
+        body: dict[str, Any],
+        api: str,
+        messages: list[dict[str, Any]],
+        question: str,
+    ) -> web.StreamResponse | None:
+        """The call recorded, then what the service would answer instead of answering: a 400
+        for a parameter the model refuses, or a fault the question asks for."""
+        self._called(request, body)
+        refused = standin_responses.refused_parameter(body, api)
+        if refused:
+            return self._refuse(refused)
+        return await self._fault(messages, question)
+
+    def _called(self, request: web.Request, body: dict[str, Any]) -> None:
+        """Keep the parameters of the last few hundred model calls, for tests to check."""
+        calls = self.counters.calls
+        calls.append(
+            {
+                "path": request.path,
+                "model": body.get("model"),
+                "stream": bool(body.get("stream")),
+                "parameters": sorted(body),
+                **{
+                    name: body.get(name)
+                    for name in (
+                        "max_output_tokens",
+                        "max_tokens",
+                        "max_completion_tokens",
+                        "temperature",
+                        "reasoning",
+                    )
+                },
+            }
+        )
+        del calls[:-300]
+
+    def _refuse(self, parameter: str) -> web.Response:
+        self.counters.refused += 1
+        return _error(
+            400,
+            "unsupported_parameter",
+            f"Unsupported parameter: '{parameter}' is not supported with this model.",
+        )
+
+    async def _fault(
+        self, messages: list[dict[str, Any]], question: str
+    ) -> web.StreamResponse | None:
+        """The faults both APIs share: an over-long prompt, throttling, errors, hanging."""
+        c = self.counters
+        if sum(len(_text(m.get("content"))) for m in messages) > self.behaviour.context_limit_chars:
             return _error(400, "context_length_exceeded", "This model's maximum context length.")
         if "#429long" in question:
             return _error(429, "rate_limit_exceeded", "Rate limit.", {"Retry-After": "30"})
@@ -217,15 +302,7 @@ class StandInModel:
                 return _error(503, "overloaded", "Overloaded.")
         if "#hang" in question:
             await asyncio.sleep(3600)
-        if is_query_request(body):
-            if wait := _seconds("querywait", question):
-                await asyncio.sleep(wait)
-            c.queries += 1
-            c.last_query_request = c.last_request
-            return self._completion(body, question, query_for(question))
-        if not body.get("stream"):
-            return self._completion(body, question)
-        return await self._stream(request, body, question)
+        return None
 
     def _completion(
         self, body: dict[str, Any], question: str, text: str | None = None
@@ -250,18 +327,26 @@ class StandInModel:
             }
         )
 
+    def _answer(self, question: str) -> tuple[list[str], float]:
+        """The answer's pieces for a question, and the seconds between them."""
+        b = self.behaviour
+        if "#slow" in question:
+            return answer_words(question, 80), 0.1
+        if "#xss" in question:
+            return _pieces(XSS_ANSWER), b.chunk_gap_ms / 1000
+        if "#markdown" in question:
+            return _pieces(MARKDOWN_ANSWER), b.chunk_gap_ms / 1000
+        return answer_words(question, b.chunks), b.chunk_gap_ms / 1000
+
     async def _stream(
         self, request: web.Request, body: dict[str, Any], question: str
     ) -> web.StreamResponse:
         b = self.behaviour
-        gap = b.chunk_gap_ms / 1000
-        pieces = answer_words(question, b.chunks)
-        if "#slow" in question:
-            gap, pieces = 0.1, answer_words(question, 80)
-        elif "#xss" in question:
-            pieces = _pieces(XSS_ANSWER)
-        elif "#markdown" in question:
-            pieces = _pieces(MARKDOWN_ANSWER)
+        pieces, gap = self._answer(question)
+        cap = body.get("max_completion_tokens") or body.get("max_tokens")
+        finish = "content_filter" if "#filter" in question else "stop"
+        if cap and len(pieces) > cap:
+            pieces, finish = pieces[:cap], "length"
         model = body.get("model", "standin")
         created = int(time.time())
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -279,12 +364,8 @@ class StandInModel:
             for index, piece in enumerate(pieces):
                 if index and gap:
                     await asyncio.sleep(gap)
-                if index == 5 and "#cut" in question:
-                    request.transport.close()  # drop the connection mid-answer
-                    c.aborted += 1
+                if await self._broke_off(request, index, question):
                     return response
-                if index == 3 and "#stall" in question:
-                    await asyncio.sleep(3600)
                 shape = re.search(r"#shape-(\w+)", question)
                 if index == 4 and shape:
                     await response.write(b"data: " + MALFORMED_EVENTS[shape[1]] + b"\n\n")
@@ -296,10 +377,11 @@ class StandInModel:
                     await response.write_eof()
                     c.completed += 1
                     return response
+                if index == 4 and "#garbled" in question:
+                    piece = 42  # type: ignore[assignment]  # not text: a broken or hostile server
                 await response.write(_chunk(model, created, delta={"content": piece}))
             if "#linger" in question:
                 await asyncio.sleep(0.5)
-            finish = "content_filter" if "#filter" in question else "stop"
             # A final chunk without a delta, as Azure sends with its content filter results.
             await response.write(_chunk(model, created, finish_reason=finish))
             usage = {
@@ -319,6 +401,160 @@ class StandInModel:
             raise
         finally:
             c.active -= 1
+
+    # ---- The Responses API ---------------------------------------------------------------------
+
+    async def responses(self, request: web.Request) -> web.StreamResponse:
+        c = self.counters
+        c.requests += 1
+        if not self._authorised(request):
+            return _error(401, "invalid_api_key", "Incorrect API key.")
+        body = orjson.loads(await request.read())
+        messages = [{"role": "system", "content": body.get("instructions") or ""}]
+        messages += _input_messages(body.get("input"))
+        question = next(
+            (_text(m["content"]) for m in reversed(messages) if m["role"] == "user"), ""
+        )
+        c.last_request = {
+            "path": request.path,
+            "auth_scheme": request.headers.get("Authorization", " ").split(" ")[0],
+            "has_api_key_header": "api-key" in request.headers,
+            "model": body.get("model"),
+            "messages": messages,
+            "instructions": body.get("instructions"),
+            "input": body.get("input"),
+            "stream": body.get("stream", False),
+            "store": body.get("store"),
+            "temperature": body.get("temperature"),
+            "reasoning": body.get("reasoning"),
+            "max_output_tokens": body.get("max_output_tokens"),
+        }
+        refusal = await self._refusal(request, body, "responses", messages, question)
+        if refusal is not None:
+            return refusal
+        if not body.get("stream"):
+            text = "".join(answer_words(question, self.behaviour.chunks))
+            if "search query" in (body.get("instructions") or "").lower():
+                if wait := _seconds("querywait", question):
+                    await asyncio.sleep(wait)
+                c.queries += 1
+                c.last_query_request = c.last_request
+                text = query_for(question)
+            c.completed += 1
+            return web.json_response(
+                standin_responses.finished_response(body, text),
+                dumps=lambda v: orjson.dumps(v).decode(),
+            )
+        return await self._stream_response(request, body, question)
+
+    async def _stream_response(
+        self, request: web.Request, body: dict[str, Any], question: str
+    ) -> web.StreamResponse:
+        b = self.behaviour
+        pieces, gap = self._answer(question)
+        reasoning = standin_responses.is_reasoning_model(str(body.get("model", "")))
+        summary = reasoning and bool((body.get("reasoning") or {}).get("summary"))
+        thoughts = _thoughts(question) if summary else []
+        cap = body.get("max_output_tokens") or 1_000_000
+        used = HIDDEN_REASONING_TOKENS if reasoning else 0
+        stream = ResponseStream(body)
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        c = self.counters
+        c.active += 1
+        write = response.write
+        try:
+            await response.prepare(request)
+            await write(stream.created())
+            await asyncio.sleep(_seconds("firstword", question) or b.first_token_ms / 1000)
+            if reasoning:
+                await write(stream.reasoning_started())
+                for index, thought in enumerate(thoughts):
+                    await write(stream.summary_part_added(index))
+                    for piece in _pieces(thought):
+                        await write(stream.summary_delta(index, piece))
+                        used += 1
+                        if gap:
+                            await asyncio.sleep(gap)
+                    await write(stream.summary_part_done(index, thought))
+                await write(stream.reasoning_done(thoughts))
+            await write(stream.message_started())
+            said: list[str] = []
+            for index, piece in enumerate(pieces):
+                if index and gap:
+                    await asyncio.sleep(gap)
+                if used >= cap:
+                    text = "".join(said)
+                    await write(stream.message_done(text, "incomplete"))
+                    tokens = standin_responses.usage(10, used, used - len(said))
+                    await write(stream.incomplete(thoughts, text, tokens, "max_output_tokens"))
+                    return await self._finished(response)
+                if await self._broke_off(request, index, question):
+                    return response
+                if index == 4 and "#error" in question:
+                    await write(stream.error("server_error", "The server had an error."))
+                    return await self._finished(response)
+                if index == 4 and "#failed" in question:
+                    await write(stream.failed("server_error", "The server had an error."))
+                    return await self._finished(response)
+                if index == 4 and "#garbled" in question:
+                    await write(stream.event("response.output_text.delta", delta={"x": 1}))
+                await write(stream.text_delta(piece))
+                said.append(piece)
+                used += 1
+            text = "".join(said)
+            tokens = standin_responses.usage(10, used, used - len(said))
+            if "#filter" in question:
+                await write(stream.incomplete(thoughts, text, tokens, "content_filter"))
+                return await self._finished(response)
+            await write(stream.message_done(text))
+            await write(stream.completed(thoughts, text, tokens))
+            return await self._finished(response)
+        except (ConnectionResetError, asyncio.CancelledError):
+            c.aborted += 1
+            raise
+        finally:
+            c.active -= 1
+
+    async def _broke_off(self, request: web.Request, index: int, question: str) -> bool:
+        """#stall goes silent at the fourth piece; #cut drops the connection at the sixth."""
+        if index == 3 and "#stall" in question:
+            await asyncio.sleep(3600)
+        if index == 5 and "#cut" in question:
+            assert request.transport is not None
+            request.transport.close()  # drop the connection mid-answer
+            self.counters.aborted += 1
+            return True
+        return False
+
+    async def _finished(self, response: web.StreamResponse) -> web.StreamResponse:
+        await response.write_eof()
+        self.counters.completed += 1
+        return response
+
+
+def _thoughts(question: str) -> list[str]:
+    """A reasoning model's summary: two parts, as the service writes them (a bold heading)."""
+    topic = " ".join(re.sub(r"#\w+", "", question).split()[:6]) or "the question"
+    return [
+        f"**Reading the question**\n\nThe user asks: {topic}. I should answer briefly.",
+        "**Planning the answer**\n\nI will state the answer first, then one detail.",
+    ]
+
+
+def _input_messages(value: object) -> list[dict[str, Any]]:
+    """The Responses API's `input`: a string, or a list of messages."""
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    return [m for m in value or [] if isinstance(m, dict) and "role" in m]
+
+
+def _text(content: object) -> str:
+    """A message's text: a string, or a list of content parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
 
 
 def _seconds(directive: str, question: str) -> float:

@@ -1,8 +1,11 @@
-"""The OpenAI-compatible host against the mocked model, served over loopback HTTP."""
+"""The OpenAI-compatible host through Chat Completions (the API of servers such as Ollama)
+against the mocked model, served over loopback HTTP. The Responses API is in
+test_responses_host.py."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 
@@ -14,7 +17,13 @@ from chat_api.protocol import Message
 from chat_api.settings import Settings
 from tests.support.standin_model import embed
 
-OPENAI = Settings(model_host="openai", openai_api_key="sk-test", model_retry_seconds=5)
+OPENAI = Settings(
+    model_host="openai",
+    model_api="chat",
+    openai_chat_model="llama3.1",
+    openai_api_key="sk-test",
+    model_retry_seconds=5,
+)
 
 
 def _prompt(question: str = "What is NDJSON?") -> Prompt:
@@ -68,13 +77,14 @@ async def test_ends_with_the_finish_reason_usage_and_the_model_that_answered(ope
 
     events = await _collect(host, _prompt())
 
-    assert events[-1] == End(
-        "stop", {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12}, "gpt-4o-mini"
-    )
+    usage = {"input_tokens": 7, "output_tokens": 5, "total_tokens": 12}
+    assert events[-1] == End("stop", usage, "gpt-4o-mini")
 
 
 async def test_sends_the_model_the_messages_and_asks_for_a_stream_with_usage(opened, mock_model):
-    host = opened.host(Settings(model_host="openai", openai_chat_model="my-model"))
+    host = opened.host(
+        Settings(model_host="openai", model_api="chat", openai_chat_model="my-model")
+    )
 
     await _collect(
         host, Prompt(messages=[{"role": "user", "content": "hi"}], question="hi", temperature=0.2)
@@ -85,6 +95,7 @@ async def test_sends_the_model_the_messages_and_asks_for_a_stream_with_usage(ope
     assert sent["stream"] is True
     assert sent["stream_options"] == {"include_usage": True}
     assert sent["temperature"] == 0.2
+    assert sent["max_tokens"] == 1024  # the length cap, on every answer
 
 
 async def test_retries_throttling_honouring_retry_after(opened, mock_model, monkeypatch):
@@ -123,7 +134,7 @@ async def test_gives_429_with_retry_after_when_the_budget_runs_out(opened, mock_
 )
 async def test_maps_model_failures_to_gateway_statuses(opened, mock_model, status, expected):
     mock_model.failures = [(status, {})] * 10
-    host = opened.host(Settings(model_host="openai", model_retry_seconds=0))
+    host = opened.host(Settings(model_host="openai", model_api="chat", model_retry_seconds=0))
 
     with pytest.raises(ChatError) as caught:
         await _collect(host, _prompt())
@@ -181,7 +192,7 @@ async def test_a_model_that_refuses_the_query_request_leaves_the_keywords(opened
 
 async def test_a_model_that_is_down_fails_query_generation_with_its_status(opened, mock_model):
     mock_model.failures = [(503, {})] * 10
-    host = opened.host(Settings(model_host="openai", model_retry_seconds=0))
+    host = opened.host(Settings(model_host="openai", model_api="chat", model_retry_seconds=0))
 
     with pytest.raises(ChatError) as caught:
         await host.generate_query(_conversation("Anyone there?"))
@@ -190,7 +201,9 @@ async def test_a_model_that_is_down_fails_query_generation_with_its_status(opene
 
 
 async def test_embeddings_come_back_one_vector_per_text_in_order(opened, mock_model):
-    host = opened.host(Settings(model_host="openai", openai_embedding_model="emb-model"))
+    host = opened.host(
+        Settings(model_host="openai", model_api="chat", openai_embedding_model="emb-model")
+    )
 
     vectors = await host.embed(["first text", "second text"])
 
@@ -207,6 +220,7 @@ async def test_embeddings_come_back_one_vector_per_text_in_order(opened, mock_mo
 async def test_azure_embeddings_use_the_embedding_deployment(opened, mock_model):
     settings = Settings(
         model_host="azure",
+        model_api="chat",
         azure_openai_endpoint=mock_model.url,
         azure_openai_api_key="key",
         azure_openai_embedding_deployment="embedding-deployment",
@@ -242,7 +256,7 @@ async def test_query_generation_works_with_the_sdk_create_patched_as_the_field_d
         return completion_for("ndjson line format")
 
     monkeypatch.setattr(AsyncCompletions, "create", fake_create)
-    host = opened.host(Settings(model_host="openai", openai_api_key="sk-test"))
+    host = opened.host(Settings(model_host="openai", model_api="chat", openai_api_key="sk-test"))
 
     query = await host.generate_query([Message(role="user", content="What is NDJSON?")])
 
@@ -252,40 +266,73 @@ async def test_query_generation_works_with_the_sdk_create_patched_as_the_field_d
     await host.aclose()
 
 
+# ---- Reasoning models and odd streams through Chat Completions --------------------------------
+
+
+async def test_a_reasoning_model_gets_max_completion_tokens_and_no_temperature(opened, mock_model):
+    settings = Settings(
+        model_host="openai",
+        model_api="chat",
+        openai_chat_model="o4-mini",
+        reasoning_model=True,
+        reasoning_effort="high",
+        max_output_tokens=500,
+    )
+
+    await _collect(opened.host(settings), dataclasses.replace(_prompt(), temperature=0.5))
+
+    sent = mock_model.requests[-1]
+    assert sent["max_completion_tokens"] == 500
+    assert sent["reasoning_effort"] == "high"
+    assert not {"temperature", "top_p", "max_tokens"} & set(sent)
+
+
+async def test_a_reasoning_model_writes_the_query_without_refused_parameters(opened, mock_model):
+    settings = Settings(
+        model_host="openai", model_api="chat", openai_chat_model="gpt-5-mini", reasoning_model=True
+    )
+
+    await opened.host(settings).generate_query(_conversation("What is NDJSON?"))
+
+    sent = mock_model.requests[-1]
+    assert sent["reasoning_effort"] == "minimal"
+    assert sent["max_completion_tokens"] > QUERY_MAX_TOKENS
+    assert not {"temperature", "top_p", "max_tokens"} & set(sent)
+
+
 @pytest.mark.parametrize(
-    "reply",
+    "chunk",
     [
-        {"choices": [{"index": 0, "finish_reason": "stop", "message": {"content": 42}}]},
-        {"choices": "x"},
-        {"choices": [{"index": 0, "message": None}]},
+        b'data: {"choices": "none"}\n\n',
+        b'data: {"choices": [{"delta": {"content": 5}}]}\n\n',
+        b'data: {"choices": [{"delta": "text"}]}\n\n',
+        b'data: {"choices": [{"delta": {}, "finish_reason": 1}]}\n\n',
+        b'data: {"choices": [], "usage": "lots"}\n\n',
+        b"data: [1]\n\n",
+        b"data: {broken\n\n",
     ],
 )
-async def test_a_query_reply_of_an_unexpected_shape_falls_back_to_keywords(
-    opened, mock_model, reply
-):
-    mock_model.raw_reply = reply
-    host = opened.host(OPENAI)
-
-    query = await host.generate_query(_conversation("What is NDJSON format?"))
-
-    assert query == "ndjson format"
-    await host.aclose()
-
-
-@pytest.mark.parametrize(
-    "reply",
-    [
-        {"data": [{"index": 0, "embedding": "not a vector"}]},
-        {"data": "x"},
-        {"data": []},
-    ],
-)
-async def test_embeddings_of_an_unexpected_shape_are_a_model_error(opened, mock_model, reply):
-    mock_model.raw_reply = reply
-    host = opened.host(OPENAI)
+async def test_a_chunk_of_an_unexpected_shape_is_a_model_error(opened, mock_model, chunk):
+    mock_model.script = [
+        b'data: {"choices": [{"delta": {"content": "ok"}}]}\n\n',
+        chunk,
+        b"data: [DONE]\n\n",
+    ]
 
     with pytest.raises(ChatError) as caught:
-        await host.embed(["one"])
+        await _collect(opened.host(OPENAI), _prompt())
 
-    assert (caught.value.status, caught.value.code) == (502, "model_error")
-    await host.aclose()
+    assert caught.value.code == "model_error"
+
+
+async def test_an_over_long_event_is_refused_not_buffered(opened, mock_model, monkeypatch):
+    from chat_api.hosts import sse
+
+    monkeypatch.setattr(sse, "MAX_EVENT_BYTES", 1024)
+    monkeypatch.setattr(sse.SSEDecoder.__init__, "__defaults__", (1024,))
+    mock_model.script = [b'data: {"choices": [{"delta": {"content": "' + b"x" * 4096]
+
+    with pytest.raises(ChatError) as caught:
+        await _collect(opened.host(OPENAI), _prompt())
+
+    assert caught.value.code == "model_error"

@@ -17,8 +17,12 @@ from chat_api.settings import Settings
 from tests.support.ndjson import answer_text, citations, question, steps
 from tests.support.search_mock import DOCUMENTS
 
+# Chat Completions, whose requests carry the whole prompt as `messages`; the Responses API's
+# flow is in test_responses_host.py.
 SETTINGS = Settings(
     model_host="openai",
+    model_api="chat",
+    openai_chat_model="gpt-4o-mini",
     openai_api_key="sk-test",
     retrieval="azure",
     azure_search_endpoint="https://search.example.net",
@@ -26,6 +30,12 @@ SETTINGS = Settings(
     model_retry_seconds=0,
 )
 CITED_ANSWER = "The basic plan costs 10 euros a month [1], and returns are free [2]."
+
+
+# A failure before the response began gets its own status. How long the first model call takes
+# here (the SDK's first set-up) varies with the machine's load, so these tests give the opening
+# window room enough that the failure always comes within it.
+WITHIN_THE_WINDOW = 30.0
 
 
 def _service(opened, **changes) -> ChatService:
@@ -121,7 +131,7 @@ async def test_steps_show_the_query_and_what_was_found_with_timings(
 @pytest.mark.parametrize("route", ["stream", "complete"])
 async def test_a_failed_search_is_a_503_before_any_output(opened, mock_model, fake_search, route):
     fake_search.error = TimeoutError()
-    service = _service(opened)
+    service = _service(opened, opening_window_seconds=WITHIN_THE_WINDOW)
 
     reply = await getattr(service, route)("application/json", orjson.dumps(question("Cost?")))
 
@@ -170,7 +180,8 @@ async def test_top_k_comes_from_the_request_or_the_settings(
 async def test_a_throttled_query_call_is_a_429_before_any_output(opened, mock_model, fake_search):
     mock_model.failures = [(429, {"retry-after": "9"})]
 
-    status, lines = await _stream(_service(opened), question("Cost?"))
+    service = _service(opened, opening_window_seconds=WITHIN_THE_WINDOW)
+    status, lines = await _stream(service, question("Cost?"))
 
     assert status == 429
     error = lines[0]["error"]
@@ -196,3 +207,21 @@ async def test_a_grounded_answer_streams_these_lines(opened, mock_model, fake_se
     for line in lines:
         line.get("context", {}).get("step", {}).pop("elapsed_ms", None)
     assert lines == snapshot
+
+
+async def test_thinking_steps_are_timed_like_the_others(opened, mock_model):
+    service = _service(
+        opened,
+        model_api="responses",
+        openai_chat_model="gpt-5.4-mini",
+        reasoning_model=True,
+        retrieval="off",
+    )
+
+    _, lines = await _stream(service, question("Think first?"))
+
+    thinking = [s for s in steps(lines) if s["title"] == "Thinking"]
+    generating = next(s for s in steps(lines) if s["title"] == "Generating the answer")
+    assert thinking
+    assert all(s["elapsed_ms"] >= generating["elapsed_ms"] for s in thinking)
+    assert answer_text(lines) == "You asked: Think first?"

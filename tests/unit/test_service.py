@@ -22,6 +22,7 @@ class ScriptedHost:
 
     name = "scripted"
     model = "scripted-model"
+    reasoning = False
 
     def __init__(
         self,
@@ -241,6 +242,30 @@ async def test_buffered_stream_status_is_the_outcome_even_after_a_slow_start():
 
     assert reply.status == 504
     assert orjson.loads(reply.body)["error"]["code"] == "model_timeout"
+
+
+async def test_a_temperature_for_a_reasoning_model_is_a_400_before_any_model_call():
+    host = ScriptedHost(["never"])
+    host.reasoning = True
+    body = question("Be creative")
+    body["context"]["overrides"]["temperature"] = 0.9
+
+    reply = await _service(host).stream("application/json", _json(body))
+
+    assert reply.status == 400
+    error = orjson.loads(reply.body)["error"]
+    assert error["code"] == "invalid_request"
+    assert "temperature" in error["message"]
+    assert host.prompts == []
+
+
+def test_a_temperature_for_another_model_is_accepted():
+    body = question("Be creative")
+    body["context"]["overrides"]["temperature"] = 0.9
+
+    request = _service(ScriptedHost([])).parse("application/json", _json(body))
+
+    assert request.context.overrides.temperature == 0.9
 
 
 def test_health_says_only_what_a_visitor_may_know():

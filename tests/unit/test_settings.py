@@ -111,6 +111,106 @@ def test_bad_values_fail_at_start_up_naming_the_variable(env):
         Settings.from_env(env)
 
 
+# ---- The model API and reasoning models ---------------------------------------------------
+
+
+def test_azure_and_openai_use_the_responses_api_by_default():
+    azure = Settings.from_env({"AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com"})
+    openai = Settings.from_env({"OPENAI_API_KEY": "k"})
+
+    assert (azure.model_api, openai.model_api) == ("responses", "responses")
+
+
+def test_a_custom_base_url_uses_chat_completions_by_default():
+    settings = Settings.from_env({"OPENAI_BASE_URL": "http://localhost:11434/v1"})
+
+    assert settings.model_api == "chat"
+
+
+def test_the_api_style_can_be_chosen():
+    env = {"OPENAI_BASE_URL": "http://localhost:8000/v1", "OPENAI_API_STYLE": "responses"}
+
+    assert Settings.from_env(env).model_api == "responses"
+    with pytest.raises(SettingsError, match="OPENAI_API_STYLE"):
+        Settings.from_env({"OPENAI_API_STYLE": "completions"})
+
+
+def test_the_defaults_are_a_current_model_and_the_deployment_infra_creates():
+    settings = Settings.from_env({})
+
+    assert settings.openai_chat_model == "gpt-5.4-mini"
+    assert settings.azure_openai_chat_deployment == "chat"
+    assert settings.max_output_tokens == 1024
+
+
+def test_the_answer_length_cap_is_configurable_and_positive():
+    assert Settings.from_env({"CHAT_MAX_OUTPUT_TOKENS": "300"}).max_output_tokens == 300
+    with pytest.raises(SettingsError, match="CHAT_MAX_OUTPUT_TOKENS"):
+        Settings.from_env({"CHAT_MAX_OUTPUT_TOKENS": "0"})
+
+
+@pytest.mark.parametrize(
+    ("model", "reasoning"),
+    [
+        ("gpt-5.4-mini", True),
+        ("gpt-5", True),
+        ("GPT-5.5", True),
+        ("o3", True),
+        ("o4-mini", True),
+        ("openai/gpt-5-mini", True),
+        ("gpt-5-chat-latest", False),
+        ("gpt-4.1-mini", False),
+        ("gpt-4o", False),
+        ("llama3.1", False),
+        ("qwen3:8b", False),
+    ],
+)
+def test_reasoning_models_are_known_by_name(model, reasoning):
+    settings = Settings.from_env({"OPENAI_API_KEY": "k", "OPENAI_CHAT_MODEL": model})
+
+    assert settings.reasoning_model is reasoning
+
+
+def test_an_azure_deployment_is_known_by_the_model_behind_it():
+    env = {
+        "AZURE_OPENAI_ENDPOINT": "https://x.openai.azure.com",
+        "AZURE_OPENAI_CHAT_DEPLOYMENT": "chat",
+    }
+
+    assert Settings.from_env(env).reasoning_model is False
+    assert Settings.from_env({**env, "AZURE_OPENAI_CHAT_MODEL": "gpt-5.4-mini"}).reasoning_model
+
+
+def test_the_reasoning_guess_can_be_overridden_either_way():
+    base = {"OPENAI_API_KEY": "k", "OPENAI_CHAT_MODEL": "my-fine-tune"}
+
+    assert Settings.from_env({**base, "CHAT_REASONING_MODEL": "true"}).reasoning_model
+    assert not Settings.from_env(
+        {**base, "OPENAI_CHAT_MODEL": "o3", "CHAT_REASONING_MODEL": "false"}
+    ).reasoning_model
+
+
+def test_a_reasoning_effort_marks_the_model_as_a_reasoning_model():
+    settings = Settings.from_env(
+        {"OPENAI_API_KEY": "k", "OPENAI_CHAT_MODEL": "my-model", "CHAT_REASONING_EFFORT": "Low"}
+    )
+
+    assert (settings.reasoning_model, settings.reasoning_effort) == (True, "low")
+
+
+def test_the_reasoning_effort_is_unset_by_default_and_checked():
+    assert Settings.from_env({}).reasoning_effort == ""
+    with pytest.raises(SettingsError, match="CHAT_REASONING_EFFORT"):
+        Settings.from_env({"CHAT_REASONING_EFFORT": "extreme"})
+
+
+def test_a_temperature_for_a_reasoning_model_is_refused_at_start_up():
+    with pytest.raises(SettingsError, match="CHAT_TEMPERATURE"):
+        Settings.from_env(
+            {"OPENAI_API_KEY": "k", "OPENAI_CHAT_MODEL": "gpt-5.4", "CHAT_TEMPERATURE": "0.2"}
+        )
+
+
 SECRETS = {
     "AZURE_OPENAI_API_KEY": "azure-openai-key-value",
     "OPENAI_API_KEY": "openai-key-value",

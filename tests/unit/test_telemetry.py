@@ -121,8 +121,8 @@ async def test_the_model_span_follows_the_genai_conventions(
     assert answer["gen_ai.operation.name"] == "chat"
     assert answer["gen_ai.request.model"] == "gpt-4o-mini"
     assert answer["gen_ai.response.model"] == "gpt-4o-mini"
-    assert answer["gen_ai.usage.input_tokens"] == usage["prompt_tokens"]
-    assert answer["gen_ai.usage.output_tokens"] == usage["completion_tokens"]
+    assert answer["gen_ai.usage.input_tokens"] == usage["input_tokens"]
+    assert answer["gen_ai.usage.output_tokens"] == usage["output_tokens"]
     assert answer["gen_ai.response.finish_reasons"] == ("stop",)
     assert answer["chat.time_to_first_token_ms"] > 0
 
@@ -306,7 +306,7 @@ async def test_answers_leave_outcome_duration_first_token_and_token_metrics(
     tokens = {
         p.attributes["gen_ai.token.type"]: p.value for p in recorded.metric_points("chat.tokens")
     }
-    assert tokens == {"input": usage["prompt_tokens"], "output": usage["completion_tokens"]}
+    assert tokens == {"input": usage["input_tokens"], "output": usage["output_tokens"]}
     (open_streams,) = recorded.metric_points("chat.streams.open")
     assert open_streams.value == 0  # opened and closed again
 

@@ -93,3 +93,31 @@ async def test_a_fixed_offline_conversation_streams_these_lines(snapshot, tmp_pa
     for line in lines:
         line.get("context", {}).get("step", {}).pop("elapsed_ms", None)
     assert lines == snapshot
+
+
+THINKING = [
+    Step("Thinking", "Weighing", 120, id="thinking-1"),
+    Step("Thinking", " the sources.", 140, id="thinking-1", append=True),
+    Step("Thinking", "Drafting", 300, id="thinking-2"),
+]
+
+
+def test_a_growing_step_carries_its_id_and_appended_detail(snapshot):
+    lines = b"".join(wire.ndjson_line(e) for e in THINKING)
+
+    assert lines.decode() == snapshot
+
+
+def test_a_completion_has_one_whole_step_per_thought():
+    body = orjson.loads(wire.completion_body([*THINKING, TextDelta("Hi"), End()]))
+
+    assert body["context"]["steps"] == [
+        {
+            "title": "Thinking",
+            "detail": "Weighing the sources.",
+            "elapsed_ms": 120,
+            "id": "thinking-1",
+        },
+        {"title": "Thinking", "detail": "Drafting", "elapsed_ms": 300, "id": "thinking-2"},
+    ]
+    assert body["message"]["content"] == "Hi"
