@@ -72,7 +72,8 @@ def test_an_answer_arrives_as_a_request_with_its_model_call_as_a_dependency(moni
             if d["tags"]["ai.operation.id"] == operation
         ]
     )
-    assert dependencies[0]["data"]["baseData"]["name"] == "chat gpt-4o-mini"
+    model = httpx.get(app.url + "/api/health", timeout=10).json()["model"]
+    assert dependencies[0]["data"]["baseData"]["name"] == f"chat {model}"
     assert operation.startswith(properties["chat.ref"])
 
 
