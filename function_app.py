@@ -11,6 +11,7 @@ import azure.functions as func
 from chat_api import runtime
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+runtime.telemetry()  # exporters ready before the first request; nothing at all when off
 
 if runtime.settings().streaming:
     from azurefunctions.extensions.http.fastapi import Request, Response
@@ -62,14 +63,14 @@ else:
     async def chat_stream(req: func.HttpRequest) -> func.HttpResponse:
         content_type = req.headers.get("content-type")
         return await _classic(
-            lambda: runtime.service().buffered_stream(content_type, req.get_body(), _client(req))
+            lambda: runtime.service().buffered_stream(content_type, req.get_body(), req.headers, _client(req))
         )
 
     @app.route(route="chat", methods=["POST"])
     async def chat(req: func.HttpRequest) -> func.HttpResponse:
         content_type = req.headers.get("content-type")
         return await _classic(
-            lambda: runtime.service().complete(content_type, req.get_body(), _client(req))
+            lambda: runtime.service().complete(content_type, req.get_body(), req.headers, _client(req))
         )
 
     @app.route(route="health", methods=["GET"])

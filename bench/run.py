@@ -233,7 +233,8 @@ def main() -> int:
     parser.add_argument("--soak-streams", type=int, default=10_000)
     parser.add_argument(
         "--modes",
-        default="streaming,responses,thinking,streaming off,offline,limits,functions runtime",
+        default="streaming,telemetry on,responses,thinking,streaming off,offline,limits,"
+        "functions runtime",
         help="comma-separated modes to run (default: all)",
     )
     args = parser.parse_args()
@@ -303,8 +304,11 @@ async def _main(args: argparse.Namespace) -> int:
             "OPENAI_API_KEY": "bench",
             "OPENAI_CHAT_MODEL": "bench",
         }
+        sink = stack.enter_context(processes.collector_server())
         modes = {
             "streaming": chat,
+            # Every answer traced, measured and exported over OTLP/HTTP to a local sink.
+            "telemetry on": {**chat, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url},
             "responses": {**chat, "OPENAI_API_STYLE": "responses"},
             "thinking": {
                 **chat,
@@ -346,8 +350,14 @@ async def _main(args: argparse.Namespace) -> int:
             results[RUNTIME_MODE], results["soak, Functions runtime"] = await runtime_scenarios(
                 floor, model, model_env, scenarios, args.soak_streams if args.soak else 0
             )
-    results["cold_import"] = cold_import(RESULTS, model_env)
-    print(f"\nCold import: {results['cold_import']}", flush=True)
+        results["cold_import"] = cold_import(RESULTS, model_env)
+        print(f"\nCold import: {results['cold_import']}", flush=True)
+        if "telemetry on" in wanted:
+            telemetry_env = {**chat, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url}
+            results["cold_import_telemetry_on"] = cold_import(RESULTS, telemetry_env)
+            print(f"Cold import, telemetry on: {results['cold_import_telemetry_on']}", flush=True)
+    results["telemetry_cost"] = report.telemetry_cost(results)
+    print(f"Telemetry cost per streamed answer: {results['telemetry_cost']}", flush=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(results, indent=2))
     summary = report.markdown(results)

@@ -14,7 +14,7 @@ from chat_api import errors, runtime, wire
 from chat_api.disconnect import ClientLeft, unless_client_leaves
 from chat_api.guard import internal_error_line, reply_safely
 from chat_api.limits import client_address
-from chat_api.service import Reply, error_reply
+from chat_api.service import CHAT_ROUTE, STREAM_ROUTE, Reply, error_reply
 
 
 async def chat_stream(request: Request) -> Response:
@@ -27,19 +27,20 @@ async def chat(request: Request) -> Response:
 
 async def _answer(request: Request, *, streamed: bool) -> Reply:
     service = runtime.service()
+    headers = request.headers
     body = await read_body(request, service.settings.limits.max_body_bytes)
     if isinstance(body, Reply):
-        return body
-    content_type = request.headers.get("content-type")
-    client = client_address(
-        request.headers,
-        request.client.host if request.client else None,
-        header=service.settings.client_address_header,
-    )
+        if body.error is None:
+            return body
+        # Refused while the body was read: traced, with a reference, like any other refusal.
+        return service.refuse(STREAM_ROUTE if streamed else CHAT_ROUTE, body.error, headers)
+    content_type = headers.get("content-type")
+    peer = request.client.host if request.client else None
+    client = client_address(headers, peer, header=service.settings.client_address_header)
     if streamed:  # starts within the opening window; LineStream then watches the client
-        return await service.stream(content_type, body, client)
+        return await service.stream(content_type, body, headers, client)
     try:
-        work = service.complete(content_type, body, client)
+        work = service.complete(content_type, body, headers, client)
         return await unless_client_leaves(request.receive, work)
     except ClientLeft:
         return Reply(499, b"")  # never sent: the connection is gone

@@ -45,6 +45,7 @@ class End:
 
     finish_reason: str = "stop"
     usage: dict[str, Any] = field(default_factory=dict)
+    model: str = ""  # the model that answered, when the host says (telemetry only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Failure:
     """The answer failed; always the last event."""
 
     error: ChatError
+    ref: str = ""  # finds the request's trace and log lines
 
 
 @dataclass(frozen=True, slots=True)

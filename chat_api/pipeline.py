@@ -7,6 +7,7 @@ answers from it. Each stage is a progress step, with the milliseconds since the 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import replace
@@ -18,6 +19,9 @@ from chat_api.prompt import build_prompt, ensure_question_fits
 from chat_api.protocol import ChatRequest
 from chat_api.retrieval import Found, Passage, Retriever
 from chat_api.settings import Settings
+from chat_api.telemetry import RequestTrace, no_trace
+
+log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 240
 SEARCH_FAILED_STEP = "Search unavailable"
@@ -31,9 +35,12 @@ async def stream_chat(
     settings: Settings,
     host: ModelHost,
     retriever: Retriever | None,
+    trace: RequestTrace | None = None,
 ) -> AsyncGenerator[Event, None]:
     """Answer the conversation's last question: progress steps, citations, the answer's text
-    deltas, then End; or Failure as the last event. Never raises, except cancellation."""
+    deltas, then End; or Failure as the last event. Never raises, except cancellation.
+    Each stage runs inside its span of `trace`."""
+    trace = trace or no_trace()
     started = time.perf_counter()
     overrides = request.context.overrides
     question = request.messages[-1].content
@@ -42,14 +49,18 @@ async def stream_chat(
         yield Step("Question received", _shorten(question, 120), _ms(started))
         sources: list[Passage] = []
         if retriever is not None and overrides.retrieval is not False:
-            query = await host.generate_query(request.messages)
+            with trace.query_stage(host.model, question) as stage:
+                query = await host.generate_query(request.messages)
+                stage.result(query)
             yield Step("Searching the knowledge base", query, _ms(started))
             try:
-                sources = await retriever.search(
-                    query,
-                    top=overrides.top or settings.retrieval_top,
-                    semantic_ranker=overrides.semantic_ranker,
-                )
+                with trace.search_stage(retriever.name, query) as stage:
+                    sources = await retriever.search(
+                        query,
+                        top=overrides.top or settings.retrieval_top,
+                        semantic_ranker=overrides.semantic_ranker,
+                    )
+                    stage.result(count=len(sources))
             except errors.ChatError as error:
                 if error.code != errors.SEARCH_UNAVAILABLE or settings.search_failure != "continue":
                     raise
@@ -71,12 +82,14 @@ async def stream_chat(
         if prompt.sources:  # those that fit the prompt budget, so every citation was read
             yield Citations(citations(list(prompt.sources)))
         yield Step("Generating the answer", host.model, _ms(started))
-        async for event in host.stream_answer(prompt):
+        async for event in trace.model_stream(host.stream_answer(prompt), host.model, prompt):
             if type(event) is Step:  # the model's thinking, timed like every other step
                 event = replace(event, elapsed_ms=_ms(started))
             yield event
     except Exception as exc:
-        yield Failure(errors.from_exception(exc))
+        failure = errors.from_exception(exc)
+        log.warning("answer failed: %s (ref %s)", failure.code, trace.ref)
+        yield Failure(failure, trace.ref)
 
 
 def citations(sources: list[Passage]) -> tuple[Citation, ...]:

@@ -90,6 +90,11 @@ class ErrorDetail(BaseModel):
         description="When the same request may be sent again, in seconds; beside a Retry-After "
         "header, and in a stream's error line, which has no headers.",
     )
+    ref: str | None = Field(
+        default=None,
+        description="A short reference to this request, to quote when reporting the problem: "
+        "it finds the request's trace and log lines.",
+    )
 
 
 class ErrorBody(BaseModel):

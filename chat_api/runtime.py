@@ -8,6 +8,7 @@ from functools import cache
 from chat_api import process
 from chat_api.service import ChatService
 from chat_api.settings import Settings
+from chat_api.telemetry import Telemetry, create_telemetry
 
 _service: ChatService | None = None
 
@@ -17,10 +18,16 @@ def settings() -> Settings:
     return Settings.from_env()
 
 
+@cache
+def telemetry() -> Telemetry:
+    """Off (nothing imported), or exporting where the settings say; set up once per process."""
+    return create_telemetry(settings())
+
+
 def service() -> ChatService:
     global _service
     if _service is None:
-        _service = ChatService.from_settings(settings())
+        _service = ChatService.from_settings(settings(), telemetry())
         process.tune_for_serving()
     return _service
 
@@ -30,3 +37,4 @@ async def shutdown() -> None:
     if _service is not None:
         current, _service = _service, None
         await current.aclose()
+    telemetry().shutdown()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -21,12 +21,15 @@ from chat_api.hosts import ModelHost, check_overrides, create_host
 from chat_api.limits import Limiter, create_limiter
 from chat_api.pipeline import stream_chat
 from chat_api.protocol import ChatRequest, Health
-from chat_api.retrieval import Retriever, create_retriever
+from chat_api.retrieval import Embed, Retriever, create_retriever
 from chat_api.settings import Settings
+from chat_api.telemetry import NO_TELEMETRY, RequestTrace, Telemetry
 
 log = logging.getLogger(__name__)
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+STREAM_ROUTE = "/api/chat/stream"
+CHAT_ROUTE = "/api/chat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,16 +40,19 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     # While a streamed body is silent this long, a keep-alive line is sent; None: never.
     keepalive_seconds: float | None = None
+    error: ChatError | None = None
 
 
-def error_reply(error: ChatError) -> Reply:
+def error_reply(error: ChatError, ref: str = "") -> Reply:
+    """The error body and status; `ref` finds the request's trace and log lines."""
+    log.info("request answered with %s %s (ref %s)", error.status, error.code, ref or "none")
     headers = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
         # A page on another origin (the Static Web App calling the Function App) may read it:
         # the platform's CORS adds the allowed origin but exposes no response headers.
         headers["Access-Control-Expose-Headers"] = "Retry-After"
-    return Reply(error.status, wire.error_body(error), wire.JSON, headers)
+    return Reply(error.status, wire.error_body(error, ref), wire.JSON, headers, error=error)
 
 
 class ChatService:
@@ -56,20 +62,25 @@ class ChatService:
         host: ModelHost,
         retriever: Retriever | None = None,
         limiter: Limiter | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.settings = settings
         self.host = host
         self.retriever = retriever
         self.limiter = limiter
+        self.telemetry = telemetry
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ChatService:
+    def from_settings(cls, settings: Settings, telemetry: Telemetry = NO_TELEMETRY) -> ChatService:
         """The model host and the retriever the settings name, made by their packages, and the
         limits around every answer."""
         host = create_host(settings)
         # Vector queries need the host's embeddings; offline there are none (text only).
-        embed = host.embed if settings.embedding_model else None
-        return cls(settings, host, create_retriever(settings, embed), create_limiter(settings))
+        embed: Embed | None = host.embed if settings.embedding_model else None
+        if embed is not None:
+            embed = telemetry.traced_embed(embed, settings.embedding_model)
+        retriever = create_retriever(settings, embed)
+        return cls(settings, host, retriever, create_limiter(settings), telemetry)
 
     async def aclose(self) -> None:
         if self.limiter is not None:
@@ -119,31 +130,42 @@ class ChatService:
         return request
 
     def events(
-        self, request: ChatRequest, client: str | None = None
+        self, request: ChatRequest, client: str | None = None, trace: RequestTrace | None = None
     ) -> AsyncGenerator[Event, None]:
         """The answer's events; `client` is the address the platform reports for the caller."""
         events = stream_chat(
-            request, settings=self.settings, host=self.host, retriever=self.retriever
+            request, settings=self.settings, host=self.host, retriever=self.retriever, trace=trace
         )
-        if self.limiter is None:
-            return events
-        return self.limiter.guard(client, request, events)
+        if self.limiter is not None:
+            events = self.limiter.guard(client, request, events)
+        # Outermost, so a refusal by the limits is traced and gets its reference too.
+        return events if trace is None else trace.observe(events)
 
     # ---- Routes ----------------------------------------------------------------------------
 
     async def stream(
-        self, content_type: str | None, body: bytes, client: str | None = None
+        self,
+        content_type: str | None,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        client: str | None = None,
     ) -> Reply:
         """`POST /api/chat/stream`: NDJSON lines as they are produced, starting at once."""
+        trace = self.telemetry.request(STREAM_ROUTE, headers)
+        return trace.finish(await self._stream(content_type, body, client, trace))
+
+    async def _stream(
+        self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
+    ) -> Reply:
         try:
             request = self.parse(content_type, body)
         except ChatError as error:
-            return error_reply(error)
-        events = self.events(request, client)
+            return error_reply(error, trace.ref)
+        events = self.events(request, client, trace)
         held, pending = await _opening(events, self.settings.opening_window_seconds)
         if held and isinstance(held[-1], Failure):
             await events.aclose()
-            return error_reply(held[-1].error)
+            return error_reply(held[-1].error, held[-1].ref)
         return Reply(
             200,
             AnswerLines(held, pending, events),
@@ -153,35 +175,62 @@ class ChatService:
         )
 
     async def buffered_stream(
-        self, content_type: str | None, body: bytes, client: str | None = None
+        self,
+        content_type: str | None,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        client: str | None = None,
     ) -> Reply:
         """The same lines as `stream`, sent at once, for hosts and proxies that buffer. The status
         is the outcome's: an answer that fails before its first word is an error status."""
+        trace = self.telemetry.request(STREAM_ROUTE, headers)
+        return trace.finish(await self._buffered_stream(content_type, body, client, trace))
+
+    async def _buffered_stream(
+        self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
+    ) -> Reply:
         try:
             request = self.parse(content_type, body)
         except ChatError as error:
-            return error_reply(error)
-        collected = [event async for event in self.events(request, client)]
+            return error_reply(error, trace.ref)
+        collected = [event async for event in self.events(request, client, trace)]
         first = next((e for e in collected if type(e) is not Step), None)
         if isinstance(first, Failure):
-            return error_reply(first.error)
+            return error_reply(first.error, first.ref)
         lines = b"".join(wire.ndjson_line(event) for event in collected)
         return Reply(200, lines, wire.NDJSON, {"Cache-Control": "no-store"})
 
     async def complete(
-        self, content_type: str | None, body: bytes, client: str | None = None
+        self,
+        content_type: str | None,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        client: str | None = None,
     ) -> Reply:
         """`POST /api/chat`: one completion; any failure is an error status."""
+        trace = self.telemetry.request(CHAT_ROUTE, headers)
+        return trace.finish(await self._complete(content_type, body, client, trace))
+
+    async def _complete(
+        self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
+    ) -> Reply:
         try:
             request = self.parse(content_type, body)
         except ChatError as error:
-            return error_reply(error)
+            return error_reply(error, trace.ref)
         collected: list[Event] = []
-        async for event in self.events(request, client):
+        async for event in self.events(request, client, trace):
             if isinstance(event, Failure):
-                return error_reply(event.error)
+                return error_reply(event.error, event.ref)
             collected.append(event)
         return Reply(200, wire.completion_body(collected, request.sessionState))
+
+    def refuse(
+        self, route: str, error: ChatError, headers: Mapping[str, str] | None = None
+    ) -> Reply:
+        """A request refused before it reached the service (by the HTTP layer)."""
+        trace = self.telemetry.request(route, headers)
+        return trace.finish(error_reply(error, trace.ref))
 
     def health(self) -> Reply:
         # Only what the Health model lists: no address, identity, key or limit of the app.

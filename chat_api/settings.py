@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Any, Literal
 
 ModelHostKind = Literal["azure", "openai", "offline"]
 RetrievalKind = Literal["azure", "local", "off"]
@@ -134,6 +134,17 @@ class Settings:
     reasoning_effort: ReasoningEffort = ""
     reasoning_summary: bool = True
 
+    # Telemetry (docs/observability.md): on when a destination is set, else off and not even
+    # imported. The standard OTEL_* variables (headers, service name, sampling, batching) are read
+    # by the OpenTelemetry SDK itself; OTEL_SDK_DISABLED=true turns it all off.
+    applicationinsights_connection_string: str = ""
+    # `Authorization=AAD` (with `ClientId=` for a user-assigned identity): ingestion by Entra ID.
+    applicationinsights_authentication: str = ""
+    otlp_endpoint: str = ""
+    telemetry_service_name: str = "chat-api"
+    # Record prompt, question, search query and answer text in traces: off, they may be personal.
+    trace_content: bool = False
+
     def __repr__(self) -> str:
         """Every setting, with each credential shown only as set or not: the object may be
         printed or logged."""
@@ -149,6 +160,10 @@ class Settings:
         return f"Settings({', '.join(shown)})"
 
     __str__ = __repr__
+
+    @property
+    def telemetry_enabled(self) -> bool:
+        return bool(self.applicationinsights_connection_string or self.otlp_endpoint)
 
     @property
     def embedding_model(self) -> str:
@@ -293,7 +308,20 @@ class Settings:
             reasoning_model=reasoning_model,
             reasoning_effort=effort,  # type: ignore[arg-type]
             reasoning_summary=get.flag("CHAT_REASONING_SUMMARY", defaults.reasoning_summary),
+            **_telemetry_settings(get),
         )
+
+
+def _telemetry_settings(get: _Reader) -> dict[str, Any]:
+    if get.flag("OTEL_SDK_DISABLED", False):
+        return {}
+    return {
+        "applicationinsights_connection_string": get.text("APPLICATIONINSIGHTS_CONNECTION_STRING"),
+        "applicationinsights_authentication": get.text("APPLICATIONINSIGHTS_AUTHENTICATION_STRING"),
+        "otlp_endpoint": get.text("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        "telemetry_service_name": get.text("OTEL_SERVICE_NAME", "chat-api"),
+        "trace_content": get.flag("CHAT_TRACE_CONTENT", False),
+    }
 
 
 def _default_host(env: Mapping[str, str]) -> str:

@@ -30,7 +30,7 @@ def ndjson_line(event: Event | KeepAlive) -> bytes:
 
 def _line_object(event: Event | KeepAlive) -> dict[str, Any]:
     if isinstance(event, Failure):
-        return error_object(event.error)
+        return error_object(event.error, event.ref)
     context: dict[str, Any]
     if isinstance(event, KeepAlive):
         return {"delta": {"role": "assistant"}, "context": {"keep_alive": True}}
@@ -101,16 +101,18 @@ def completion_body(events: Iterable[Event], session_state: Any = None) -> bytes
     )
 
 
-def error_object(error: ChatError) -> dict[str, Any]:
+def error_object(error: ChatError, ref: str = "") -> dict[str, Any]:
     detail: dict[str, Any] = {"code": error.code, "message": error.message}
     if error.retry_after is not None:
         # In the body as well as the Retry-After header: a stream's last line has no headers.
         detail["retry_after_seconds"] = error.retry_after
+    if ref:
+        detail["ref"] = ref  # finds the request's trace and log lines
     return {"error": detail}
 
 
-def error_body(error: ChatError) -> bytes:
-    return orjson.dumps(error_object(error))
+def error_body(error: ChatError, ref: str = "") -> bytes:
+    return orjson.dumps(error_object(error, ref))
 
 
 def json_body(value: Any) -> bytes:

@@ -51,12 +51,13 @@ def limits(
 
 
 class ChatCompletionsReader:
-    __slots__ = ("done", "finish", "usage")
+    __slots__ = ("done", "finish", "model", "usage")
 
     def __init__(self) -> None:
         self.done = False
         self.finish: str | None = None
         self.usage: dict[str, int] = {}
+        self.model = ""  # the model that answered, as the usage chunk says
 
     def read(self, events: list[ServerSentEvent]) -> list[TextDelta | Step]:
         # Chunks that arrived in one read leave as one delta: one line and one write instead
@@ -76,6 +77,8 @@ class ChatCompletionsReader:
                 self.usage = token_usage(
                     usage, "prompt_tokens", "completion_tokens", "completion_tokens_details"
                 )
+                model = chunk.get("model")
+                self.model = model if type(model) is str else self.model
             choices = chunk.get("choices")
             if not choices:
                 continue  # Azure sends prompt filter results first
@@ -103,4 +106,4 @@ class ChatCompletionsReader:
             raise errors.stream_interrupted()
         if self.finish == errors.UPSTREAM_CONTENT_FILTER:
             raise errors.content_filtered()
-        return End(self.finish or "stop", self.usage)
+        return End(self.finish or "stop", self.usage, self.model)

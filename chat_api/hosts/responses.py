@@ -87,12 +87,13 @@ def lowest_effort(model_name: str) -> str:
 
 
 class ResponsesReader:
-    __slots__ = ("_part", "_parts", "done", "finish", "usage")
+    __slots__ = ("_part", "_parts", "done", "finish", "model", "usage")
 
     def __init__(self) -> None:
         self.done = False
         self.finish = "stop"
         self.usage: dict[str, int] = {}
+        self.model = ""  # the model that answered, as the end event says
         self._part: tuple[object, object] | None = None  # (reasoning item, summary index)
         self._parts = 0
 
@@ -158,6 +159,8 @@ class ResponsesReader:
         self.usage = token_usage(
             usage or {}, "input_tokens", "output_tokens", "output_tokens_details"
         )
+        model = response.get("model")
+        self.model = model if type(model) is str else ""
         if name == _INCOMPLETE:
             details = response.get("incomplete_details")
             reason = details.get("reason") if type(details) is dict else None
@@ -169,7 +172,7 @@ class ResponsesReader:
     def end(self) -> End:
         if not self.done:
             raise errors.stream_interrupted()
-        return End(self.finish, self.usage)
+        return End(self.finish, self.usage, self.model)
 
 
 def _text(texts: list[str]) -> TextDelta:

@@ -96,6 +96,14 @@ var platformSettings = [
     name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
     value: 'ClientId=${identityClientId};Authorization=AAD'
   }
+  // With host.json's "telemetryMode": "OpenTelemetry", the worker takes the host's trace context
+  // into each invocation and sends its own logs and spans, so the host does not repeat them. The
+  // app sets up the Azure Monitor distro itself (with the identity above), so the worker's own
+  // set-up, PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY, stays unset: it would export twice.
+  {
+    name: 'PYTHON_ENABLE_OPENTELEMETRY'
+    value: 'true'
+  }
 ]
 
 // Python 3.12 and earlier index a v2-model app that uses the HTTP streaming extension only with this

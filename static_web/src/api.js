@@ -7,16 +7,24 @@ export class ChatError extends Error {
   /**
    * @param {string} code machine-readable code (the API's, or one of ours)
    * @param {string} message
-   * @param {{status?: number, retryAfterSeconds?: number|null, partial?: boolean}} [info]
+   * @param {{status?: number, retryAfterSeconds?: number|null, partial?: boolean, ref?: string}} [info]
+   *   `ref`: the server's reference for this request, which finds its trace and logs
    */
-  constructor(code, message, { status = 0, retryAfterSeconds = null, partial = false } = {}) {
+  constructor(code, message, { status = 0, retryAfterSeconds = null, partial = false, ref = '' } = {}) {
     super(message);
     this.name = 'ChatError';
     this.code = code;
     this.status = status;
     this.retryAfterSeconds = retryAfterSeconds;
     this.partial = partial;
+    this.ref = ref;
   }
+}
+
+/** The request reference of an error body, if it is a plausible one (short, letters and digits). */
+export function requestRef(error) {
+  const ref = error?.ref;
+  return typeof ref === 'string' && /^[0-9A-Za-z-]{1,64}$/.test(ref) ? ref : '';
 }
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -91,11 +99,13 @@ async function post(url, body, signal, fetchImpl) {
 export async function errorFromResponse(response) {
   let code = `http_${response.status}`;
   let message = '';
+  let ref = '';
   try {
     const body = await response.json();
     if (body && typeof body.error === 'object' && body.error) {
       if (typeof body.error.code === 'string') code = body.error.code;
       if (typeof body.error.message === 'string') message = body.error.message;
+      ref = requestRef(body.error);
     }
   } catch {
     // Not JSON: keep the status alone.
@@ -103,6 +113,7 @@ export async function errorFromResponse(response) {
   return new ChatError(code, message, {
     status: response.status,
     retryAfterSeconds: parseRetryAfter(response.headers.get('Retry-After')),
+    ref,
   });
 }
 
@@ -135,6 +146,7 @@ export function dispatchLine(line, handlers) {
         status: STATUS_OF_LINE_ERROR[known] ?? 0,
         retryAfterSeconds: typeof wait === 'number' && wait >= 0 ? wait : null,
         partial: Boolean(handlers.answered?.()),
+        ref: requestRef(line.error),
       }),
     );
     return 'error';

@@ -197,6 +197,7 @@ function errorRecord(error) {
       message: error.message,
       retryAfterSeconds: error.retryAfterSeconds,
       partial: error.partial,
+      ref: error.ref,
       at: Date.now(),
     };
   }

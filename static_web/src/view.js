@@ -148,7 +148,7 @@ export function assistantView(turn, { apiBase, onRetry }) {
         }),
       );
     } else if (turn.status === 'error' && turn.error) {
-      marks.push(errorBox(describeError(turn.error)));
+      marks.push(errorBox({ ...describeError(turn.error), ref: turn.error.ref }));
     } else if (turn.finishReason === 'length') {
       marks.push(el('p', { className: 'mark mark-length', text: 'The answer was cut off: it reached its length limit.' }));
     } else if (turn.finishReason === 'content_filter') {
@@ -157,11 +157,13 @@ export function assistantView(turn, { apiBase, onRetry }) {
     footer.replaceChildren(...marks);
   }
 
-  function errorBox({ title, detail }) {
+  function errorBox({ title, detail, ref = '' }) {
     const box = el('div', { className: 'error', role: 'alert', 'data-testid': 'error' }, [
       el('p', { className: 'error-title', text: title }),
     ]);
     if (detail) box.append(el('p', { className: 'error-detail', text: detail }));
+    // Quoted when reporting the problem: it finds this request's trace and log lines.
+    if (ref) box.append(el('p', { className: 'error-ref', 'data-testid': 'error-ref', text: `Reference: ${ref}` }));
     if (onRetry) {
       const retry = el('button', { type: 'button', className: 'button-quiet', text: 'Try again' });
       retry.addEventListener('click', onRetry);

@@ -128,6 +128,14 @@ describe('dispatchLine', () => {
     assert.equal(error.retryAfterSeconds, 7);
   });
 
+  it('keeps the request reference of an error line, and only a plausible one', () => {
+    const { events, handlers } = recorder();
+    dispatchLine({ error: { code: 'stream_interrupted', message: 'cut', ref: '0af7651916cd' } }, handlers);
+    dispatchLine({ error: { code: 'x', message: 'y', ref: '<img src=x>' } }, handlers);
+    assert.equal(events[0][1].ref, '0af7651916cd');
+    assert.equal(events[1][1].ref, '');
+  });
+
   it('ignores what it does not know', () => {
     const { events, handlers } = recorder();
     for (const line of [null, 3, 'x', [], {}, { delta: {} }, { context: { step: 'nope' } }, { delta: { content: 5 } }]) {

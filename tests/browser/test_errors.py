@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -20,6 +21,26 @@ def test_an_answer_cut_mid_stream_is_marked_and_keeps_its_text(app_server, page)
     expect(error).to_contain_text("interrupted before it finished")
     expect(error).to_have_attribute("role", "alert")
     expect(answer_body(answer)).to_contain_text("Answer to: Tell me more.")
+
+
+def test_an_error_shows_the_request_reference_the_server_sent(app_server, page):
+    open_page(page, app_server.url)
+    with page.expect_response(lambda r: r.url.endswith("/api/chat/stream")) as streamed:
+        answer = wait_until_answered(page, ask(page, "Tell me more #cut"))
+    last_line = streamed.value.text().strip().splitlines()[-1]
+    ref = json.loads(last_line)["error"]["ref"]
+
+    shown = answer.get_by_test_id("error").get_by_test_id("error-ref")
+    expect(shown).to_have_text(f"Reference: {ref}")
+
+
+def test_a_refused_request_shows_its_reference_too(app_server, page):
+    open_page(page, app_server.url)
+    answer = wait_until_answered(page, ask(page, "x" * 40_000))  # over the message size limit
+
+    error = answer.get_by_test_id("error")
+    expect(error).to_be_visible()
+    expect(error.get_by_test_id("error-ref")).to_have_text(re.compile(r"^Reference: [0-9a-f]{12}$"))
 
 
 def test_rate_limit_says_when_to_retry(app_server, page, artifacts):

@@ -301,7 +301,9 @@ def test_the_query_embedding_counts_against_the_search_timeout(start_app, filled
 
     # The search's timeout (1 s) cut it: the model's own (30 s) would have been a model_timeout.
     assert response.status_code == 503
-    assert response.json()["error"] == {
+    error = response.json()["error"]
+    assert error == {
         "code": "search_unavailable",
         "message": "The search service did not answer in time. Try again soon.",
+        "ref": error["ref"],
     }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.client
+import re
+import socket
 from urllib.parse import urlsplit
 
 import httpx
@@ -145,8 +147,9 @@ def test_bad_requests_get_a_4xx_with_an_error_body(app_server, route, case):
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
     error = response.json()["error"]
-    assert set(error) == {"code", "message"}
+    assert set(error) == {"code", "message", "ref"}
     assert error["message"]
+    assert re.fullmatch(r"[0-9a-f]{12}", error["ref"])
     assert error["code"] == code
 
 

@@ -102,6 +102,7 @@ def test_a_stream_cut_mid_answer_ends_with_an_error_line(app_server):
         "error": {
             "code": "stream_interrupted",
             "message": "The model's answer was cut off before it finished.",
+            "ref": lines[-1]["error"]["ref"],
         }
     }
     assert not any("finish_reason" in line.get("context", {}) for line in lines)

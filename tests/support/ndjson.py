@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,17 +40,20 @@ def question(text: str, *history: str) -> dict[str, Any]:
 def failure(response: Any) -> dict[str, Any]:
     """How an answer failed, whichever way it was told: an error status with the JSON error body
     (before the response began), or 200 with the error as the stream's last line (after). The
-    stream's error line must carry what the status would have: code, message, and the wait."""
+    stream's error line must carry what the status would have: code, message, and the wait. Either
+    carries a request reference (checked, then left out of what is returned)."""
     if response.status_code != 200:
         error = dict(response.json()["error"])
         error["status"] = response.status_code
         if "retry-after" in response.headers:
             assert error["retry_after_seconds"] == int(response.headers["retry-after"])
-        return error
-    lines = parse_lines(response.content)
-    assert "error" in lines[-1], "the answer did not fail"
-    assert not any("finish_reason" in line.get("context", {}) for line in lines)
-    return {**lines[-1]["error"], "status": 200}
+    else:
+        lines = parse_lines(response.content)
+        assert "error" in lines[-1], "the answer did not fail"
+        assert not any("finish_reason" in line.get("context", {}) for line in lines)
+        error = {**lines[-1]["error"], "status": 200}
+    assert re.fullmatch(r"[0-9a-f]{12}", error.pop("ref", "")), "no request reference"
+    return error
 
 
 def timed_lines(url: str, body: dict[str, Any]) -> tuple[int, float, list[tuple[float, dict]]]:

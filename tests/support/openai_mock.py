@@ -259,6 +259,8 @@ class MockModel:
         self.script: list[bytes] | None = None
         # A JSON body to send instead of every non-streamed reply (a malformed one, say).
         self.raw_reply: Any = None
+        # Drop the connection after this many streamed events, as a failing upstream does.
+        self.cut_after: int | None = None
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = json.loads(await request.read())
@@ -308,6 +310,8 @@ class MockModel:
     async def _stream(self, request: web.Request, events: list[bytes]) -> web.StreamResponse:
         if self.script is not None:
             events, self.script = self.script, None
+        if self.cut_after is not None:
+            events = events[: self.cut_after]
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         if self.gzip:
             response.enable_compression(web.ContentCoding.gzip)
@@ -318,6 +322,9 @@ class MockModel:
                 await asyncio.sleep(self.chunk_gap)
         else:
             await response.write(b"".join(events))
+        if self.cut_after is not None and request.transport is not None:
+            request.transport.close()  # no end of the chunked body: the client sees it cut
+            return response
         await response.write_eof()
         return response
 

@@ -36,6 +36,9 @@ _SCRUBBED = (
     "AZURE_STORAGE_TABLE_ENDPOINT",
     "AZURE_STORAGE_TABLE_CONNECTION_STRING",
     "WEBSITE_INSTANCE_ID",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
 )
 
 
@@ -211,6 +214,16 @@ NO_LIMITS = {
 
 
 @contextlib.contextmanager
+def collector_server() -> Iterator[Process]:
+    """The stand-in OpenTelemetry collector as a process of its own: a sink for `make bench`."""
+    process = _start(["-m", "tests.support.standin_collector", "--port", "0"], {})
+    try:
+        yield process
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
 def app_server(env: Mapping[str, str]) -> Iterator[AppServer]:
     process = _start(["-m", "devhost", "--port", "0"], {**NO_LIMITS, **env})
     try:
@@ -229,7 +242,7 @@ def functions_host(env: Mapping[str, str], *options: str) -> Iterator[AppServer]
     """The app in the real Functions Python runtime, behind the stand-in Functions host."""
     process = _start(
         ["-m", "tests.support.functions_host", "--port", "0", *options],
-        env,
+        {**NO_LIMITS, **env},
         timeout=90,
         python=str(FUNCTIONS_PYTHON),
     )

@@ -31,6 +31,7 @@ the browser can each ask for what they need:
              needs, whatever the machine's load)  #queryheld  the search query likewise
   #lockstep  each word after the first only once POST /_release allows it, so a client can
              take the answer one word at a time
+  #linger    (Chat Completions) half a second between the last text chunk and the finish chunk
 
 A non-streamed request whose system message (Responses: instructions) asks for a search query
 is answered with one: the question's words, lowercased, directives kept (`query_for`), so a
@@ -404,6 +405,8 @@ class StandInModel:
                 if index == 4 and "#garbled" in question:
                     piece = 42  # type: ignore[assignment]  # not text: a broken or hostile server
                 await response.write(_chunk(model, created, delta={"content": piece}))
+            if "#linger" in question:
+                await asyncio.sleep(0.5)
             # A final chunk without a delta, as Azure sends with its content filter results.
             await response.write(_chunk(model, created, finish_reason=finish))
             usage = {

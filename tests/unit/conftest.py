@@ -9,6 +9,7 @@ from azure.search.documents.aio import SearchClient
 from chat_api.hosts import ModelHost, create_host, openai_compatible
 from chat_api.service import ChatService
 from chat_api.settings import Settings
+from chat_api.telemetry import NO_TELEMETRY, Telemetry
 from tests.support.openai_mock import MockModel
 from tests.support.search_mock import FakeSearch
 
@@ -36,8 +37,8 @@ class Opened:
         self._closers.append(host.aclose)
         return host
 
-    def service(self, settings: Settings) -> ChatService:
-        service = ChatService.from_settings(settings)
+    def service(self, settings: Settings, telemetry: Telemetry = NO_TELEMETRY) -> ChatService:
+        service = ChatService.from_settings(settings, telemetry)
         self._closers.append(service.aclose)
         return service
 

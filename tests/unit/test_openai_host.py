@@ -72,12 +72,13 @@ async def test_reads_a_compressed_stream(opened, mock_model):
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "You asked: Zipped?"
 
 
-async def test_ends_with_the_finish_reason_and_usage(opened, mock_model):
+async def test_ends_with_the_finish_reason_usage_and_the_model_that_answered(opened, mock_model):
     host = opened.host(OPENAI)
 
     events = await _collect(host, _prompt())
 
-    assert events[-1] == End("stop", {"input_tokens": 7, "output_tokens": 5, "total_tokens": 12})
+    usage = {"input_tokens": 7, "output_tokens": 5, "total_tokens": 12}
+    assert events[-1] == End("stop", usage, "gpt-4o-mini")
 
 
 async def test_sends_the_model_the_messages_and_asks_for_a_stream_with_usage(opened, mock_model):

@@ -184,12 +184,14 @@ async def test_a_throttled_query_call_is_a_429_before_any_output(opened, mock_mo
     status, lines = await _stream(service, question("Cost?"))
 
     assert status == 429
+    error = lines[0]["error"]
     assert lines == [
         {
             "error": {
                 "code": "rate_limited",
-                "message": lines[0]["error"]["message"],
+                "message": error["message"],
                 "retry_after_seconds": 9,
+                "ref": error["ref"],
             }
         }
     ]

@@ -216,12 +216,13 @@ async def test_events_that_arrive_together_leave_as_one_line_each(collect, mock_
     assert [e.detail for e in events[:2]] == ["Reading the question.", "Choosing the words."]
 
 
-async def test_the_end_carries_usage_with_the_thinking_tokens(collect, mock_model):
+async def test_the_end_carries_usage_with_the_thinking_tokens_and_the_model(collect, mock_model):
     events = await collect(REASONING)
 
     assert events[-1] == End(
         "stop",
         {"input_tokens": 7, "output_tokens": 11, "total_tokens": 18, "reasoning_tokens": 6},
+        "gpt-5.4-mini",
     )
 
 

@@ -196,10 +196,12 @@ async def test_a_failure_after_the_opening_window_is_the_last_line_with_its_wait
     lines = [orjson.loads(line) for line in (await _body(reply)).splitlines()]
 
     assert reply.status == 200
-    assert lines[-1]["error"] == {
+    error = lines[-1]["error"]
+    assert error == {
         "code": "rate_limited",
         "message": errors.rate_limited(30).message,
         "retry_after_seconds": 30,
+        "ref": error["ref"],
     }
 
 

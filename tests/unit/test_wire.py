@@ -41,6 +41,12 @@ def test_an_error_is_a_line_of_its_own():
     assert line == b'{"error":{"code":"model_error","message":"The model failed."}}\n'
 
 
+def test_an_error_line_carries_the_request_reference_when_there_is_one():
+    failure = Failure(ChatError(502, "model_error", "The model failed."), ref="0af7651916cd")
+
+    assert orjson.loads(wire.ndjson_line(failure))["error"]["ref"] == "0af7651916cd"
+
+
 def test_a_completion_joins_the_text_and_keeps_steps_and_citations(snapshot):
     body = wire.completion_body(EVENTS, {"id": 7})
 

@@ -1,0 +1,173 @@
+"""Telemetry behind one small interface, chosen at start-up from the settings.
+
+Off unless APPLICATIONINSIGHTS_CONNECTION_STRING or OTEL_EXPORTER_OTLP_ENDPOINT is set. Off costs
+nothing: no OpenTelemetry SDK, exporter or Azure Monitor package is imported, the hooks hand the
+events through untouched, and a request reference is only made when an error needs one. On, the
+OpenTelemetry implementation (`otel.py`, set up by `exporters.py`) traces each answer as one
+server span with a child span per stage, and records the metrics docs/observability.md lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from chat_api.events import Event
+    from chat_api.retrieval import Embed
+    from chat_api.service import Reply
+    from chat_api.settings import Settings
+
+_E = TypeVar("_E")
+
+
+class Stage(Protocol):
+    """One stage of an answer (writing the search query, the search), as a context manager."""
+
+    def __enter__(self) -> Stage: ...
+    def __exit__(self, kind: object, error: object, traceback: object) -> None: ...
+
+    def result(self, text: str = "", count: int | None = None) -> None:
+        """What the stage produced: text (recorded only with CHAT_TRACE_CONTENT=true) and how
+        many items (sources found)."""
+
+
+class RequestTrace(Protocol):
+    """One request: from the body read to the last line sent, or the client leaving."""
+
+    @property
+    def ref(self) -> str:
+        """A short reference, sent with an error, that finds this request's trace and logs."""
+        ...
+
+    def query_stage(self, model: str, question: str) -> Stage: ...
+    def search_stage(self, retriever: str, query: str) -> Stage: ...
+
+    def model_stream(
+        self, events: AsyncIterator[_E], model: str, prompt: object
+    ) -> AsyncIterator[_E]:
+        """The model's streamed answer, inside its span."""
+        ...
+
+    def observe(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
+        """The answer's events as they go to the client."""
+        ...
+
+    def finish(self, reply: Reply) -> Reply:
+        """Ends the request's span when the reply is whole, or when its stream ends."""
+        ...
+
+
+class Telemetry(Protocol):
+    enabled: bool
+
+    def request(self, route: str, headers: Mapping[str, str] | None = None) -> RequestTrace: ...
+    def traced_embed(self, embed: Embed, model: str) -> Embed: ...
+    def shutdown(self) -> None: ...
+
+
+# ---- Off -------------------------------------------------------------------------------------
+
+
+class _NoStage:
+    __slots__ = ()
+
+    def __enter__(self) -> _NoStage:
+        return self
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        return None
+
+    def result(self, text: str = "", count: int | None = None) -> None:
+        return None
+
+
+_NO_STAGE = _NoStage()
+
+
+class _NoTrace:
+    """Hands everything through; a reference is made only when an error asks for one."""
+
+    __slots__ = ("_ref",)
+
+    def __init__(self) -> None:
+        self._ref = ""
+
+    @property
+    def ref(self) -> str:
+        if not self._ref:
+            import secrets  # only when an error needs a reference
+
+            self._ref = secrets.token_hex(6)
+        return self._ref
+
+    def query_stage(self, model: str, question: str) -> _NoStage:
+        return _NO_STAGE
+
+    def search_stage(self, retriever: str, query: str) -> _NoStage:
+        return _NO_STAGE
+
+    def model_stream(
+        self, events: AsyncIterator[_E], model: str, prompt: object
+    ) -> AsyncIterator[_E]:
+        return events
+
+    def observe(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
+        return events
+
+    def finish(self, reply: Reply) -> Reply:
+        return reply
+
+
+class NoTelemetry:
+    enabled = False
+
+    def request(self, route: str, headers: Mapping[str, str] | None = None) -> _NoTrace:
+        return _NoTrace()
+
+    def traced_embed(self, embed: Embed, model: str) -> Embed:
+        return embed
+
+    def shutdown(self) -> None:
+        return None
+
+
+NO_TELEMETRY = NoTelemetry()
+
+
+def no_trace() -> RequestTrace:
+    """A request trace that records nothing (tests, and callers outside any request)."""
+    return _NoTrace()
+
+
+# ---- Failed model calls: reported by the retry loop, to the span current there ----------------
+
+_failure_listener: Callable[[str, bool], None] | None = None
+
+
+def upstream_failure(code: str, *, retrying: bool) -> None:
+    """One attempt at a model call failed (code: what the client would be told), and whether it
+    is tried again."""
+    if _failure_listener is not None:
+        _failure_listener(code, retrying)
+
+
+def _listen_for_upstream_failures(listener: Callable[[str, bool], None] | None) -> None:
+    global _failure_listener
+    _failure_listener = listener
+
+
+# ---- Choosing ----------------------------------------------------------------------------------
+
+
+def create_telemetry(settings: Settings) -> Telemetry:
+    """Off, or OpenTelemetry exporting where the settings say; only then imported."""
+    if not settings.telemetry_enabled:
+        return NO_TELEMETRY
+    from chat_api.telemetry.exporters import start_exporters
+    from chat_api.telemetry.otel import OpenTelemetry
+
+    providers = start_exporters(settings)
+    telemetry = OpenTelemetry(providers, record_content=settings.trace_content)
+    _listen_for_upstream_failures(telemetry.upstream_failure)
+    return telemetry
