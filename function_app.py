@@ -63,14 +63,18 @@ else:
     async def chat_stream(req: func.HttpRequest) -> func.HttpResponse:
         content_type = req.headers.get("content-type")
         return await _classic(
-            lambda: runtime.service().buffered_stream(content_type, req.get_body(), req.headers, _client(req))
+            lambda: runtime.service().buffered_stream(
+                content_type, req.get_body(), req.headers, _client(req)
+            )
         )
 
     @app.route(route="chat", methods=["POST"])
     async def chat(req: func.HttpRequest) -> func.HttpResponse:
         content_type = req.headers.get("content-type")
         return await _classic(
-            lambda: runtime.service().complete(content_type, req.get_body(), req.headers, _client(req))
+            lambda: runtime.service().complete(
+                content_type, req.get_body(), req.headers, _client(req)
+            )
         )
 
     @app.route(route="health", methods=["GET"])

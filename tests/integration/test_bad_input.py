@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import re
-import socket
 from urllib.parse import urlsplit
 
 import httpx
