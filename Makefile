@@ -76,7 +76,7 @@ test: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed bro
 
 # The suite, run again and again while one CPU-burning process per core runs beside it.
 STRESS_RUNS ?= 10
-test-stress: install web $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps web-test azurite
+test-stress: install web $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps azurite
 	$(PY) scripts/stress_tests.py --runs $(STRESS_RUNS)
 
 bench: install
