@@ -6,7 +6,6 @@ each HTTP request sent to the runtime's own HTTP server with its invocation id."
 from __future__ import annotations
 
 import subprocess
-import time
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ from tests.conftest import model_env
 from tests.support import processes
 from tests.support.ndjson import answer_text, parse_lines, question
 from tests.support.processes import FUNCTIONS_PYTHON, ROOT
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(
     not FUNCTIONS_PYTHON.exists(),
@@ -45,22 +45,20 @@ def buffered_runtime_app(model_server):
         yield app
 
 
-def _wait_for(condition, seconds: float = 10.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_the_runtime_serves_every_function_through_its_own_http_server(runtime_app):
     assert "4 HTTP functions, HttpUri=http://127.0.0.1:" in runtime_app.log()
 
 
 def test_first_words_arrive_while_the_model_is_still_generating(runtime_app, model_server):
+    model_server.reset()
+    # The stand-in sends its first word, then the next only once released: a runtime that held
+    # the answer back until the model finished would send no words here, and the read would
+    # time out.
     with httpx.stream(
-        "POST", runtime_app.url + "/api/chat/stream", json=question("through the runtime #slow")
+        "POST",
+        runtime_app.url + "/api/chat/stream",
+        json=question("through the runtime #lockstep"),
+        timeout=30,
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/x-ndjson"
@@ -68,15 +66,24 @@ def test_first_words_arrive_while_the_model_is_still_generating(runtime_app, mod
         for line in lines:
             if '"content"' in line:
                 break
-        # The model is still producing (80 chunks, 100 ms apart) when the first words are here.
         assert model_server.stats()["active"] == 1
 
 
-def test_each_model_chunk_reaches_the_client_as_its_own_line(runtime_app):
-    with httpx.stream("POST", runtime_app.url + "/api/chat/stream", json=question("pace")) as r:
-        reads = list(r.iter_raw())
-    # The stand-in sends 20 chunks 20 ms apart; a buffering worker would send them in one piece.
-    assert len(reads) >= 15
+def test_each_model_chunk_reaches_the_client_as_its_own_line(runtime_app, model_server):
+    model_server.reset()
+    # Each word after the first leaves the stand-in only once the one before has been read
+    # here: a worker that buffered the answer would send no word, and the read would time out.
+    reads: list[bytes] = []
+    with httpx.stream(
+        "POST", runtime_app.url + "/api/chat/stream", json=question("pace #lockstep"), timeout=30
+    ) as response:
+        for read in response.iter_raw():
+            reads.append(read)
+            if b'"content"' in read and b'"finish_reason"' not in read:
+                model_server.release()
+
+    words = [read for read in reads if b'"content"' in read]
+    assert len(words) >= 15  # the stand-in's 20 words, each read on its own
     assert all(read.endswith(b"\n") for read in reads)
     assert parse_lines(b"".join(reads))[-1]["context"]["finish_reason"] == "stop"
 
@@ -84,8 +91,10 @@ def test_each_model_chunk_reaches_the_client_as_its_own_line(runtime_app):
 def test_the_buffered_route_answers_one_whole_completion(runtime_app):
     body = question("Is the buffered answer the same?")
 
-    streamed = parse_lines(httpx.post(runtime_app.url + "/api/chat/stream", json=body).content)
-    completion = httpx.post(runtime_app.url + "/api/chat", json=body)
+    streamed = parse_lines(
+        httpx.post(runtime_app.url + "/api/chat/stream", json=body, timeout=30).content
+    )
+    completion = httpx.post(runtime_app.url + "/api/chat", json=body, timeout=30)
 
     assert completion.status_code == 200
     assert int(completion.headers["content-length"]) == len(completion.content)
@@ -95,8 +104,8 @@ def test_the_buffered_route_answers_one_whole_completion(runtime_app):
 def test_streaming_off_sends_the_same_lines_in_one_body(buffered_runtime_app, runtime_app):
     body = question("Same lines when buffered?")
 
-    buffered = httpx.post(buffered_runtime_app.url + "/api/chat/stream", json=body)
-    streamed = httpx.post(runtime_app.url + "/api/chat/stream", json=body)
+    buffered = httpx.post(buffered_runtime_app.url + "/api/chat/stream", json=body, timeout=30)
+    streamed = httpx.post(runtime_app.url + "/api/chat/stream", json=body, timeout=30)
 
     assert "HttpUri=none (classic functions)" in buffered_runtime_app.log()
     assert buffered.status_code == 200
@@ -111,8 +120,8 @@ def test_streaming_off_sends_the_same_lines_in_one_body(buffered_runtime_app, ru
 def test_bad_input_gets_the_same_4xx_json_as_under_make_run(
     runtime_app, app_server, route, body, headers
 ):
-    through_runtime = httpx.post(runtime_app.url + route, content=body, headers=headers)
-    under_devhost = httpx.post(app_server.url + route, content=body, headers=headers)
+    through_runtime = httpx.post(runtime_app.url + route, content=body, headers=headers, timeout=30)
+    under_devhost = httpx.post(app_server.url + route, content=body, headers=headers, timeout=30)
 
     assert 400 <= through_runtime.status_code < 500
     assert through_runtime.status_code == under_devhost.status_code
@@ -123,9 +132,11 @@ def test_bad_input_gets_the_same_4xx_json_as_under_make_run(
 def test_bad_input_in_classic_mode_gets_the_same_4xx_json(buffered_runtime_app, app_server):
     body, headers = BAD_REQUESTS[0]
     through_runtime = httpx.post(
-        buffered_runtime_app.url + "/api/chat", content=body, headers=headers
+        buffered_runtime_app.url + "/api/chat", content=body, headers=headers, timeout=30
     )
-    under_devhost = httpx.post(app_server.url + "/api/chat", content=body, headers=headers)
+    under_devhost = httpx.post(
+        app_server.url + "/api/chat", content=body, headers=headers, timeout=30
+    )
 
     assert through_runtime.status_code == under_devhost.status_code == 400
     assert _without_ref(through_runtime.json()) == _without_ref(under_devhost.json())
@@ -139,22 +150,26 @@ def _without_ref(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_client_that_leaves_mid_answer_aborts_the_model_stream(runtime_app, model_server):
-    aborted_before = model_server.stats()["aborted"]
+    model_server.reset()
+    # After its first word the stand-in waits for a release that never comes: only the client
+    # leaving can end the model's stream.
     with httpx.stream(
-        "POST", runtime_app.url + "/api/chat/stream", json=question("leave early #slow")
+        "POST",
+        runtime_app.url + "/api/chat/stream",
+        json=question("leave early #lockstep"),
+        timeout=30,
     ) as response:
         lines = response.iter_lines()
         for line in lines:
             if '"content"' in line:
                 break
-    # Leaving the block closed the connection mid-answer (80 chunks at 100 ms take 8 s).
 
-    assert _wait_for(lambda: model_server.stats()["aborted"] > aborted_before, 5.0)
-    assert model_server.stats()["active"] == 0
+    assert wait_until(lambda: model_server.stats()["aborted"] == 1)
+    assert wait_until(lambda: model_server.stats()["active"] == 0)
 
 
 def test_health_reports_streaming_on(runtime_app):
-    response = httpx.get(runtime_app.url + "/api/health")
+    response = httpx.get(runtime_app.url + "/api/health", timeout=30)
 
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
@@ -162,7 +177,7 @@ def test_health_reports_streaming_on(runtime_app):
 
 
 def test_the_openapi_document_lists_every_route(runtime_app):
-    document = httpx.get(runtime_app.url + "/api/openapi.json").json()
+    document = httpx.get(runtime_app.url + "/api/openapi.json", timeout=30).json()
 
     assert document["openapi"].startswith("3.1")
     assert {"/api/chat", "/api/chat/stream", "/api/health"} <= set(document["paths"])

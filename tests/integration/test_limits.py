@@ -3,14 +3,14 @@ loopback addresses (127.0.0.x), the model a stand-in server that reports 30 toke
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.support.ndjson import parse_lines, question
+from tests.support.ndjson import live_lines, parse_lines, question, read_until_step
+from tests.support.waiting import wait_until
 
 STREAM = "/api/chat/stream"
 
@@ -104,54 +104,43 @@ def test_a_spent_daily_budget_gives_every_client_429_budget_exhausted(start_app)
         assert httpx.get(app.url + "/api/health").status_code == 200  # still serving
 
 
-@pytest.fixture(scope="module")
-def one_at_a_time_app(start_app) -> Iterator:
-    """One answer in flight per process, and answers cut after 1.5 s."""
-    with start_app(
-        {"CHAT_MAX_CONCURRENT_ANSWERS": "1", "CHAT_ANSWER_TIMEOUT_SECONDS": "1.5"}
-    ) as app:
-        yield app
-
-
 def test_over_the_in_flight_cap_a_request_gets_503_busy_at_once_not_a_hung_request(
-    one_at_a_time_app,
+    start_app, model_server
 ):
-    started = threading.Event()
+    model_server.reset()
+    # The stand-in holds the first answer's first word until the refused request is back, so
+    # that answer is in flight however slowly this machine runs.
+    with (
+        start_app({"CHAT_MAX_CONCURRENT_ANSWERS": "1", "CHAT_MODEL_TIMEOUT_SECONDS": "60"}) as app,
+        httpx.stream("POST", app.url + STREAM, json=question("long #held"), timeout=30) as holder,
+    ):
+        lines = live_lines(holder)
+        read_until_step(lines, "Generating the answer")
+        refused = httpx.post(app.url + "/api/chat", json=question("hi"), timeout=30)
+        model_server.release()
+        held_answer = list(lines)
 
-    def slow_answer() -> None:
-        with httpx.stream(
-            "POST", one_at_a_time_app.url + STREAM, json=question("long #slow"), timeout=20
-        ) as response:
-            for _ in response.iter_lines():
-                started.set()
-
-    holder = threading.Thread(target=slow_answer)
-    holder.start()
-    try:
-        assert started.wait(10)
-        refused = httpx.post(one_at_a_time_app.url + "/api/chat", json=question("hi"), timeout=5)
-    finally:
-        holder.join(20)
-
-    assert refused.status_code == 503
-    assert refused.json()["error"]["code"] == "busy"
-    assert refused.headers["retry-after"] == "1"
-    after = httpx.post(one_at_a_time_app.url + STREAM, json=question("hi"), timeout=10)
-    assert after.status_code == 200
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "busy"
+        assert refused.headers["retry-after"] == "1"
+        assert held_answer[-1]["context"]["finish_reason"] == "stop"
+        # Its slot is free again once the held answer is over.
+        assert wait_until(
+            lambda: httpx.post(app.url + STREAM, json=question("hi"), timeout=30).status_code == 200
+        )
 
 
 def test_an_answer_past_its_deadline_ends_with_a_timeout_line_and_the_model_call_is_closed(
-    one_at_a_time_app, model_server
+    start_app, model_server
 ):
     model_server.reset()
 
-    response = httpx.post(one_at_a_time_app.url + STREAM, json=question("long #slow"), timeout=20)
+    # An 8 s answer (80 words 100 ms apart) against a 1.5 s deadline.
+    with start_app({"CHAT_ANSWER_TIMEOUT_SECONDS": "1.5"}) as app:
+        response = httpx.post(app.url + STREAM, json=question("long #slow"), timeout=30)
 
-    lines = parse_lines(response.content)
-    assert response.status_code == 200
-    assert lines[-1]["error"]["code"] == "timeout"
-    assert not any("finish_reason" in line.get("context", {}) for line in lines)
-    deadline = time.monotonic() + 2
-    while model_server.stats()["aborted"] < 1 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert model_server.stats()["aborted"] == 1
+        lines = parse_lines(response.content)
+        assert response.status_code == 200
+        assert lines[-1]["error"]["code"] == "timeout"
+        assert not any("finish_reason" in line.get("context", {}) for line in lines)
+        assert wait_until(lambda: model_server.stats()["aborted"] == 1)

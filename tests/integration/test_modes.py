@@ -28,8 +28,8 @@ def buffered_app_server(start_app):
 def test_streaming_off_sends_the_same_lines_at_once(app_server, buffered_app_server):
     body = question("Same lines?")
 
-    streamed = httpx.post(app_server.url + "/api/chat/stream", json=body)
-    buffered = httpx.post(buffered_app_server.url + "/api/chat/stream", json=body)
+    streamed = httpx.post(app_server.url + "/api/chat/stream", json=body, timeout=30)
+    buffered = httpx.post(buffered_app_server.url + "/api/chat/stream", json=body, timeout=30)
 
     assert buffered.status_code == 200
     assert buffered.headers["content-type"] == "application/x-ndjson"

@@ -10,9 +10,9 @@ import httpx
 
 from tests.support.ndjson import (
     answer_text,
-    first_word,
     live_lines,
     question,
+    read_until_keepalives,
     read_until_step,
     steps,
     timed_lines,
@@ -57,18 +57,26 @@ def test_the_buffered_route_still_answers_in_one_body_once_complete(app_server):
     assert lines[0][1]["message"]["content"]
 
 
-def test_a_long_silence_carries_keepalive_lines_the_answer_does_not_include(start_app):
-    with start_app({**PATIENT, "CHAT_KEEPALIVE_SECONDS": "0.4"}) as server:
-        status, _, lines = timed_lines(
-            server.url + "/api/chat/stream", question("Thinking hard #firstword2")
-        )
+def test_a_long_silence_carries_keepalive_lines_the_answer_does_not_include(
+    start_app, model_server
+):
+    model_server.reset()
+    # The stand-in stays silent until this test has read two keep-alive lines: an app without
+    # them would send nothing more, and the read would time out.
+    with (
+        start_app({**PATIENT, "CHAT_KEEPALIVE_SECONDS": "0.4"}) as server,
+        httpx.stream(
+            "POST", server.url + "/api/chat/stream", json=question("Thinking #held"), timeout=30
+        ) as response,
+    ):
+        lines = live_lines(response)
+        silence = read_until_keepalives(lines, 2)
+        model_server.release()
+        after = list(lines)
 
-    kinds = ["keep_alive" if line.get("context", {}).get("keep_alive") else "" for _, line in lines]
-    silent = [at for (at, _), kind in zip(lines, kinds, strict=True) if kind]
-    assert status == 200
-    assert len(silent) >= 2  # the 2 s silence carried several, about one per 0.4 s
-    assert max(silent) < first_word(lines)
-    assert all(
-        "content" not in line["delta"] for (_, line), k in zip(lines, kinds, strict=False) if k
-    )
-    assert lines[-1][1]["context"]["finish_reason"] == "stop"
+    keepalives = [line for line in silence + after if line.get("context", {}).get("keep_alive")]
+    assert response.status_code == 200
+    assert not answer_text(silence)
+    assert all("content" not in line["delta"] for line in keepalives)
+    assert answer_text(after).startswith("Answer to: Thinking")
+    assert after[-1]["context"]["finish_reason"] == "stop"

@@ -9,13 +9,13 @@ import pytest
 
 from tests.support.ndjson import (
     answer_text,
-    arrival,
     failure,
-    first_word,
+    live_lines,
     parse_lines,
     question,
+    read_until_keepalives,
+    read_until_step,
     steps,
-    timed_lines,
 )
 
 REASONING_APP = {
@@ -68,27 +68,46 @@ def test_the_thinking_comes_as_steps_before_the_first_words(reasoning_app):
     assert lines[-1]["context"]["finish_reason"] == "stop"
 
 
-def test_the_thinking_is_on_the_wire_while_the_model_is_still_thinking(reasoning_app):
-    # #slow: the stand-in streams its thinking (some 25 pieces) 100 ms apart, then the words.
-    status, _, lines = timed_lines(reasoning_app.url + "/api/chat/stream", question("Hm? #slow"))
+def test_the_thinking_is_on_the_wire_while_the_model_is_still_thinking(reasoning_app, model_server):
+    model_server.reset()
+    # The stand-in holds its first word until this test has read the thinking: an app that kept
+    # the thinking until the answer began would send none here, and the read would time out.
+    with httpx.stream(
+        "POST", reasoning_app.url + "/api/chat/stream", json=question("Hm? #held"), timeout=30
+    ) as response:
+        lines = live_lines(response)
+        before_the_words = read_until_step(lines, "Thinking")
+        model_server.release()
+        after = list(lines)
 
-    assert status == 200
-    assert arrival(lines, "Thinking") < first_word(lines) - 1.0
+    assert response.status_code == 200
+    assert not answer_text(before_the_words)
+    assert answer_text(after).startswith("Answer to: Hm?")
+    assert after[-1]["context"]["finish_reason"] == "stop"
 
 
-def test_a_long_silent_think_carries_keepalive_lines(start_app):
-    env = {**REASONING_APP, "CHAT_MODEL_TIMEOUT_SECONDS": "10", "CHAT_KEEPALIVE_SECONDS": "0.4"}
-    with start_app(env) as server:
-        # The stand-in opens its response, then thinks 2 s in silence before its summary.
-        status, _, lines = timed_lines(
-            server.url + "/api/chat/stream", question("Ponder this #firstword2")
-        )
+def test_a_long_silent_think_carries_keepalive_lines(start_app, model_server):
+    env = {**REASONING_APP, "CHAT_MODEL_TIMEOUT_SECONDS": "60", "CHAT_KEEPALIVE_SECONDS": "0.4"}
+    model_server.reset()
+    # The stand-in opens its response, then thinks in silence until this test has read two
+    # keep-alive lines: an app without them would send nothing, and the read would time out.
+    with (
+        start_app(env) as server,
+        httpx.stream(
+            "POST", server.url + "/api/chat/stream", json=question("Ponder #thinkheld"), timeout=30
+        ) as response,
+    ):
+        lines = live_lines(response)
+        silence = read_until_keepalives(lines, 2)
+        model_server.release()
+        after = list(lines)
 
-    assert status == 200
-    silent = [at for at, line in lines if line.get("context", {}).get("keep_alive")]
-    assert len(silent) >= 2  # about one per 0.4 s of the 2 s silence
-    assert max(silent) < arrival(lines, "Thinking") < first_word(lines)
-    assert lines[-1][1]["context"]["finish_reason"] == "stop"
+    assert response.status_code == 200
+    assert "Thinking" not in [s["title"] for s in steps(silence)]
+    assert not answer_text(silence)
+    assert steps(after)[0]["title"] == "Thinking"
+    assert answer_text(after).startswith("Answer to: Ponder")
+    assert after[-1]["context"]["finish_reason"] == "stop"
 
 
 def test_the_thinking_steps_are_timed(reasoning_app):

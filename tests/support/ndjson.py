@@ -98,6 +98,17 @@ def read_until_step(lines: Iterator[dict[str, Any]], title: str) -> list[dict[st
     raise AssertionError(f"the answer ended without a step {title!r}: {read}")
 
 
+def read_until_keepalives(lines: Iterator[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The lines read from a live answer until `count` keep-alive lines have come; fails if the
+    answer ends first."""
+    read = []
+    for line in lines:
+        read.append(line)
+        if sum(1 for seen in read if seen.get("context", {}).get("keep_alive")) == count:
+            return read
+    raise AssertionError(f"the answer ended before {count} keep-alive lines: {read}")
+
+
 def live_lines(response: Any) -> Iterator[dict[str, Any]]:
     """Each line of a streamed `httpx` response, parsed as it arrives."""
     return (orjson.loads(line) for line in response.iter_lines() if line.strip())

@@ -135,7 +135,7 @@ class ModelServer:
         httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
 
     def release(self) -> None:
-        """Let a `#held`, `#queryheld` or `#lockstep` answer send its next part."""
+        """Let a `#held`, `#thinkheld`, `#queryheld` or `#lockstep` answer send its next part."""
         httpx.post(self.url + "/_release", timeout=5)
 
 

@@ -31,6 +31,8 @@ the browser can each ask for what they need:
              needs, whatever the machine's load)  #queryheld  the search query likewise
   #lockstep  each word after the first only once POST /_release allows it, so a client can
              take the answer one word at a time
+  #thinkheld (Responses) nothing after `response.created`, not even a reasoning model's
+             thinking, until POST /_release allows it (a silent think as long as the test needs)
   #linger    (Chat Completions) half a second between the last text chunk and the finish chunk
 
 A non-streamed request whose system message (Responses: instructions) asks for a search query
@@ -40,7 +42,8 @@ search stand-in sees them.
 Counters at GET /_stats (requests, completed, aborted, active, queries, embeddings, refused, the
 last request, the last search-query request, and `calls`: the parameters of recent model
 calls); POST /_reset zeroes them.
-POST /_release lets a `#held`, `#queryheld` or `#lockstep` answer send its next part.
+POST /_release lets a `#held`, `#thinkheld`, `#queryheld` or `#lockstep` answer send its next
+part.
 Run: python -m tests.support.standin_model --port 0   (prints "READY port=N" when listening)
 """
 
@@ -493,6 +496,8 @@ class StandInModel:
             await response.prepare(request)
             await write(stream.created())
             await asyncio.sleep(_seconds("firstword", question) or b.first_token_ms / 1000)
+            if "#thinkheld" in question:
+                await self.released.acquire()
             if reasoning:
                 await write(stream.reasoning_started())
                 for index, thought in enumerate(thoughts):
@@ -507,7 +512,9 @@ class StandInModel:
             await write(stream.message_started())
             said: list[str] = []
             for index, piece in enumerate(pieces):
-                if index and gap:
+                if index == 0 and "#held" in question:
+                    await self.released.acquire()
+                elif index and gap:
                     await asyncio.sleep(gap)
                 if used >= cap:
                     text = "".join(said)
