@@ -19,6 +19,7 @@ from tests.support.ndjson import question
 from tests.support.polling import wait_for
 from tests.support.processes import AppServer, ModelServer
 from tests.support.standin_collector import Collector, collector
+from tests.support.standin_model import answer_words
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -77,25 +78,29 @@ def test_an_answer_arrives_as_one_trace_under_the_callers_span(traced_app):
     assert _attributes(server)["chat.lines"] == len(response.content.splitlines())
 
 
-def test_the_server_span_ends_after_the_last_line_was_read(traced_app):
+def test_the_server_span_ends_after_the_last_line_was_read(traced_app, model_server):
     app, sink = traced_app
+    model_server.reset()
     trace_id = "5c1e0f3a9b7d4e2f8a6b4c2d0e1f3a5b"
     headers = {"traceparent": f"00-{trace_id}-{CALLER_SPAN}-01"}
-    text_read_at = 0
+    text = "Take your time #lockstep"
+    words = len(answer_words(text, 20))
+    read = 0
+    # The stand-in sends each word once the one before has been read here, so the answer's last
+    # word (and its end line) leaves only after `text_read_at`.
     with httpx.stream(
-        "POST",
-        app.url + "/api/chat/stream",
-        json=question("Take your time #linger"),
-        headers=headers,
-        timeout=30,
+        "POST", app.url + "/api/chat/stream", json=question(text), headers=headers, timeout=30
     ) as response:
         for line in response.iter_lines():
             if line and "content" in orjson.loads(line)["delta"]:
-                text_read_at = time.time_ns()
+                read += 1
+                if read < words:
+                    text_read_at = time.time_ns()
+                    model_server.release()
         finished_at = time.time_ns()
 
+    assert read == words
     server = _server(_trace(sink, trace_id, 2))
-    # The model pauses before its finish chunk, so the end line comes well after the last text.
     assert server.end_time_unix_nano >= text_read_at
     assert server.start_time_unix_nano < text_read_at < finished_at
     assert _attributes(server)["chat.time_to_first_token_ms"] > 0
@@ -119,11 +124,13 @@ def test_the_metrics_arrive_with_their_names(traced_app):
     app, sink = traced_app
     httpx.post(app.url + "/api/chat/stream", json=question("Count me"), timeout=30)
 
-    names = wait_for(
-        lambda: (
-            sink.metric_names()
-            if {"chat.answers", "chat.answer.duration", "chat.tokens"} <= sink.metric_names()
-            else None
-        )
-    )
-    assert "chat.answer.time_to_first_token" in names
+    expected = {
+        "chat.answers",
+        "chat.answer.duration",
+        "chat.answer.time_to_first_token",
+        "chat.tokens",
+    }
+
+    # Each export carries what was recorded by then: wait for every name, not for the first.
+    names = wait_for(lambda: sink.metric_names() if expected <= sink.metric_names() else None)
+    assert expected <= names

@@ -1,13 +1,14 @@
 """Azurite, the Azure Storage emulator (npm package `azurite`, installed by `make test` from
-tests/support/azurite/package.json), serving the Table service on a free loopback port."""
+tests/support/azurite/package.json), serving the Table service on a loopback port it picks."""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
-import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ import httpx
 from tests.support import processes
 
 FOLDER = Path(__file__).resolve().parent / "azurite"
-EXECUTABLE = FOLDER / "node_modules" / ".bin" / "azurite-table"
+EXECUTABLE = FOLDER / "node_modules" / ".bin" / "azurite"
+_TABLE_LISTENING = re.compile(r"Table service is successfully listening at http://[\d.]+:(\d+)")
 # Azurite's documented development account: public, and accepted only by the emulator.
 ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = (
@@ -29,7 +31,7 @@ ACCOUNT_KEY = (
 @dataclass
 class Azurite:
     port: int
-    popen: subprocess.Popen[bytes] | None
+    popen: subprocess.Popen[str] | None
 
     @property
     def endpoint(self) -> str:
@@ -54,32 +56,62 @@ def available() -> bool:
 
 @contextlib.contextmanager
 def azurite_tables() -> Iterator[Azurite]:
-    """Azurite's Table service, in memory, on loopback only; stopped (and forgotten) after."""
-    port = _free_port()
+    """Azurite's Table service, in memory, on loopback only; stopped (and forgotten) after.
+    Azurite binds port 0 itself and prints the port it got, so no other process can take the
+    port in between (its Blob and Queue services start beside it, on ports of their own)."""
     workspace = tempfile.mkdtemp(prefix="azurite-")
+    arguments = []
+    for service in ("blob", "queue", "table"):
+        arguments += [f"--{service}Host", "127.0.0.1", f"--{service}Port", "0"]
     popen = subprocess.Popen(
         [
             str(EXECUTABLE),
-            "--tableHost",
-            "127.0.0.1",
-            "--tablePort",
-            str(port),
+            *arguments,
             "--inMemoryPersistence",
             "--skipApiVersionCheck",
             "--disableTelemetry",
             "--silent",
         ],
         cwd=workspace,  # anything it writes stays in a folder removed after
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
-    server = Azurite(port, popen)
+    server = Azurite(0, popen)
     try:
+        server.port = _listening_port(popen)
         _wait_until_ready(server)
         yield server
     finally:
         server.stop()
+        if popen.stdout is not None:
+            popen.stdout.close()
         shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _listening_port(popen: subprocess.Popen[str], timeout: float = 60.0) -> int:
+    """The Table service's port, from the line Azurite prints once it listens; the rest of its
+    output is read (and dropped) so it never blocks on a full pipe."""
+    found: list[int] = []
+    listening = threading.Event()
+    output: list[str] = []
+
+    def pump() -> None:
+        assert popen.stdout is not None
+        for line in popen.stdout:
+            match = _TABLE_LISTENING.search(line)
+            if match and not found:
+                found.append(int(match.group(1)))
+            if not listening.is_set():
+                output.append(line)
+            if found:
+                listening.set()
+        listening.set()
+
+    threading.Thread(target=pump, daemon=True).start()
+    if not listening.wait(timeout) or not found:
+        raise RuntimeError(f"Azurite did not start:\n{''.join(output)}")
+    return found[0]
 
 
 def _wait_until_ready(server: Azurite, timeout: float = 30.0) -> None:
@@ -95,9 +127,3 @@ def _wait_until_ready(server: Azurite, timeout: float = 30.0) -> None:
         except httpx.TransportError:
             time.sleep(0.05)
     raise RuntimeError("Azurite did not start")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
