@@ -29,17 +29,22 @@ def reasoning_app(start_app):
         yield server
 
 
-def test_the_thinking_shows_live_before_the_answer(reasoning_app, page, artifacts):
+def test_the_thinking_shows_live_before_the_answer(reasoning_app, model_server, page, artifacts):
+    model_server.reset()
     open_page(page, reasoning_app.url)
-    # #slow: the stand-in streams its thinking 100 ms a piece, for some seconds.
-    answer = ask(page, "Why is the sky blue? #slow")
+    # #lockstep: the stand-in sends each piece of its thinking only once released. Two releases:
+    # its first three pieces, "**Reading the question**", then nothing until the next.
+    model_server.release()
+    model_server.release()
+    answer = ask(page, "Why is the sky blue? #lockstep")
 
     thought = answer.locator(".step-thinking .step-detail").first
     expect(thought).to_contain_text("Reading the question")
     shown = len(thought.text_content() or "")
     expect(answer.locator("details.steps")).to_have_attribute("open", "")
     assert (answer_body(answer).text_content() or "") == ""  # no word of the answer yet
-    # It keeps growing as the model thinks on.
+    # It grows as the model thinks on.
+    model_server.release()
     page.wait_for_function(
         "([el, n]) => el.textContent.length > n", arg=[thought.element_handle(), shown]
     )

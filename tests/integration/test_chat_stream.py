@@ -27,14 +27,20 @@ def test_joined_deltas_are_the_model_answer(app_server):
 
 
 def test_first_words_arrive_while_the_model_is_still_generating(app_server, model_server):
+    model_server.reset()
+    # The stand-in sends its first word, then the next only once released: an app that held
+    # the answer back until the model finished would send no words here, and the read would
+    # time out.
     with httpx.stream(
-        "POST", app_server.url + "/api/chat/stream", json=question("stream me #slow")
+        "POST",
+        app_server.url + "/api/chat/stream",
+        json=question("stream me #lockstep"),
+        timeout=30,
     ) as response:
         lines = response.iter_lines()  # one iterator: dropping it would close the connection
         for line in lines:
             if '"content"' in line:
                 break
-        # The model is still producing (80 chunks, 100 ms apart) when the first words are here.
         assert model_server.stats()["active"] == 1
 
 

@@ -30,7 +30,7 @@ the browser can each ask for what they need:
   #held      the first word only once POST /_release allows it (a model as slow as the test
              needs, whatever the machine's load)  #queryheld  the search query likewise
   #lockstep  each word after the first only once POST /_release allows it, so a client can
-             take the answer one word at a time
+             take the answer one word at a time (Responses: each piece of thinking or text)
   #thinkheld (Responses) nothing after `response.created`, not even a reasoning model's
              thinking, until POST /_release allows it (a silent think as long as the test needs)
   #linger    (Chat Completions) half a second between the last text chunk and the finish chunk
@@ -488,6 +488,8 @@ class StandInModel:
         cap = body.get("max_output_tokens") or 1_000_000
         used = HIDDEN_REASONING_TOKENS if reasoning else 0
         stream = ResponseStream(body)
+        lockstep = "#lockstep" in question
+        shown = 0  # thinking and text pieces sent: with #lockstep, each after the first waits
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         c = self.counters
         c.active += 1
@@ -503,16 +505,19 @@ class StandInModel:
                 for index, thought in enumerate(thoughts):
                     await write(stream.summary_part_added(index))
                     for piece in _pieces(thought):
+                        if lockstep and shown:
+                            await self.released.acquire()
                         await write(stream.summary_delta(index, piece))
+                        shown += 1
                         used += 1
-                        if gap:
+                        if gap and not lockstep:
                             await asyncio.sleep(gap)
                     await write(stream.summary_part_done(index, thought))
                 await write(stream.reasoning_done(thoughts))
             await write(stream.message_started())
             said: list[str] = []
             for index, piece in enumerate(pieces):
-                if index == 0 and "#held" in question:
+                if (index == 0 and "#held" in question) or (lockstep and shown):
                     await self.released.acquire()
                 elif index and gap:
                     await asyncio.sleep(gap)
@@ -533,6 +538,7 @@ class StandInModel:
                 if index == 4 and "#garbled" in question:
                     await write(stream.event("response.output_text.delta", delta={"x": 1}))
                 await write(stream.text_delta(piece))
+                shown += 1
                 said.append(piece)
                 used += 1
             text = "".join(said)
