@@ -159,6 +159,9 @@ class ChatError(Exception):
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        # The status the model service answered with, for the app's own decisions (ingestion
+        # waits out a 401/403 while a role assignment applies); never sent to a client.
+        self.upstream_status: int | None = None
 
     def __repr__(self) -> str:
         return f"ChatError({self.status}, {self.code!r})"
@@ -306,6 +309,12 @@ def from_exception(exc: BaseException) -> ChatError:
 
 
 def from_status(status: int, code: str | None, headers: object) -> ChatError:
+    error = _from_status(status, code, headers)
+    error.upstream_status = status
+    return error
+
+
+def _from_status(status: int, code: str | None, headers: object) -> ChatError:
     if status == 429:
         return rate_limited(retry_after_seconds(headers) or 1)
     if code == UPSTREAM_CONTENT_FILTER:

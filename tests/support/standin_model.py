@@ -41,6 +41,8 @@ Counters at GET /_stats (requests, completed, aborted, active, queries, embeddin
 last request, the last search-query request, and `calls`: the parameters of recent model
 calls); POST /_reset zeroes them.
 POST /_release lets a `#held`, `#queryheld` or `#lockstep` answer send its next part.
+POST /_deny {"count": N} refuses the next N model calls (answers, queries, embeddings) with 403,
+as Azure OpenAI does until a new role assignment applies.
 Run: python -m tests.support.standin_model --port 0   (prints "READY port=N" when listening)
 """
 
@@ -58,6 +60,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from tests.support import standin_responses
 from tests.support.serving import serve
@@ -154,9 +157,10 @@ class StandInModel:
         self.behaviour = behaviour
         self.counters = Counters()
         self.released = asyncio.Semaphore(0)
+        self.deny_next = 0
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app = web.Application(client_max_size=16 * 1024 * 1024, middlewares=[self._denied])
         for prefix in ("/v1", "/openai/v1", "/openai/deployments/{deployment}"):
             app.router.add_post(prefix + "/chat/completions", self.chat)
             app.router.add_post(prefix + "/embeddings", self.embeddings)
@@ -165,7 +169,23 @@ class StandInModel:
         app.router.add_get("/_stats", self.stats)
         app.router.add_post("/_reset", self.reset)
         app.router.add_post("/_release", self.release)
+        app.router.add_post("/_deny", self.deny)
         return app
+
+    @web.middleware
+    async def _denied(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.deny_next > 0 and not request.path.startswith("/_"):
+            self.deny_next -= 1
+            return _error(
+                403,
+                "PermissionDenied",
+                "The principal lacks the required data action.",
+            )
+        return await handler(request)
+
+    async def deny(self, request: web.Request) -> web.Response:
+        self.deny_next = int((await request.json())["count"])
+        return web.json_response({"ok": True})
 
     async def stats(self, request: web.Request) -> web.Response:
         c = self.counters
