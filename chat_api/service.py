@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -53,6 +53,26 @@ def error_reply(error: ChatError, ref: str = "") -> Reply:
         # the platform's CORS adds the allowed origin but exposes no response headers.
         headers["Access-Control-Expose-Headers"] = "Retry-After"
     return Reply(error.status, wire.error_body(error, ref), wire.JSON, headers, error=error)
+
+
+def internal_error_reply(exc: BaseException, ref: str = "") -> Reply:
+    """The JSON 500 for what a route raised that nothing mapped, logged with its traceback (for
+    the operator) and never sent to the client as text."""
+    log.error("unexpected failure in a route: %s", type(exc).__name__, exc_info=exc)
+    return error_reply(errors.internal(), ref)
+
+
+async def _traced(trace: RequestTrace, work: Awaitable[Reply]) -> Reply:
+    """`work`'s reply, its trace ended however it ends: with the reply, as an internal error
+    (which then has the trace's reference), or with the client gone (the request cancelled)."""
+    try:
+        reply = await work
+    except asyncio.CancelledError:
+        trace.client_left()
+        raise
+    except Exception as exc:
+        reply = internal_error_reply(exc, trace.ref)
+    return trace.finish(reply)
 
 
 class ChatService:
@@ -152,7 +172,7 @@ class ChatService:
     ) -> Reply:
         """`POST /api/chat/stream`: NDJSON lines as they are produced, starting at once."""
         trace = self.telemetry.request(STREAM_ROUTE, headers)
-        return trace.finish(await self._stream(content_type, body, client, trace))
+        return await _traced(trace, self._stream(content_type, body, client, trace))
 
     async def _stream(
         self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
@@ -165,7 +185,7 @@ class ChatService:
         held, pending = await _opening(events, self.settings.opening_window_seconds)
         if held and isinstance(held[-1], Failure):
             await events.aclose()
-            return error_reply(held[-1].error, held[-1].ref)
+            return error_reply(held[-1].error, held[-1].ref or trace.ref)
         return Reply(
             200,
             AnswerLines(held, pending, events),
@@ -184,7 +204,7 @@ class ChatService:
         """The same lines as `stream`, sent at once, for hosts and proxies that buffer. The status
         is the outcome's: an answer that fails before its first word is an error status."""
         trace = self.telemetry.request(STREAM_ROUTE, headers)
-        return trace.finish(await self._buffered_stream(content_type, body, client, trace))
+        return await _traced(trace, self._buffered_stream(content_type, body, client, trace))
 
     async def _buffered_stream(
         self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
@@ -196,7 +216,7 @@ class ChatService:
         collected = [event async for event in self.events(request, client, trace)]
         first = next((e for e in collected if type(e) is not Step), None)
         if isinstance(first, Failure):
-            return error_reply(first.error, first.ref)
+            return error_reply(first.error, first.ref or trace.ref)
         lines = b"".join(wire.ndjson_line(event) for event in collected)
         return Reply(200, lines, wire.NDJSON, {"Cache-Control": "no-store"})
 
@@ -209,7 +229,7 @@ class ChatService:
     ) -> Reply:
         """`POST /api/chat`: one completion; any failure is an error status."""
         trace = self.telemetry.request(CHAT_ROUTE, headers)
-        return trace.finish(await self._complete(content_type, body, client, trace))
+        return await _traced(trace, self._complete(content_type, body, client, trace))
 
     async def _complete(
         self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
@@ -221,7 +241,7 @@ class ChatService:
         collected: list[Event] = []
         async for event in self.events(request, client, trace):
             if isinstance(event, Failure):
-                return error_reply(event.error, event.ref)
+                return error_reply(event.error, event.ref or trace.ref)
             collected.append(event)
         return Reply(200, wire.completion_body(collected, request.sessionState))
 

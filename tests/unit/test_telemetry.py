@@ -67,9 +67,9 @@ def _recorded(record_content: bool = False) -> Iterator[Recorded]:
         tracer_provider=tracer_provider,
         meter_provider=MeterProvider(metric_readers=[reader]),
     )
-    telemetry_package._listen_for_upstream_failures(telemetry.upstream_failure)
+    telemetry_package._listen(telemetry)
     yield Recorded(telemetry, spans, reader)
-    telemetry_package._listen_for_upstream_failures(None)
+    telemetry_package._listen(None)
 
 
 @pytest.fixture
