@@ -157,7 +157,10 @@ class ChatService:
             request, settings=self.settings, host=self.host, retriever=self.retriever, trace=trace
         )
         if self.limiter is not None:
-            events = self.limiter.guard(client, request, events)
+            if trace is None:
+                events = self.limiter.guard(client, request, events)
+            else:
+                events = self.limiter.guard(client, request, events, lambda: trace.ref)
         # Outermost, so a refusal by the limits is traced and gets its reference too.
         return events if trace is None else trace.observe(events)
 
@@ -185,7 +188,7 @@ class ChatService:
         held, pending = await _opening(events, self.settings.opening_window_seconds)
         if held and isinstance(held[-1], Failure):
             await events.aclose()
-            return error_reply(held[-1].error, held[-1].ref or trace.ref)
+            return error_reply(held[-1].error, held[-1].ref)
         return Reply(
             200,
             AnswerLines(held, pending, events),
@@ -216,7 +219,7 @@ class ChatService:
         collected = [event async for event in self.events(request, client, trace)]
         first = next((e for e in collected if type(e) is not Step), None)
         if isinstance(first, Failure):
-            return error_reply(first.error, first.ref or trace.ref)
+            return error_reply(first.error, first.ref)
         lines = b"".join(wire.ndjson_line(event) for event in collected)
         return Reply(200, lines, wire.NDJSON, {"Cache-Control": "no-store"})
 
@@ -241,7 +244,7 @@ class ChatService:
         collected: list[Event] = []
         async for event in self.events(request, client, trace):
             if isinstance(event, Failure):
-                return error_reply(event.error, event.ref or trace.ref)
+                return error_reply(event.error, event.ref)
             collected.append(event)
         return Reply(200, wire.completion_body(collected, request.sessionState))
 

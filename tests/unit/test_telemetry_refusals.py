@@ -211,3 +211,19 @@ async def test_a_search_throttled_past_its_retries_fails_the_answer_and_counts_e
     assert not _refusals(recorded)
     (throttled,) = recorded.metric_points("chat.upstream.throttled")
     assert (throttled.attributes, throttled.value) == ({"chat.upstream": "search"}, 3)
+
+
+async def test_an_answer_past_its_deadline_is_a_failure_whose_line_finds_its_trace(
+    opened, recorded, mock_model, fake_search
+):
+    mock_model.chunk_gap = 0.5  # the whole answer takes seconds
+    service = _service(recorded, opened, answer_timeout_seconds=0.3)
+
+    lines = await _stream(service, question("Slow?"))
+
+    server = recorded.finished()["server"].attributes
+    assert lines[-1]["error"]["code"] == "timeout"
+    assert lines[-1]["error"]["ref"] == server["chat.ref"]
+    assert server["chat.outcome"] == "failed"
+    assert server["error.type"] == "timeout"
+    assert not _refusals(recorded)
