@@ -43,43 +43,27 @@ def _assert_refused_by(recorded: Recorded, code: str, limit: str, body: bytes) -
 # ---- The app's own limits ----------------------------------------------------------------------
 
 
-async def test_a_client_over_its_requests_per_minute_is_a_refusal_not_throttling(
-    opened, recorded, mock_model, fake_search
+@pytest.mark.parametrize(
+    ("setting", "code", "limit"),
+    [
+        ("client_requests_per_minute", "rate_limited", "requests_per_minute"),
+        ("client_tokens_per_day", "rate_limited", "tokens_per_day"),
+        ("daily_token_budget", "budget_exhausted", "daily_budget"),
+    ],
+)
+async def test_a_request_over_a_counted_limit_is_a_refusal_not_throttling(
+    opened, recorded, mock_model, fake_search, setting, code, limit
 ):
-    service = _service(recorded, opened, client_requests_per_minute=1)
-    await _stream(service, question("Cost?"))
+    service = _service(recorded, opened, **{setting: 1})
+    await _stream(service, question("Cost?"))  # one answer: one request, its tokens counted
     recorded.spans.clear()
 
     reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
 
     assert reply.status == 429
-    _assert_refused_by(recorded, "rate_limited", "requests_per_minute", reply.body)
+    _assert_refused_by(recorded, code, limit, reply.body)
     (answers,) = recorded.metric_points("chat.answers")  # the first one only
     assert answers.attributes["chat.outcome"] == "complete"
-
-
-async def test_a_client_over_its_tokens_per_day_is_a_refusal(
-    opened, recorded, mock_model, fake_search
-):
-    service = _service(recorded, opened, client_tokens_per_day=1)
-    await _stream(service, question("Cost?"))
-    recorded.spans.clear()
-
-    reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
-
-    assert reply.status == 429
-    _assert_refused_by(recorded, "rate_limited", "tokens_per_day", reply.body)
-
-
-async def test_a_spent_daily_budget_is_a_refusal(opened, recorded, mock_model, fake_search):
-    service = _service(recorded, opened, daily_token_budget=1)
-    await _stream(service, question("Cost?"))
-    recorded.spans.clear()
-
-    reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
-
-    assert reply.status == 429
-    _assert_refused_by(recorded, "budget_exhausted", "daily_budget", reply.body)
 
 
 async def test_an_instance_answering_all_it_may_refuses_as_busy(
