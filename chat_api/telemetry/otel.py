@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _E = TypeVar("_E")
 _ANSWER = otel_context.create_key("chat.answer")
-_STAGE = otel_context.create_key("chat.stage")  # the stage running: its calls' tokens count so
+_STAGE = otel_context.create_key("chat.stage")  # which stage runs: tokens are counted by it
 SCOPE = "chat_api"
 MODEL = "model"  # the `chat.upstream` of the model service (the search service's: `search`)
 
@@ -343,8 +343,7 @@ class AnswerTrace:
         error = self.error
         if error is not None:
             span.set_attribute("error.type", error.code)
-            if error.code == Code.RATE_LIMITED and error.limit is None:
-                self.throttled_by.add(MODEL)  # the model's own 429, reported in its stream
+            self._note_throttling_in_stream(error)
         if self.answered and self.route.endswith("/stream"):
             span.set_attribute("chat.lines", self._lines)
         if _refused(error, answered=self.answered, client_left=client_left):
@@ -373,6 +372,16 @@ class AnswerTrace:
         instruments.answers.add(1, attributes)
         instruments.duration.record(elapsed, attributes)
         span.end()
+
+    def _note_throttling_in_stream(self, error: ChatError) -> None:
+        """The model's throttling told inside its stream rather than by a 429 (already counted)."""
+        if (
+            error.code == Code.RATE_LIMITED
+            and error.limit is None
+            and MODEL not in self.throttled_by
+        ):
+            self.throttled_by.add(MODEL)
+            self._telemetry.instruments.throttled.add(1, {"chat.upstream": MODEL})
 
     def _refused(self, error: ChatError | None) -> None:
         """Turned away before the model was asked: by a check of the request, or by one of the

@@ -211,3 +211,23 @@ async def test_an_answer_past_its_deadline_is_a_failure_whose_line_finds_its_tra
     assert server["chat.outcome"] == "failed"
     assert server["error.type"] == "timeout"
     assert not _refusals(recorded)
+
+
+async def test_the_models_throttling_told_inside_its_stream_is_counted_once(
+    opened, recorded, mock_model, fake_search
+):
+    failed = {"type": "response.failed", "response": {"error": {"code": "rate_limit_exceeded"}}}
+    mock_model.script = [b"event: response.failed\ndata: " + orjson.dumps(failed) + b"\n\n"]
+    service = _service(
+        recorded, opened, model_api="responses", retrieval="off", opening_window_seconds=30.0
+    )
+
+    reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
+
+    assert reply.status == 429
+    server = recorded.finished()["server"].attributes
+    assert server["chat.outcome"] == "failed"
+    assert server["chat.throttled_by"] == ("model",)
+    assert not _refusals(recorded)
+    (throttled,) = recorded.metric_points("chat.upstream.throttled")
+    assert (throttled.attributes, throttled.value) == ({"chat.upstream": "model"}, 1)
