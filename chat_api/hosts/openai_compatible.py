@@ -24,7 +24,7 @@ import orjson
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
-from chat_api import errors
+from chat_api import errors, telemetry
 from chat_api.events import End, Step, TextDelta
 from chat_api.hosts import Prompt, chat_completions, responses
 from chat_api.hosts.model_events import AnswerReader, unexpected
@@ -265,6 +265,7 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
+        telemetry.model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
         try:
             if not response.choices:
                 return ""
@@ -309,6 +310,7 @@ class OpenAICompatibleHost:
 
         if not isinstance(response, Response):  # a stream: not what a stream=False call returns
             raise unexpected("a reply")
+        telemetry.model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
         details = response.incomplete_details
         if details is not None and details.reason == errors.UPSTREAM_CONTENT_FILTER:
             raise errors.content_filtered()
@@ -339,6 +341,7 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
+        telemetry.model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
         try:
             vectors = [item.embedding for item in sorted(response.data, key=lambda i: i.index)]
         except (TypeError, AttributeError):
