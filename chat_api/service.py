@@ -282,7 +282,13 @@ async def _opening(
     held: list[Event] = []
     while True:
         next_event = loop.create_task(_next(events))
-        done, _ = await asyncio.wait((next_event,), timeout=max(0.0, deadline - loop.time()))
+        try:
+            done, _ = await asyncio.wait((next_event,), timeout=max(0.0, deadline - loop.time()))
+        except asyncio.CancelledError:
+            # The request itself was cancelled (its client left): so is the answer's work.
+            next_event.cancel()
+            await asyncio.wait((next_event,))
+            raise
         if not done:
             return held, next_event
         try:

@@ -230,6 +230,22 @@ async def test_closing_a_stream_while_the_model_is_silent_stops_the_model_call()
     assert host.closed.is_set()
 
 
+async def test_a_request_cancelled_within_its_opening_window_stops_the_model_call():
+    host = ScriptedHost(["never"], first_word=asyncio.Event())
+    service = ChatService(Settings(opening_window_seconds=30), host)
+    starting = asyncio.get_running_loop().create_task(
+        service.stream("application/json", _json(question("hi")))
+    )
+    while not host.prompts:  # the model call has begun
+        await asyncio.sleep(0.01)
+
+    starting.cancel()  # what a host may do when the client leaves before the first line
+    await asyncio.wait((starting,))
+
+    assert starting.cancelled()
+    assert host.closed.is_set()
+
+
 async def test_buffered_stream_status_is_the_outcome_even_after_a_slow_start():
     first_word = asyncio.Event()
     host = ScriptedHost([], fail_at=0, error=errors.model_timeout(), first_word=first_word)
