@@ -27,7 +27,12 @@ async def reply_safely(handler: Callable[[], Reply | Awaitable[Reply]]) -> Reply
         return internal_error_reply(exc)
 
 
-def internal_error_line(exc: BaseException) -> bytes:
-    """The last line of a stream that failed unexpectedly after it began."""
-    log.error("unexpected failure in a stream: %s", type(exc).__name__, exc_info=exc)
-    return wire.ndjson_line(Failure(errors.internal()))
+def internal_error_line(exc: BaseException, ref: str = "") -> bytes:
+    """The last line of a stream that failed unexpectedly after it began; `ref` finds its trace."""
+    log.error(
+        "unexpected failure in a stream: %s (ref %s)",
+        type(exc).__name__,
+        ref or "none",
+        exc_info=exc,
+    )
+    return wire.ndjson_line(Failure(errors.internal(), ref=ref))

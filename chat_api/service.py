@@ -191,7 +191,7 @@ class ChatService:
             return error_reply(held[-1].error, held[-1].ref)
         return Reply(
             200,
-            AnswerLines(held, pending, events),
+            AnswerLines(held, pending, events, trace.ref),
             wire.NDJSON,
             dict(STREAM_HEADERS),
             keepalive_seconds=self.settings.keepalive_seconds or None,
@@ -314,7 +314,9 @@ class AnswerLines:
         held: list[Event],
         pending: asyncio.Task[Event] | None,
         events: AsyncIterator[Event],
+        ref: str = "",
     ) -> None:
+        self.ref = ref  # the request's reference, for a last line the HTTP layer writes
         self._pending = pending
         self._events = events
         self._lines = self._produce(held)
