@@ -111,7 +111,7 @@ class LineStream(StreamingResponse):
                         keepalive.lines += 1
                         await send({"type": "http.response.body", "body": line, "more_body": True})
             except Exception as exc:  # the status is sent: the failure becomes the last line
-                line = internal_error_line(exc)
+                line = internal_error_line(exc, getattr(self.body_iterator, "ref", ""))
                 await send({"type": "http.response.body", "body": line, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         except asyncio.CancelledError:

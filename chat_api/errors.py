@@ -36,6 +36,18 @@ class Code(StrEnum):
     TIMEOUT = "timeout"
 
 
+class Limit(StrEnum):
+    """Which of the app's own limits refused a request (as opposed to a refusal by the model
+    service): telemetry tells them apart, as a client's `rate_limited` and the model's share
+    a code."""
+
+    REQUESTS_PER_MINUTE = "requests_per_minute"
+    TOKENS_PER_DAY = "tokens_per_day"
+    DAILY_BUDGET = "daily_budget"
+    CONCURRENT_ANSWERS = "concurrent_answers"
+    PROMPT_BUDGET = "prompt_budget"
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorKind:
     """One row of the table: the HTTP status, what it means (for the docs), whether the same
@@ -152,13 +164,23 @@ class ChatError(Exception):
     """A failure with a stable code, an HTTP status and a message safe to show anyone."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, retry_after: int | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        retry_after: int | None = None,
+        limit: Limit | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.retry_after = retry_after
+        self.limit = limit  # set when one of the app's own limits refused the request
+        # The status the model service answered with, for the app's own decisions (ingestion
+        # waits out a 401/403 while a role assignment applies); never sent to a client.
+        self.upstream_status: int | None = None
 
     def __repr__(self) -> str:
         return f"ChatError({self.status}, {self.code!r})"
@@ -186,10 +208,18 @@ def codes_by_status() -> dict[int, list[str]]:
     return dict(sorted(grouped.items()))
 
 
-def error(code: Code, message: str | None = None, *, retry_after: int | None = None) -> ChatError:
+def error(
+    code: Code,
+    message: str | None = None,
+    *,
+    retry_after: int | None = None,
+    limit: Limit | None = None,
+) -> ChatError:
     """The ChatError for a code of the table, with its status and, unless given, its message."""
     kind = TABLE[code]
-    return ChatError(kind.status, code, message or kind.message, retry_after=retry_after)
+    return ChatError(
+        kind.status, code, message or kind.message, retry_after=retry_after, limit=limit
+    )
 
 
 def bad_request(message: str, code: Code = Code.INVALID_REQUEST) -> ChatError:
@@ -223,6 +253,7 @@ def client_rate_limited(retry_after: int, *, daily: bool = False) -> ChatError:
         Code.RATE_LIMITED,
         f"Your address has {what}. Try again in {retry_after} seconds.",
         retry_after=retry_after,
+        limit=Limit.TOKENS_PER_DAY if daily else Limit.REQUESTS_PER_MINUTE,
     )
 
 
@@ -233,12 +264,13 @@ def budget_exhausted(retry_after: int) -> ChatError:
         "This app has used its model budget for today. It starts again at midnight UTC, "
         f"in {retry_after} seconds.",
         retry_after=retry_after,
+        limit=Limit.DAILY_BUDGET,
     )
 
 
 def busy() -> ChatError:
     """This process is answering as many questions as it may at once."""
-    return error(Code.BUSY, retry_after=1)
+    return error(Code.BUSY, retry_after=1, limit=Limit.CONCURRENT_ANSWERS)
 
 
 def answer_timeout(seconds: float) -> ChatError:
@@ -306,6 +338,12 @@ def from_exception(exc: BaseException) -> ChatError:
 
 
 def from_status(status: int, code: str | None, headers: object) -> ChatError:
+    error = _from_status(status, code, headers)
+    error.upstream_status = status
+    return error
+
+
+def _from_status(status: int, code: str | None, headers: object) -> ChatError:
     if status == 429:
         return rate_limited(retry_after_seconds(headers) or 1)
     if code == UPSTREAM_CONTENT_FILTER:

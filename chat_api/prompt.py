@@ -71,9 +71,11 @@ def ensure_question_fits(question: str, budget_tokens: int) -> None:
     """Refuse (413) a question that alone, with the instructions, is over the prompt budget:
     nothing could be trimmed to make it fit."""
     if estimate_tokens(SYSTEM) + estimate_tokens(question) > budget_tokens:
-        raise errors.too_large(
+        raise errors.error(
+            errors.Code.TOO_LARGE,
             "The question is too long: shorten it to about "
-            f"{max(0, budget_tokens - estimate_tokens(SYSTEM)) * 3:,} bytes."
+            f"{max(0, budget_tokens - estimate_tokens(SYSTEM)) * 3:,} bytes.",
+            limit=errors.Limit.PROMPT_BUDGET,
         )
 
 

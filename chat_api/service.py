@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -53,6 +53,26 @@ def error_reply(error: ChatError, ref: str = "") -> Reply:
         # the platform's CORS adds the allowed origin but exposes no response headers.
         headers["Access-Control-Expose-Headers"] = "Retry-After"
     return Reply(error.status, wire.error_body(error, ref), wire.JSON, headers, error=error)
+
+
+def internal_error_reply(exc: BaseException, ref: str = "") -> Reply:
+    """The JSON 500 for what a route raised that nothing mapped, logged with its traceback (for
+    the operator) and never sent to the client as text."""
+    log.error("unexpected failure in a route: %s", type(exc).__name__, exc_info=exc)
+    return error_reply(errors.internal(), ref)
+
+
+async def _traced(trace: RequestTrace, work: Awaitable[Reply]) -> Reply:
+    """`work`'s reply, its trace ended however it ends: with the reply, as an internal error
+    (which then has the trace's reference), or with the client gone (the request cancelled)."""
+    try:
+        reply = await work
+    except asyncio.CancelledError:
+        trace.client_left()
+        raise
+    except Exception as exc:
+        reply = internal_error_reply(exc, trace.ref)
+    return trace.finish(reply)
 
 
 class ChatService:
@@ -137,7 +157,10 @@ class ChatService:
             request, settings=self.settings, host=self.host, retriever=self.retriever, trace=trace
         )
         if self.limiter is not None:
-            events = self.limiter.guard(client, request, events)
+            if trace is None:
+                events = self.limiter.guard(client, request, events)
+            else:
+                events = self.limiter.guard(client, request, events, lambda: trace.ref)
         # Outermost, so a refusal by the limits is traced and gets its reference too.
         return events if trace is None else trace.observe(events)
 
@@ -152,7 +175,7 @@ class ChatService:
     ) -> Reply:
         """`POST /api/chat/stream`: NDJSON lines as they are produced, starting at once."""
         trace = self.telemetry.request(STREAM_ROUTE, headers)
-        return trace.finish(await self._stream(content_type, body, client, trace))
+        return await _traced(trace, self._stream(content_type, body, client, trace))
 
     async def _stream(
         self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
@@ -168,7 +191,7 @@ class ChatService:
             return error_reply(held[-1].error, held[-1].ref)
         return Reply(
             200,
-            AnswerLines(held, pending, events),
+            AnswerLines(held, pending, events, trace.ref),
             wire.NDJSON,
             dict(STREAM_HEADERS),
             keepalive_seconds=self.settings.keepalive_seconds or None,
@@ -184,7 +207,7 @@ class ChatService:
         """The same lines as `stream`, sent at once, for hosts and proxies that buffer. The status
         is the outcome's: an answer that fails before its first word is an error status."""
         trace = self.telemetry.request(STREAM_ROUTE, headers)
-        return trace.finish(await self._buffered_stream(content_type, body, client, trace))
+        return await _traced(trace, self._buffered_stream(content_type, body, client, trace))
 
     async def _buffered_stream(
         self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
@@ -209,7 +232,7 @@ class ChatService:
     ) -> Reply:
         """`POST /api/chat`: one completion; any failure is an error status."""
         trace = self.telemetry.request(CHAT_ROUTE, headers)
-        return trace.finish(await self._complete(content_type, body, client, trace))
+        return await _traced(trace, self._complete(content_type, body, client, trace))
 
     async def _complete(
         self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
@@ -259,7 +282,13 @@ async def _opening(
     held: list[Event] = []
     while True:
         next_event = loop.create_task(_next(events))
-        done, _ = await asyncio.wait((next_event,), timeout=max(0.0, deadline - loop.time()))
+        try:
+            done, _ = await asyncio.wait((next_event,), timeout=max(0.0, deadline - loop.time()))
+        except asyncio.CancelledError:
+            # The request itself was cancelled (its client left): so is the answer's work.
+            next_event.cancel()
+            await asyncio.wait((next_event,))
+            raise
         if not done:
             return held, next_event
         try:
@@ -285,7 +314,9 @@ class AnswerLines:
         held: list[Event],
         pending: asyncio.Task[Event] | None,
         events: AsyncIterator[Event],
+        ref: str = "",
     ) -> None:
+        self.ref = ref  # the request's reference, for a last line the HTTP layer writes
         self._pending = pending
         self._events = events
         self._lines = self._produce(held)

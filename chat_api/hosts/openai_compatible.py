@@ -7,8 +7,9 @@ connection, framed by `sse.SSEDecoder` and read by the API's reader (`responses.
 streamed chunk costs one small parse, no object tree and no log line.
 
 The calls off the hot path (the search query, embeddings) go through the OpenAI SDK and its typed
-objects. The SDK is imported when the first of them is made, so an app that only chats never pays
-its import (about a third of a second at a cold start, and some 25 MB).
+objects. The SDK is imported when the first of them is made, in a thread, so an app that only
+chats never pays its import (about a third of a second at a cold start, and some 25 MB) and the
+first answers of a cold process are not held up by it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import orjson
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
-from chat_api import errors
+from chat_api import errors, telemetry
 from chat_api.events import End, Step, TextDelta
 from chat_api.hosts import Prompt, chat_completions, responses
 from chat_api.hosts.model_events import AnswerReader, unexpected
@@ -223,8 +224,12 @@ class OpenAICompatibleHost:
 
     # ---- Calls off the hot path: typed SDK objects are fine here ------------------------------
 
-    def _client(self) -> openai.AsyncOpenAI:
+    async def _client(self) -> openai.AsyncOpenAI:
         if self._sdk is None:
+            # The SDK takes the better part of a second to import: in a thread, so that a cold
+            # process's first answers go on streaming their steps meanwhile.
+            await asyncio.to_thread(_import_sdk)
+        if self._sdk is None:  # another answer may have made it while this one waited
             import httpx2
             import openai
 
@@ -248,9 +253,10 @@ class OpenAICompatibleHost:
             options = chat_completions.limits(True, effort, cap, None)
         else:
             options = chat_completions.limits(False, "", max_tokens, 0.0)
+        client = await self._client()
         response = await with_retries(
             lambda: sdk_call(
-                self._client().chat.completions.create(
+                client.chat.completions.create(
                     model=self.model,
                     messages=cast("list[ChatCompletionMessageParam]", messages),
                     stream=False,
@@ -259,6 +265,7 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
+        telemetry.model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
         try:
             if not response.choices:
                 return ""
@@ -284,9 +291,10 @@ class OpenAICompatibleHost:
             options: dict[str, Any] = {"reasoning": {"effort": effort}}
         else:
             cap, options = max_tokens, {"temperature": 0.0}
+        client = await self._client()
         response = await with_retries(
             lambda: sdk_call(
-                self._client().responses.create(
+                client.responses.create(
                     model=self.model,
                     instructions=instructions,
                     input=conversation,  # type: ignore[arg-type]
@@ -302,6 +310,7 @@ class OpenAICompatibleHost:
 
         if not isinstance(response, Response):  # a stream: not what a stream=False call returns
             raise unexpected("a reply")
+        telemetry.model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
         details = response.incomplete_details
         if details is not None and details.reason == errors.UPSTREAM_CONTENT_FILTER:
             raise errors.content_filtered()
@@ -323,14 +332,16 @@ class OpenAICompatibleHost:
     async def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts or not self.embedding_model:
             return []
+        client = await self._client()
         response = await with_retries(
             lambda: sdk_call(
-                self._client().embeddings.create(
+                client.embeddings.create(
                     model=self.embedding_model, input=texts, encoding_format="float"
                 )
             ),
             self._retry_seconds,
         )
+        telemetry.model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
         try:
             vectors = [item.embedding for item in sorted(response.data, key=lambda i: i.index)]
         except (TypeError, AttributeError):
@@ -338,6 +349,11 @@ class OpenAICompatibleHost:
         if len(vectors) != len(texts) or not all(type(v) is list for v in vectors):
             raise unexpected("embeddings")
         return vectors
+
+
+def _import_sdk() -> None:
+    import httpx2  # noqa: F401
+    import openai  # noqa: F401
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:

@@ -59,8 +59,9 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="while Azure AI Search refuses access (401/403), try again for up to this long: "
-        "role assignments made by azd provision take minutes to apply (default: 0)",
+        help="while Azure AI Search or the embedding model refuses access (401/403), try again "
+        "for up to this long: role assignments made by azd provision take minutes to apply "
+        "(default: 0)",
     )
     return p
 
@@ -125,7 +126,7 @@ async def _run(
                 print(f"{index.description}: ingestion failed: {_explain(exc)}", file=sys.stderr)
                 return 1
             print(
-                f"{index.description}: access denied ({status}). Role assignments take a few "
+                f"{_refuser(exc, index)}: access denied ({status}). Role assignments take a few "
                 f"minutes to apply after provisioning; trying again in {delay:.0f} s.",
                 file=sys.stderr,
             )
@@ -161,7 +162,10 @@ def _target(
 
 
 def _access_denied(exc: BaseException) -> int | None:
-    """401 or 403 from Azure AI Search (a role not applied yet), else None."""
+    """401 or 403 from Azure AI Search or the embedding model (a role not applied yet), else
+    None."""
+    if isinstance(exc, ChatError):
+        return exc.upstream_status if exc.upstream_status in (401, 403) else None
     from azure.core import exceptions as azure_errors
 
     status = getattr(exc, "status_code", None)
@@ -170,11 +174,22 @@ def _access_denied(exc: BaseException) -> int | None:
     return None
 
 
+def _refuser(exc: BaseException, index: ingest.Target) -> str:
+    """Which service refused: the embedding model, or the search index."""
+    return "The embedding model" if isinstance(exc, ChatError) else index.description
+
+
 def _explain(exc: BaseException) -> str:
     """What went wrong and what to do, for the person running the command."""
     if isinstance(exc, ingest.IngestError):
         return str(exc)
     if isinstance(exc, ChatError):
+        if exc.upstream_status in (401, 403):
+            return (
+                f"the embedding model refused access ({exc.upstream_status}). Keyless "
+                "ingestion needs the Cognitive Services OpenAI User role on the Azure OpenAI "
+                "account (azd up grants it to you), or set AZURE_OPENAI_API_KEY."
+            )
         return f"the embedding model failed: {exc.message}"
     from azure.core import exceptions as azure_errors
 

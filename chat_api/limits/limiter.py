@@ -89,15 +89,20 @@ class Limiter:
     # ---- Around one answer ---------------------------------------------------------------------
 
     async def guard(
-        self, address: str | None, request: ChatRequest, events: AsyncIterator[Event]
+        self,
+        address: str | None,
+        request: ChatRequest,
+        events: AsyncIterator[Event],
+        ref: Callable[[], str] = str,  # by default, no reference ("")
     ) -> AsyncGenerator[Event, None]:
         """The answer's events within the limits: a refusal is a Failure as the first event
         (so it gets its own status), a deadline passed ends the answer with a `timeout`
-        Failure, and the tokens spent are counted however the answer ends."""
+        Failure, and the tokens spent are counted however the answer ends. `ref()` is the
+        request's reference, which those Failures carry (asked for only when one is made)."""
         quotas = self.quotas
         if quotas.max_concurrent and self._in_flight >= quotas.max_concurrent:
             await _close(events)
-            yield Failure(errors.busy())
+            yield Failure(errors.busy(), ref())
             return
         self._in_flight += 1
         key = client_key(address)
@@ -107,11 +112,11 @@ class Limiter:
             refusal = await self._admit(key)
             if refusal is not None:
                 await _close(events)
-                yield Failure(refusal)
+                yield Failure(refusal, ref())
                 return
             admitted = True
             if quotas.answer_timeout_seconds:
-                events = _within_deadline(events, quotas.answer_timeout_seconds)
+                events = _within_deadline(events, quotas.answer_timeout_seconds, ref)
             async for event in events:
                 kind = type(event)
                 if kind is TextDelta:
@@ -265,7 +270,9 @@ def _add_tokens(tokens: int) -> Change:
     return change
 
 
-async def _within_deadline(events: AsyncIterator[Event], seconds: float) -> AsyncIterator[Event]:
+async def _within_deadline(
+    events: AsyncIterator[Event], seconds: float, ref: Callable[[], str]
+) -> AsyncIterator[Event]:
     """The events until the deadline; then the pipeline is cancelled (closing its model and
     search calls) and a `timeout` Failure ends the answer. One timer for the whole answer: it
     cancels only while the pipeline is awaited, never while a line is being sent, and it cancels
@@ -294,7 +301,7 @@ async def _within_deadline(events: AsyncIterator[Event], seconds: float) -> Asyn
                 state.waiting = None
             yield event
         await _close(events)
-        yield Failure(errors.answer_timeout(seconds))
+        yield Failure(errors.answer_timeout(seconds), ref())
     finally:
         timer.cancel()
 

@@ -16,7 +16,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.search.documents.aio import SearchClient
 from azure.search.documents.models import VectorizedQuery
 
-from chat_api import errors
+from chat_api import errors, telemetry
 from chat_api.retrieval import Embed, Found, Passage
 from chat_api.settings import Settings
 
@@ -42,6 +42,18 @@ CLIENT_OPTIONS: dict[str, Any] = {
     "retry_backoff_factor": 0.25,
     "retry_backoff_max": 2,
 }
+
+
+# What the service answers when it throttles: 429, and 503 when it is overloaded as a whole.
+THROTTLED_STATUSES = frozenset({429, 503})
+
+
+def watch_throttling(response: Any) -> None:
+    """Every HTTP response the search client receives, retries included (the SDK retries a 503
+    by itself): a throttled one is reported to telemetry, as the model's 429s are."""
+    status = response.http_response.status_code
+    if status in THROTTLED_STATUSES:
+        telemetry.upstream_throttled("search", status)
 
 
 # The Free plan of the semantic ranker allows 1,000 queries a month, and a service may have the
@@ -218,6 +230,7 @@ def create_retriever(settings: Settings, embed: Embed | None) -> AzureSearchRetr
         credential,
         connection_timeout=min(10.0, settings.search_timeout_seconds),
         read_timeout=settings.search_timeout_seconds,
+        raw_response_hook=watch_throttling,
         **CLIENT_OPTIONS,
     )
     return AzureSearchRetriever(

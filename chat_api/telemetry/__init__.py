@@ -9,7 +9,7 @@ server span with a child span per stage, and records the metrics docs/observabil
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
@@ -55,6 +55,10 @@ class RequestTrace(Protocol):
 
     def finish(self, reply: Reply) -> Reply:
         """Ends the request's span when the reply is whole, or when its stream ends."""
+        ...
+
+    def client_left(self) -> None:
+        """Ends the request's span: the client went away before its reply was ready."""
         ...
 
 
@@ -118,6 +122,9 @@ class _NoTrace:
     def finish(self, reply: Reply) -> Reply:
         return reply
 
+    def client_left(self) -> None:
+        return None
+
 
 class NoTelemetry:
     enabled = False
@@ -140,21 +147,41 @@ def no_trace() -> RequestTrace:
     return _NoTrace()
 
 
-# ---- Failed model calls: reported by the retry loop, to the span current there ----------------
+# ---- What the model and search clients report, to the span current there ----------------------
 
-_failure_listener: Callable[[str, bool], None] | None = None
+
+class UpstreamListener(Protocol):
+    def upstream_failure(self, code: str, retrying: bool) -> None: ...
+    def upstream_throttled(self, upstream: str, status: int) -> None: ...
+    def model_usage(self, usage: object, model: str) -> None: ...
+
+
+_listener: UpstreamListener | None = None
 
 
 def upstream_failure(code: str, *, retrying: bool) -> None:
     """One attempt at a model call failed (code: what the client would be told), and whether it
     is tried again."""
-    if _failure_listener is not None:
-        _failure_listener(code, retrying)
+    if _listener is not None:
+        _listener.upstream_failure(code, retrying)
 
 
-def _listen_for_upstream_failures(listener: Callable[[str, bool], None] | None) -> None:
-    global _failure_listener
-    _failure_listener = listener
+def upstream_throttled(upstream: str, status: int) -> None:
+    """A service other than the model (`search`) throttled a call: answered 429, or 503."""
+    if _listener is not None:
+        _listener.upstream_throttled(upstream, status)
+
+
+def model_usage(usage: object, model: str = "") -> None:
+    """The usage figures (the SDK's object, or a dict) of a model call made outside the
+    answer's stream (the search query, embeddings), and the model that answered."""
+    if _listener is not None and usage is not None:
+        _listener.model_usage(usage, model)
+
+
+def _listen(listener: UpstreamListener | None) -> None:
+    global _listener
+    _listener = listener
 
 
 # ---- Choosing ----------------------------------------------------------------------------------
@@ -169,5 +196,5 @@ def create_telemetry(settings: Settings) -> Telemetry:
 
     providers = start_exporters(settings)
     telemetry = OpenTelemetry(providers, record_content=settings.trace_content)
-    _listen_for_upstream_failures(telemetry.upstream_failure)
+    _listen(telemetry)
     return telemetry

@@ -19,6 +19,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
+from chat_api import errors
 from chat_api.errors import ChatError, Code
 from chat_api.events import End, Event, Failure, TextDelta
 from chat_api.retrieval import Embed
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
 
 _E = TypeVar("_E")
 _ANSWER = otel_context.create_key("chat.answer")
+_STAGE = otel_context.create_key("chat.stage")  # which stage runs: tokens are counted by it
 SCOPE = "chat_api"
+MODEL = "model"  # the `chat.upstream` of the model service (the search service's: `search`)
 
 
 class Instruments:
@@ -54,7 +57,9 @@ class Instruments:
             "chat.upstream.retries", unit="{retry}", description="Model calls tried again."
         )
         self.throttled = meter.create_counter(
-            "chat.upstream.throttled", unit="{response}", description="429s from the model."
+            "chat.upstream.throttled",
+            unit="{response}",
+            description="Throttled calls (the model's 429s, the search service's 429s and 503s).",
         )
         self.refused = meter.create_counter(
             "chat.requests.refused", unit="{request}", description="Requests refused, by reason."
@@ -98,7 +103,9 @@ class OpenTelemetry:
                     "chat.inputs": len(texts),
                 },
             )
-            token = otel_context.attach(trace.set_span_in_context(span))
+            token = otel_context.attach(
+                otel_context.set_value(_STAGE, "embedding", trace.set_span_in_context(span))
+            )
             try:
                 return await embed(texts)
             except BaseException as exc:
@@ -114,14 +121,43 @@ class OpenTelemetry:
         answer = otel_context.get_value(_ANSWER)
         if isinstance(answer, AnswerTrace):
             answer.retries += retrying
-            answer.rate_limited = answer.rate_limited or code == Code.RATE_LIMITED
         span = trace.get_current_span()
         if span.is_recording():
             span.add_event("upstream_failure", {"error.type": code, "chat.retrying": retrying})
         if retrying:
             self.instruments.retries.add(1, {"error.type": code})
         if code == Code.RATE_LIMITED:
-            self.instruments.throttled.add(1, {"chat.upstream": "model"})
+            self._throttled(MODEL)
+
+    def upstream_throttled(self, upstream: str, status: int) -> None:
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.add_event(
+                "upstream_throttled",
+                {"chat.upstream": upstream, "http.response.status_code": status},
+            )
+        self._throttled(upstream)
+
+    def _throttled(self, upstream: str) -> None:
+        answer = otel_context.get_value(_ANSWER)
+        if isinstance(answer, AnswerTrace):
+            answer.throttled_by.add(upstream)
+        self.instruments.throttled.add(1, {"chat.upstream": upstream})
+
+    def model_usage(self, usage: object, model: str) -> None:
+        """A model call's usage, on the span of the stage that made it, counted by stage."""
+        dump = getattr(usage, "model_dump", None)
+        figures = dump() if callable(dump) else usage
+        if not isinstance(figures, dict):
+            return
+        stage = otel_context.get_value(_STAGE)
+        record_usage(
+            trace.get_current_span(),
+            figures,
+            model,
+            self.instruments,
+            stage if isinstance(stage, str) else "",
+        )
 
     def shutdown(self) -> None:
         self._shutdown()
@@ -150,7 +186,7 @@ class AnswerTrace:
         self.finish_reason: str | None = None
         self.error: ChatError | None = None
         self.retries = 0
-        self.rate_limited = False
+        self.throttled_by: set[str] = set()  # the upstreams that throttled this answer
         self._route_attributes = {"http.route": route}
         self._streaming = False  # the reply is a stream: `observe` sees its end
         self._over: bool | None = None  # the events ended: whether because the client left
@@ -206,7 +242,7 @@ class AnswerTrace:
                 finally:
                     detach(token)
                 if type(event) is End:
-                    self._record_usage(span, event)  # type: ignore[arg-type]
+                    self._model_ended(span, event)  # type: ignore[arg-type]
                 elif first is None and type(event) is TextDelta:
                     first = time.perf_counter()
                     span.set_attribute("chat.time_to_first_token_ms", _ms(first - started))
@@ -222,21 +258,9 @@ class AnswerTrace:
                 span.set_attribute("gen_ai.output.messages", "".join(texts))
             span.end()
 
-    def _record_usage(self, span: Span, end: End) -> None:
-        usage = end.usage or {}
-        tokens = {
-            "input": usage.get("prompt_tokens", usage.get("input_tokens")),
-            "output": usage.get("completion_tokens", usage.get("output_tokens")),
-            "reasoning": _reasoning_tokens(usage),
-        }
+    def _model_ended(self, span: Span, end: End) -> None:
         span.set_attribute("gen_ai.response.finish_reasons", (end.finish_reason,))
-        if end.model:
-            span.set_attribute("gen_ai.response.model", end.model)
-        instruments = self._telemetry.instruments
-        for kind, count in tokens.items():
-            if isinstance(count, int):
-                span.set_attribute(f"gen_ai.usage.{kind}_tokens", count)
-                instruments.tokens.add(count, {"gen_ai.token.type": kind})
+        record_usage(span, end.usage or {}, end.model, self._telemetry.instruments, "answer")
 
     # ---- The answer as the client gets it ----------------------------------------------------
 
@@ -270,6 +294,13 @@ class AnswerTrace:
                 yield event
             self._lines = lines
             self._stream_over(client_left=False)
+        except Exception:
+            # An unexpected failure (the pipeline maps every expected one to a Failure event):
+            # the caller answers it as an internal error.
+            self._lines = lines
+            self.error = errors.internal()
+            self._stream_over(client_left=False)
+            raise
         except BaseException:
             # Cancelled while waiting for the pipeline (the client left), or closed while a
             # line was being sent.
@@ -293,6 +324,10 @@ class AnswerTrace:
                 self._stream_over(client_left=self._over)
         return reply
 
+    def client_left(self) -> None:
+        """The client went away before the reply was ready (an answer sent in one piece)."""
+        self._end(client_left=True)
+
     def _stream_over(self, *, client_left: bool) -> None:
         self._over = client_left
         if self._streaming and not self._ended:
@@ -308,16 +343,11 @@ class AnswerTrace:
         error = self.error
         if error is not None:
             span.set_attribute("error.type", error.code)
-            self.rate_limited = self.rate_limited or error.code == Code.RATE_LIMITED
+            self._note_throttling_in_stream(error)
         if self.answered and self.route.endswith("/stream"):
             span.set_attribute("chat.lines", self._lines)
-        if not self.answered:
-            reason = error.code if error is not None else "unknown"
-            instruments.refused.add(1, {"http.route": self.route, "chat.refusal.reason": reason})
-            span.set_attribute("chat.outcome", "refused")
-            if error is not None and error.status >= 500:
-                span.set_status(Status(StatusCode.ERROR, error.code))
-            span.end()
+        if _refused(error, answered=self.answered, client_left=client_left):
+            self._refused(error)
             return
         outcome = _outcome(self.finish_reason, error, client_left)
         attributes = {"http.route": self.route, "chat.outcome": outcome}
@@ -325,10 +355,12 @@ class AnswerTrace:
             {
                 "chat.outcome": outcome,
                 "chat.client_left": outcome == "client_left",
-                "chat.rate_limited": self.rate_limited,
+                "chat.rate_limited": bool(self.throttled_by),
                 "chat.retries": self.retries,
             }
         )
+        if self.throttled_by:
+            span.set_attribute("chat.throttled_by", tuple(sorted(self.throttled_by)))
         if self.finish_reason is not None:
             span.set_attribute("gen_ai.response.finish_reasons", (self.finish_reason,))
         if self.first_token is not None:
@@ -339,6 +371,31 @@ class AnswerTrace:
             span.set_status(Status(StatusCode.ERROR, error.code))
         instruments.answers.add(1, attributes)
         instruments.duration.record(elapsed, attributes)
+        span.end()
+
+    def _note_throttling_in_stream(self, error: ChatError) -> None:
+        """The model's throttling told inside its stream rather than by a 429 (already counted)."""
+        if (
+            error.code == Code.RATE_LIMITED
+            and error.limit is None
+            and MODEL not in self.throttled_by
+        ):
+            self.throttled_by.add(MODEL)
+            self._telemetry.instruments.throttled.add(1, {"chat.upstream": MODEL})
+
+    def _refused(self, error: ChatError | None) -> None:
+        """Turned away before the model was asked: by a check of the request, or by one of the
+        app's limits (which `error.limit` names)."""
+        span = self.span
+        reason = error.code if error is not None else "unknown"
+        attributes = {"http.route": self.route, "chat.refusal.reason": reason}
+        if error is not None and error.limit is not None:
+            attributes["chat.limit"] = str(error.limit)
+            span.set_attribute("chat.limit", str(error.limit))
+        self._telemetry.instruments.refused.add(1, attributes)
+        span.set_attribute("chat.outcome", "refused")
+        if error is not None and error.status >= 500:
+            span.set_status(Status(StatusCode.ERROR, error.code))
         span.end()
 
 
@@ -369,7 +426,10 @@ class StageSpan:
         self._span = answer._telemetry.tracer.start_span(
             self._name, context=answer.ctx, kind=SpanKind.CLIENT, attributes=self._attributes
         )
-        self._token = otel_context.attach(trace.set_span_in_context(self._span, answer.ctx))
+        current = trace.set_span_in_context(self._span, answer.ctx)
+        self._token = otel_context.attach(
+            otel_context.set_value(_STAGE, self._attributes["chat.stage"], current)
+        )
         return self
 
     def __exit__(self, kind: object, error: object, traceback: object) -> None:
@@ -393,6 +453,33 @@ def record_failure(span: Span, exc: BaseException) -> None:
     code = exc.code if isinstance(exc, ChatError) else type(exc).__name__
     span.set_attribute("error.type", code)
     span.set_status(Status(StatusCode.ERROR, code))
+
+
+def record_usage(
+    span: Span, usage: dict[str, Any], model: str, instruments: Instruments, stage: str
+) -> None:
+    """A model call's usage figures (either API's shape) on its span, and counted by kind."""
+    tokens = {
+        "input": usage.get("prompt_tokens", usage.get("input_tokens")),
+        "output": usage.get("completion_tokens", usage.get("output_tokens")),
+        "reasoning": _reasoning_tokens(usage),
+    }
+    if model:
+        span.set_attribute("gen_ai.response.model", model)
+    for kind, count in tokens.items():
+        if type(count) is int:
+            span.set_attribute(f"gen_ai.usage.{kind}_tokens", count)
+            instruments.tokens.add(count, {"gen_ai.token.type": kind, "chat.stage": stage})
+
+
+def _refused(error: ChatError | None, *, answered: bool, client_left: bool) -> bool:
+    """Turned away without reaching the model: a limit of the app said no, or the request
+    failed its checks before any answer began (an unexpected failure is no refusal)."""
+    if error is None:
+        return not answered and not client_left
+    if error.limit is not None:
+        return True
+    return not answered and error.code != Code.INTERNAL_ERROR
 
 
 def _outcome(finish_reason: str | None, error: ChatError | None, client_left: bool) -> str:

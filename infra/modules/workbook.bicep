@@ -1,6 +1,7 @@
 // An Application Insights workbook for the chat answers: time to first token (p50, p95), answers
-// per minute by outcome, tokens per day, model throttling and refused requests. The queries read
-// what the app's telemetry sends (docs/observability.md); their JSON is in chat-workbook.json.
+// per minute by outcome, tokens per day, throttling (model and search) and refused requests. The
+// queries read what the app's telemetry sends (docs/observability.md); their JSON is in
+// chat-workbook.json.
 
 @description('Application Insights component the workbook reads.')
 param applicationInsightsName string

@@ -147,6 +147,35 @@ def test_stops_waiting_for_access_at_the_deadline(kb, index_env, search_server):
     assert "Search Index Data Contributor" in result.stderr
 
 
+def test_waits_out_an_embedding_role_that_is_not_applied_yet(
+    kb, index_env, search_server, model_server
+):
+    name, env = index_env
+    model_server.deny(1)
+
+    result = run_ingest(env, str(kb), "--no-progress", "--wait-for-access", "60")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("The embedding model: access denied (403)") == 1
+    assert "trying again in 5 s" in result.stderr
+    assert search_server.stats()["indexes"][name]["documents"] == 4
+
+
+def test_an_embedding_model_that_keeps_refusing_names_the_role_it_needs(
+    kb, index_env, model_server
+):
+    _, env = index_env
+    model_server.deny(1000)
+
+    result = run_ingest(env, str(kb), "--no-progress")
+
+    model_server.deny(0)
+    assert result.returncode == 1
+    assert "embedding model refused access (403)" in result.stderr
+    assert "Cognitive Services OpenAI User" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_no_embedding_model_is_a_configuration_error(kb, search_server):
     result = run_ingest(search_env(search_server, "unused"), str(kb), "--no-progress")
 

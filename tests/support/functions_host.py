@@ -272,7 +272,11 @@ class FrontEnd:
     ) -> aiohttp.ClientResponse:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0),
+                # The worker's uvicorn closes a connection idle for 5 s: reusing one idle longer
+                # races that close (a request lost with "server disconnected"). The Functions
+                # host's .NET client checks a pooled connection before it reuses it; this drops
+                # idle ones first instead.
+                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=4.0),
                 timeout=aiohttp.ClientTimeout(total=None),
                 auto_decompress=False,
             )

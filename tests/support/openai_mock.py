@@ -110,7 +110,12 @@ def chunks_for(text: str, model: str = "gpt-4o-mini") -> list[ChatCompletionChun
     return out
 
 
+# What a non-streamed completion says it read (the search query's call, say).
+COMPLETION_PROMPT_TOKENS = 41
+
+
 def completion_for(text: str, model: str = "gpt-4o-mini") -> ChatCompletion:
+    output = len(text.split())
     return ChatCompletion(
         id="chatcmpl-mock",
         object="chat.completion",
@@ -123,6 +128,11 @@ def completion_for(text: str, model: str = "gpt-4o-mini") -> ChatCompletion:
                 message=ChatCompletionMessage(role="assistant", content=text),
             )
         ],
+        usage=CompletionUsage(
+            prompt_tokens=COMPLETION_PROMPT_TOKENS,
+            completion_tokens=output,
+            total_tokens=COMPLETION_PROMPT_TOKENS + output,
+        ),
     )
 
 

@@ -33,7 +33,6 @@ the browser can each ask for what they need:
              take the answer one word at a time (Responses: each piece of thinking or text)
   #thinkheld (Responses) nothing after `response.created`, not even a reasoning model's
              thinking, until POST /_release allows it (a silent think as long as the test needs)
-  #linger    (Chat Completions) half a second between the last text chunk and the finish chunk
 
 A non-streamed request whose system message (Responses: instructions) asks for a search query
 is answered with one: the question's words, lowercased, directives kept (`query_for`), so a
@@ -44,6 +43,8 @@ last request, the last search-query request, and `calls`: the parameters of rece
 calls); POST /_reset zeroes them.
 POST /_release lets a `#held`, `#thinkheld`, `#queryheld` or `#lockstep` answer send its next
 part.
+POST /_deny {"count": N} refuses the next N model calls (answers, queries, embeddings) with 403,
+as Azure OpenAI does until a new role assignment applies.
 Run: python -m tests.support.standin_model --port 0   (prints "READY port=N" when listening)
 """
 
@@ -61,6 +62,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from tests.support import standin_responses
 from tests.support.serving import serve
@@ -157,9 +159,10 @@ class StandInModel:
         self.behaviour = behaviour
         self.counters = Counters()
         self.released = asyncio.Semaphore(0)
+        self.deny_next = 0
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+        app = web.Application(client_max_size=16 * 1024 * 1024, middlewares=[self._denied])
         for prefix in ("/v1", "/openai/v1", "/openai/deployments/{deployment}"):
             app.router.add_post(prefix + "/chat/completions", self.chat)
             app.router.add_post(prefix + "/embeddings", self.embeddings)
@@ -168,7 +171,23 @@ class StandInModel:
         app.router.add_get("/_stats", self.stats)
         app.router.add_post("/_reset", self.reset)
         app.router.add_post("/_release", self.release)
+        app.router.add_post("/_deny", self.deny)
         return app
+
+    @web.middleware
+    async def _denied(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.deny_next > 0 and not request.path.startswith("/_"):
+            self.deny_next -= 1
+            return _error(
+                403,
+                "PermissionDenied",
+                "The principal lacks the required data action.",
+            )
+        return await handler(request)
+
+    async def deny(self, request: web.Request) -> web.Response:
+        self.deny_next = int((await request.json())["count"])
+        return web.json_response({"ok": True})
 
     async def stats(self, request: web.Request) -> web.Response:
         c = self.counters
@@ -408,8 +427,6 @@ class StandInModel:
                 if index == 4 and "#garbled" in question:
                     piece = 42  # type: ignore[assignment]  # not text: a broken or hostile server
                 await response.write(_chunk(model, created, delta={"content": piece}))
-            if "#linger" in question:
-                await asyncio.sleep(0.5)
             # A final chunk without a delta, as Azure sends with its content filter results.
             await response.write(_chunk(model, created, finish_reason=finish))
             usage = {

@@ -5,8 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
+import orjson
+
 from chat_api import wire
 from chat_api.asgi import LineStream
+from chat_api.events import Event, TextDelta
+from chat_api.service import AnswerLines
 
 SCOPE = {"type": "http", "asgi": {"spec_version": "2.3"}}
 
@@ -156,3 +160,22 @@ async def test_a_body_that_fails_unexpectedly_ends_with_an_internal_error_line()
         b'{"error":{"code":"internal_error","message":"Something went wrong on the server."}}\n',
         b"",
     ]
+
+
+async def test_an_answer_that_fails_unexpectedly_ends_with_a_line_that_finds_its_trace():
+    async def failing() -> AsyncIterator[Event]:
+        yield TextDelta("first")
+        raise RuntimeError("secret detail")
+
+    sent = await _sent_to_a_client_that_stays(
+        LineStream(AnswerLines([], None, failing(), ref="a1b2c3"))
+    )
+
+    last = orjson.loads(sent[-2]["body"])
+    assert last == {
+        "error": {
+            "code": "internal_error",
+            "message": "Something went wrong on the server.",
+            "ref": "a1b2c3",
+        }
+    }

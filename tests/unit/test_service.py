@@ -36,10 +36,12 @@ class ScriptedHost:
         self.error = error or errors.model_failed()
         self.first_word = first_word  # set: the model may answer
         self.closed = asyncio.Event()
+        self.asked = asyncio.Event()  # set: the model call has begun
         self.prompts: list[Prompt] = []
 
     async def stream_answer(self, prompt: Prompt) -> AsyncIterator[TextDelta | End]:
         self.prompts.append(prompt)
+        self.asked.set()
         try:
             if self.first_word is not None:
                 await self.first_word.wait()
@@ -227,6 +229,21 @@ async def test_closing_a_stream_while_the_model_is_silent_stops_the_model_call()
     await asyncio.wait((reader,))
     await reply.body.aclose()
 
+    assert host.closed.is_set()
+
+
+async def test_a_request_cancelled_within_its_opening_window_stops_the_model_call():
+    host = ScriptedHost(["never"], first_word=asyncio.Event())
+    service = ChatService(Settings(opening_window_seconds=30), host)
+    starting = asyncio.get_running_loop().create_task(
+        service.stream("application/json", _json(question("hi")))
+    )
+    await host.asked.wait()
+
+    starting.cancel()  # what a host may do when the client leaves before the first line
+    await asyncio.wait((starting,))
+
+    assert starting.cancelled()
     assert host.closed.is_set()
 
 

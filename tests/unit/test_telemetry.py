@@ -18,12 +18,16 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from starlette.requests import Request
 
+from chat_api import asgi, runtime
+from chat_api import service as service_module
 from chat_api import telemetry as telemetry_package
-from chat_api.events import End
+from chat_api.events import End, Step
 from chat_api.service import ChatService
 from chat_api.telemetry.otel import OpenTelemetry
 from tests.support.ndjson import question
+from tests.support.openai_mock import COMPLETION_PROMPT_TOKENS
 from tests.unit.conftest import Opened
 from tests.unit.test_pipeline import SETTINGS  # the same app: OpenAI host, Azure AI Search
 
@@ -67,9 +71,9 @@ def _recorded(record_content: bool = False) -> Iterator[Recorded]:
         tracer_provider=tracer_provider,
         meter_provider=MeterProvider(metric_readers=[reader]),
     )
-    telemetry_package._listen_for_upstream_failures(telemetry.upstream_failure)
+    telemetry_package._listen(telemetry)
     yield Recorded(telemetry, spans, reader)
-    telemetry_package._listen_for_upstream_failures(None)
+    telemetry_package._listen(None)
 
 
 @pytest.fixture
@@ -304,7 +308,9 @@ async def test_answers_leave_outcome_duration_first_token_and_token_metrics(
     assert recorded.metric_points("chat.answer.duration")[0].count == 1
     assert recorded.metric_points("chat.answer.time_to_first_token")[0].count == 1
     tokens = {
-        p.attributes["gen_ai.token.type"]: p.value for p in recorded.metric_points("chat.tokens")
+        p.attributes["gen_ai.token.type"]: p.value
+        for p in recorded.metric_points("chat.tokens")
+        if p.attributes["chat.stage"] == "answer"
     }
     assert tokens == {"input": usage["input_tokens"], "output": usage["output_tokens"]}
     (open_streams,) = recorded.metric_points("chat.streams.open")
@@ -329,3 +335,145 @@ async def test_reasoning_tokens_are_recorded_from_a_responses_style_usage(record
     assert answer["gen_ai.usage.output_tokens"] == 9
     assert answer["gen_ai.usage.reasoning_tokens"] == 6
     assert answer["gen_ai.response.model"] == "gpt-5.4-mini-2026-03-17"
+
+
+# ---- Requests that end unexpectedly ------------------------------------------------------------
+
+
+async def test_an_unexpected_failure_before_the_answer_ends_the_span_as_an_internal_error(
+    opened, recorded, mock_model, fake_search, monkeypatch
+):
+    service = _service(recorded, opened)
+
+    def broken(content_type: str | None, body: bytes) -> None:
+        raise RuntimeError("secret detail")
+
+    monkeypatch.setattr(service, "parse", broken)
+
+    reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
+
+    assert reply.status == 500
+    server = recorded.finished()["server"]
+    assert server.attributes["chat.outcome"] == "failed"
+    assert server.attributes["error.type"] == "internal_error"
+    assert server.attributes["http.response.status_code"] == 500
+    assert server.status.status_code is StatusCode.ERROR
+    assert orjson.loads(reply.body)["error"]["ref"] == server.attributes["chat.ref"]
+    (answers,) = recorded.metric_points("chat.answers")
+    assert answers.attributes["chat.outcome"] == "failed"
+    assert not recorded.metric_points("chat.requests.refused")
+
+
+async def _breaks_after_a_step(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+    yield Step("Question received")
+    raise RuntimeError("secret detail")
+
+
+def _breaks_when_told(proceed: asyncio.Event) -> Any:
+    async def pipeline(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        yield Step("Question received")
+        await proceed.wait()
+        raise RuntimeError("secret detail")
+
+    return pipeline
+
+
+async def test_an_unexpected_failure_in_a_whole_reply_ends_the_span_as_an_internal_error(
+    opened, recorded, mock_model, fake_search, monkeypatch
+):
+    monkeypatch.setattr(service_module, "stream_chat", _breaks_after_a_step)
+
+    reply = await _service(recorded, opened).complete(
+        "application/json", orjson.dumps(question("Cost?"))
+    )
+
+    assert reply.status == 500
+    server = recorded.finished()["server"].attributes
+    assert server["chat.outcome"] == "failed"
+    assert server["error.type"] == "internal_error"
+    assert server["chat.client_left"] is False
+
+
+async def test_an_unexpected_failure_mid_stream_ends_the_span_as_failed_not_as_a_client_gone(
+    opened, recorded, mock_model, fake_search, monkeypatch
+):
+    proceed = asyncio.Event()
+    monkeypatch.setattr(service_module, "stream_chat", _breaks_when_told(proceed))
+    service = _service(recorded, opened, opening_window_seconds=0.01)
+    reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
+    assert reply.status == 200  # the stream has begun
+    proceed.set()
+
+    with pytest.raises(RuntimeError):  # the HTTP layer turns it into an internal_error line
+        [line async for line in reply.body]
+
+    server = recorded.finished()["server"].attributes
+    assert server["chat.outcome"] == "failed"
+    assert server["error.type"] == "internal_error"
+    assert server["chat.client_left"] is False
+    (open_streams,) = recorded.metric_points("chat.streams.open")
+    assert open_streams.value == 0
+
+
+async def test_a_client_that_leaves_a_whole_reply_ends_the_span_as_client_left(
+    opened, recorded, mock_model, fake_search, monkeypatch
+):
+    mock_model.chunk_gap = 0.2
+    monkeypatch.setattr(runtime, "_service", _service(recorded, opened))
+    body = orjson.dumps(question("Slow?"))
+    delivered = False
+    leave = asyncio.Event()
+
+    def answer_then_leave(messages: list[dict]) -> str:
+        leave.set()  # the client goes once the model has begun its answer
+        return "A slow answer in many words"
+
+    mock_model.answer = answer_then_leave
+
+    async def receive() -> dict:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await leave.wait()
+        return {"type": "http.disconnect"}
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/chat",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 50000),
+    }
+    answering = asyncio.create_task(asgi.chat(Request(scope, receive)))
+    response = await asyncio.wait_for(answering, 10)
+
+    assert response.status_code == 499  # never sent: the connection is gone
+    spans = recorded.finished()
+    assert spans["server"].name == "POST /api/chat"
+    assert spans["server"].attributes["chat.outcome"] == "client_left"
+    assert spans["server"].attributes["chat.client_left"] is True
+    assert spans["answer"].attributes["chat.cancelled"] is True
+    (answers,) = recorded.metric_points("chat.answers")
+    assert answers.attributes["chat.outcome"] == "client_left"
+
+
+# ---- The search query's model call -------------------------------------------------------------
+
+
+async def test_the_search_query_span_records_its_token_usage(
+    opened, recorded, mock_model, fake_search
+):
+    await _stream(_service(recorded, opened), question("What does it cost?"))
+
+    query = recorded.finished()["query"].attributes
+    assert query["gen_ai.usage.input_tokens"] == COMPLETION_PROMPT_TOKENS
+    assert query["gen_ai.usage.output_tokens"] == 4  # "what does it cost"
+    assert query["gen_ai.response.model"] == "gpt-4o-mini"
+    tokens = {
+        (p.attributes["chat.stage"], p.attributes["gen_ai.token.type"]): p.value
+        for p in recorded.metric_points("chat.tokens")
+    }
+    assert tokens[("query", "input")] == COMPLETION_PROMPT_TOKENS
+    assert tokens[("query", "output")] == 4
