@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
+import threading
 
 import pytest
 
@@ -168,25 +168,21 @@ async def test_the_search_query_is_one_non_streamed_call_with_the_query_prompt(o
 async def test_the_sdk_is_imported_off_the_event_loop(opened, mock_model, monkeypatch):
     from chat_api.hosts import openai_compatible
 
-    def slow_import() -> None:  # as a cold start's import: blocking, for a noticeable time
-        time.sleep(0.5)
+    loop = asyncio.get_running_loop()
+    loop_ran = threading.Event()
+    loop_ran_meanwhile: list[bool] = []
+
+    def slow_import() -> None:
+        # As a cold start's import, blocking; it ends once the event loop has run meanwhile. On
+        # the loop's own thread that could never happen, and the wait would run out instead.
+        loop.call_soon_threadsafe(loop_ran.set)
+        loop_ran_meanwhile.append(loop_ran.wait(30))
 
     monkeypatch.setattr(openai_compatible, "_import_sdk", slow_import)
-    ticks = 0
-
-    async def tick() -> None:
-        nonlocal ticks
-        while True:
-            ticks += 1
-            await asyncio.sleep(0.01)
-
-    ticker = asyncio.create_task(tick())
-    await asyncio.sleep(0)
     query = await opened.host(OPENAI).generate_query([Message(role="user", content="NDJSON?")])
-    ticker.cancel()
 
     assert query
-    assert ticks >= 10  # the loop went on while the SDK was imported
+    assert loop_ran_meanwhile == [True]  # the loop went on while the SDK was imported
 
 
 async def test_the_model_reply_is_cleaned_into_the_query(opened, mock_model):
