@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 from tests.support import processes
+from tests.support.waiting import wait_until
 
 FOLDER = Path(__file__).resolve().parent / "azurite"
 EXECUTABLE = FOLDER / "node_modules" / ".bin" / "azurite"
@@ -78,39 +79,36 @@ def azurite_tables() -> Iterator[Azurite]:
         text=True,
     )
     server = Azurite(0, popen)
+    found: list[int] = []
+    reader = threading.Thread(target=_read_port, args=(popen, found), daemon=True)
+    reader.start()
     try:
-        server.port = _listening_port(popen)
+        server.port = _listening_port(popen, found)
         _wait_until_ready(server)
         yield server
     finally:
         server.stop()
+        reader.join(10)  # its output, up to the end of the pipe, before the pipe is closed
         if popen.stdout is not None:
             popen.stdout.close()
         shutil.rmtree(workspace, ignore_errors=True)
 
 
-def _listening_port(popen: subprocess.Popen[str], timeout: float = 60.0) -> int:
-    """The Table service's port, from the line Azurite prints once it listens; the rest of its
-    output is read (and dropped) so it never blocks on a full pipe."""
-    found: list[int] = []
-    listening = threading.Event()
-    output: list[str] = []
+def _read_port(popen: subprocess.Popen[str], found: list[int]) -> None:
+    """Read Azurite's output to its end (so it never blocks on a full pipe), noting the Table
+    service's port from the line it prints once it listens."""
+    assert popen.stdout is not None
+    for line in popen.stdout:
+        match = _TABLE_LISTENING.search(line)
+        if match and not found:
+            found.append(int(match.group(1)))
 
-    def pump() -> None:
-        assert popen.stdout is not None
-        for line in popen.stdout:
-            match = _TABLE_LISTENING.search(line)
-            if match and not found:
-                found.append(int(match.group(1)))
-            if not listening.is_set():
-                output.append(line)
-            if found:
-                listening.set()
-        listening.set()
 
-    threading.Thread(target=pump, daemon=True).start()
-    if not listening.wait(timeout) or not found:
-        raise RuntimeError(f"Azurite did not start:\n{''.join(output)}")
+def _listening_port(popen: subprocess.Popen[str], found: list[int]) -> int:
+    """The Table service's port once Azurite has printed it; fails if Azurite exits first."""
+    wait_until(lambda: bool(found) or popen.poll() is not None, timeout=60)
+    if not found:
+        raise RuntimeError(f"Azurite did not start (exit status {popen.poll()})")
     return found[0]
 
 
