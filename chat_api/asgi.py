@@ -72,7 +72,8 @@ class LineStream(StreamingResponse):
     even while the model is silent: the body's generators are cancelled, which closes the model's
     stream. Starlette's StreamingResponse does the same with an anyio task group, whose set-up and
     tear-down cost more CPU per answer than the rest of the request (`make bench`); this uses one
-    plain asyncio task that waits for the disconnect.
+    plain asyncio task that waits for the disconnect (`disconnect.unless_client_leaves`, as the
+    answers sent in one piece do).
 
     While nothing has been sent for `keepalive_seconds`, a keep-alive line goes out, so proxies
     and load balancers that cut idle connections keep a thinking model's answer open."""
@@ -80,52 +81,35 @@ class LineStream(StreamingResponse):
     keepalive_seconds: float | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        streaming = asyncio.current_task()
-        assert streaming is not None
-        client_left = False
-
-        async def watch_for_disconnect() -> None:
-            nonlocal client_left
-            while (await receive())["type"] != "http.disconnect":
-                pass
-            client_left = True
-            streaming.cancel()
-
-        loop = asyncio.get_running_loop()
-        watcher = loop.create_task(watch_for_disconnect())
         keepalive = _KeepAlive(send, self.keepalive_seconds) if self.keepalive_seconds else None
         try:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": self.status_code,
-                    "headers": self.raw_headers,
-                }
-            )
-            try:
-                if keepalive is None:
-                    async for line in self.body_iterator:
-                        await send({"type": "http.response.body", "body": line, "more_body": True})
-                else:
-                    async for line in self.body_iterator:
-                        keepalive.lines += 1
-                        await send({"type": "http.response.body", "body": line, "more_body": True})
-            except Exception as exc:  # the status is sent: the failure becomes the last line
-                line = internal_error_line(exc, getattr(self.body_iterator, "ref", ""))
-                await send({"type": "http.response.body", "body": line, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except asyncio.CancelledError:
-            if not client_left:
-                raise
-            streaming.uncancel()  # our own cancellation, done with: the request ends quietly
+            await unless_client_leaves(receive, self._send_lines(send, keepalive))
+        except ClientLeft:
+            pass  # no one to send the rest to: the request ends quietly
         finally:
-            watcher.cancel()
             if keepalive is not None:
                 keepalive.stop()
             # Stops the answer even when its first line was never asked for.
             aclose = getattr(self.body_iterator, "aclose", None)
             if aclose is not None:
                 await aclose()
+
+    async def _send_lines(self, send: Send, keepalive: _KeepAlive | None) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        try:
+            if keepalive is None:
+                async for line in self.body_iterator:
+                    await send({"type": "http.response.body", "body": line, "more_body": True})
+            else:
+                async for line in self.body_iterator:
+                    keepalive.lines += 1
+                    await send({"type": "http.response.body", "body": line, "more_body": True})
+        except Exception as exc:  # the status is sent: the failure becomes the last line
+            line = internal_error_line(exc, getattr(self.body_iterator, "ref", ""))
+            await send({"type": "http.response.body", "body": line, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 class _KeepAlive:

@@ -1,7 +1,7 @@
-"""Stop the work for a client that has gone, for an answer sent in one piece (`POST /api/chat`):
-the request's task is cancelled the moment the client disconnects, at any stage (the search
-query, the search, the model's answer), which closes every model and search call in flight. A
-streamed answer starts at once and `asgi.LineStream` watches the same way."""
+"""Stop the work for a client that has gone: the request's task is cancelled the moment the
+client disconnects, at any stage (the search query, the search, the model's answer, a stream's
+lines), which closes every model and search call in flight. Used for an answer sent in one piece
+(`POST /api/chat`) and by `asgi.LineStream` for a streamed one."""
 
 from __future__ import annotations
 
