@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import orjson
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 STREAM_ROUTE = "/api/chat/stream"
+# How a parsed request's events become its reply: streamed, as lines in one body, or whole.
+Respond = Callable[[ChatRequest, AsyncGenerator[Event, None], str], Awaitable["Reply"]]
 CHAT_ROUTE = "/api/chat"
 
 
@@ -174,28 +176,7 @@ class ChatService:
         client: str | None = None,
     ) -> Reply:
         """`POST /api/chat/stream`: NDJSON lines as they are produced, starting at once."""
-        trace = self.telemetry.request(STREAM_ROUTE, headers)
-        return await _traced(trace, self._stream(content_type, body, client, trace))
-
-    async def _stream(
-        self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
-    ) -> Reply:
-        try:
-            request = self.parse(content_type, body)
-        except ChatError as error:
-            return error_reply(error, trace.ref)
-        events = self.events(request, client, trace)
-        held, pending = await _opening(events, self.settings.opening_window_seconds)
-        if held and isinstance(held[-1], Failure):
-            await events.aclose()
-            return error_reply(held[-1].error, held[-1].ref)
-        return Reply(
-            200,
-            AnswerLines(held, pending, events, trace.ref),
-            wire.NDJSON,
-            dict(STREAM_HEADERS),
-            keepalive_seconds=self.settings.keepalive_seconds or None,
-        )
+        return await self._answer(STREAM_ROUTE, content_type, body, headers, client, self._stream)
 
     async def buffered_stream(
         self,
@@ -206,22 +187,7 @@ class ChatService:
     ) -> Reply:
         """The same lines as `stream`, sent at once, for hosts and proxies that buffer. The status
         is the outcome's: an answer that fails before its first word is an error status."""
-        trace = self.telemetry.request(STREAM_ROUTE, headers)
-        return await _traced(trace, self._buffered_stream(content_type, body, client, trace))
-
-    async def _buffered_stream(
-        self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
-    ) -> Reply:
-        try:
-            request = self.parse(content_type, body)
-        except ChatError as error:
-            return error_reply(error, trace.ref)
-        collected = [event async for event in self.events(request, client, trace)]
-        first = next((e for e in collected if type(e) is not Step), None)
-        if isinstance(first, Failure):
-            return error_reply(first.error, first.ref)
-        lines = b"".join(wire.ndjson_line(event) for event in collected)
-        return Reply(200, lines, wire.NDJSON, {"Cache-Control": "no-store"})
+        return await self._answer(STREAM_ROUTE, content_type, body, headers, client, self._lines)
 
     async def complete(
         self,
@@ -231,18 +197,67 @@ class ChatService:
         client: str | None = None,
     ) -> Reply:
         """`POST /api/chat`: one completion; any failure is an error status."""
-        trace = self.telemetry.request(CHAT_ROUTE, headers)
-        return await _traced(trace, self._complete(content_type, body, client, trace))
+        return await self._answer(CHAT_ROUTE, content_type, body, headers, client, self._whole)
 
-    async def _complete(
-        self, content_type: str | None, body: bytes, client: str | None, trace: RequestTrace
+    async def _answer(
+        self,
+        route: str,
+        content_type: str | None,
+        body: bytes,
+        headers: Mapping[str, str] | None,
+        client: str | None,
+        respond: Respond,
+    ) -> Reply:
+        """One request, traced from its bytes to its last line: parsed, then answered."""
+        trace = self.telemetry.request(route, headers)
+        return await _traced(
+            trace, self._parse_and_respond(content_type, body, client, trace, respond)
+        )
+
+    async def _parse_and_respond(
+        self,
+        content_type: str | None,
+        body: bytes,
+        client: str | None,
+        trace: RequestTrace,
+        respond: Respond,
     ) -> Reply:
         try:
             request = self.parse(content_type, body)
         except ChatError as error:
             return error_reply(error, trace.ref)
+        return await respond(request, self.events(request, client, trace), trace.ref)
+
+    async def _stream(
+        self, request: ChatRequest, events: AsyncGenerator[Event, None], ref: str
+    ) -> Reply:
+        held, pending = await _opening(events, self.settings.opening_window_seconds)
+        if held and isinstance(held[-1], Failure):
+            await events.aclose()
+            return error_reply(held[-1].error, held[-1].ref)
+        return Reply(
+            200,
+            AnswerLines(held, pending, events, ref),
+            wire.NDJSON,
+            dict(STREAM_HEADERS),
+            keepalive_seconds=self.settings.keepalive_seconds or None,
+        )
+
+    async def _lines(
+        self, request: ChatRequest, events: AsyncGenerator[Event, None], ref: str
+    ) -> Reply:
+        collected = [event async for event in events]
+        first = next((e for e in collected if type(e) is not Step), None)
+        if isinstance(first, Failure):
+            return error_reply(first.error, first.ref)
+        lines = b"".join(wire.ndjson_line(event) for event in collected)
+        return Reply(200, lines, wire.NDJSON, {"Cache-Control": "no-store"})
+
+    async def _whole(
+        self, request: ChatRequest, events: AsyncGenerator[Event, None], ref: str
+    ) -> Reply:
         collected: list[Event] = []
-        async for event in self.events(request, client, trace):
+        async for event in events:
             if isinstance(event, Failure):
                 return error_reply(event.error, event.ref)
             collected.append(event)
