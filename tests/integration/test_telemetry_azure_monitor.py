@@ -15,6 +15,7 @@ from tests.support.ndjson import question
 from tests.support.polling import wait_for
 from tests.support.processes import AppServer, ModelServer
 from tests.support.standin_appinsights import IDENTITY_HEADER, TOKEN, AppInsights, app_insights
+from tests.support.waiting import wait_until
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -43,9 +44,13 @@ def monitored_app(
         }
         with processes.app_server(env) as app:
             # The first export waits for the first token; what is exported meanwhile is kept on
-            # disk and retried minutes later. Warm up until ingestion has accepted something.
-            httpx.post(app.url + "/api/chat/stream", json=question("Warm up"), timeout=30)
-            wait_for(lambda: sink.received("Request"))
+            # disk and retried minutes later. Warm up, an answer at a time, until ingestion has
+            # accepted one.
+            def warmed_up() -> bool:
+                httpx.post(app.url + "/api/chat/stream", json=question("Warm up"), timeout=30)
+                return wait_until(lambda: bool(sink.received("Request")), timeout=2)
+
+            assert wait_until(warmed_up), "ingestion never accepted an answer's telemetry"
             yield app, sink
 
 
