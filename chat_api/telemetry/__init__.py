@@ -4,7 +4,8 @@ Off unless APPLICATIONINSIGHTS_CONNECTION_STRING or OTEL_EXPORTER_OTLP_ENDPOINT 
 nothing: no OpenTelemetry SDK, exporter or Azure Monitor package is imported, the hooks hand the
 events through untouched, and a request reference is only made when an error needs one. On, the
 OpenTelemetry implementation (`otel.py`, set up by `exporters.py`) traces each answer as one
-server span with a child span per stage, and records the metrics docs/observability.md lists.
+server span (`answer.py`) with a child span per stage (`spans.py`), and records the metrics
+docs/observability.md lists.
 """
 
 from __future__ import annotations

@@ -95,7 +95,9 @@ def test_every_metric_the_workbook_reads_is_one_the_app_sends():
 
 
 def test_every_dimension_the_workbook_reads_is_one_the_app_sets():
-    source = (ROOT / "chat_api" / "telemetry" / "otel.py").read_text("utf-8")
+    source = "".join(
+        path.read_text("utf-8") for path in (ROOT / "chat_api" / "telemetry").glob("*.py")
+    )
     for query in _workbook_queries():
         for key in re.findall(r'customDimensions\["([^"]+)"\]', query):
             assert f'"{key}"' in source, f"the app sets no attribute {key}"

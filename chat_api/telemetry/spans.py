@@ -1,0 +1,178 @@
+"""The spans inside an answer's trace: its stages', and what every one of them records.
+
+A stage that runs at once is a context manager (`StageSpan`: the search query the model writes,
+the search); the model's streamed answer, which yields, is a generator (`traced_model_stream`).
+Each records a failure as a code, and a model call's usage on its span, counted by the stage that
+made it. The context keys say which answer and which stage are current, so what the model and
+search clients report (they know neither) lands on the right span and counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from chat_api.errors import ChatError
+from chat_api.events import End, TextDelta
+
+if TYPE_CHECKING:
+    from chat_api.telemetry.answer import AnswerTrace
+    from chat_api.telemetry.otel import Instruments
+
+_E = TypeVar("_E")
+ANSWER_KEY = otel_context.create_key("chat.answer")
+STAGE_KEY = otel_context.create_key("chat.stage")  # which stage runs: tokens are counted by it
+MODEL = "model"  # the `chat.upstream` of the model service (the search service's: `search`)
+
+
+class StageSpan:
+    """A stage's span, current while the stage runs (no yield happens inside a stage)."""
+
+    def __init__(
+        self,
+        answer: AnswerTrace,
+        name: str,
+        attributes: dict[str, Any],
+        *,
+        content: tuple[str, str],
+        output: str = "",
+    ) -> None:
+        self._answer = answer
+        self._name = name
+        self._attributes = attributes
+        self._record_content = answer._telemetry.record_content
+        if self._record_content:
+            attributes[content[0]] = content[1]
+        self._output = output
+        self._span: Span = trace.INVALID_SPAN
+        self._token: object = None
+
+    def __enter__(self) -> StageSpan:
+        answer = self._answer
+        self._span = answer._telemetry.tracer.start_span(
+            self._name, context=answer.ctx, kind=SpanKind.CLIENT, attributes=self._attributes
+        )
+        current = trace.set_span_in_context(self._span, answer.ctx)
+        self._token = otel_context.attach(
+            otel_context.set_value(STAGE_KEY, self._attributes["chat.stage"], current)
+        )
+        return self
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        otel_context.detach(self._token)  # type: ignore[arg-type]
+        if isinstance(error, BaseException):
+            record_failure(self._span, error)
+        self._span.end()
+
+    def result(self, text: str = "", count: int | None = None) -> None:
+        if count is not None:
+            self._span.set_attribute("chat.search.results", count)
+        if text and self._output and self._record_content:
+            self._span.set_attribute(self._output, text)
+
+
+async def traced_model_stream(
+    answer: AnswerTrace, events: AsyncIterator[_E], model: str, prompt: object
+) -> AsyncIterator[_E]:
+    """The model's streamed answer (the `answer` stage) in its span: made current around each
+    pull only, as the stage yields between them."""
+    telemetry = answer._telemetry
+    attributes: dict[str, Any] = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": model,
+        "chat.stage": "answer",
+    }
+    messages = getattr(prompt, "messages", None)
+    if telemetry.record_content and messages is not None:
+        attributes["gen_ai.input.messages"] = orjson.dumps(messages).decode()
+    span = telemetry.tracer.start_span(
+        f"chat {model}", context=answer.ctx, kind=SpanKind.CLIENT, attributes=attributes
+    )
+    current = trace.set_span_in_context(span, answer.ctx)
+    started = time.perf_counter()
+    first: float | None = None
+    texts: list[str] | None = [] if telemetry.record_content else None
+    attach, detach = otel_context.attach, otel_context.detach
+    try:
+        while True:
+            token = attach(current)
+            try:
+                event = await anext(events)
+            except StopAsyncIteration:
+                break
+            finally:
+                detach(token)
+            if type(event) is End:
+                _model_ended(span, event, telemetry.instruments)  # type: ignore[arg-type]
+            elif first is None and type(event) is TextDelta:
+                first = time.perf_counter()
+                span.set_attribute("chat.time_to_first_token_ms", to_ms(first - started))
+            if texts is not None and isinstance(event, TextDelta):
+                texts.append(event.text)
+            yield event
+    except BaseException as exc:
+        record_failure(span, exc)
+        raise
+    finally:
+        await close_wrapped(events)
+        if texts is not None:
+            span.set_attribute("gen_ai.output.messages", "".join(texts))
+        span.end()
+
+
+def _model_ended(span: Span, end: End, instruments: Instruments) -> None:
+    span.set_attribute("gen_ai.response.finish_reasons", (end.finish_reason,))
+    record_usage(span, end.usage or {}, end.model, instruments, "answer")
+
+
+def record_failure(span: Span, exc: BaseException) -> None:
+    """What went wrong, as a code: never the exception's text, which may hold addresses."""
+    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+        span.set_attribute("chat.cancelled", True)
+        return
+    code = exc.code if isinstance(exc, ChatError) else type(exc).__name__
+    span.set_attribute("error.type", code)
+    span.set_status(Status(StatusCode.ERROR, code))
+
+
+def record_usage(
+    span: Span, usage: dict[str, Any], model: str, instruments: Instruments, stage: str
+) -> None:
+    """A model call's usage figures (either API's shape) on its span, and counted by kind."""
+    tokens = {
+        "input": usage.get("prompt_tokens", usage.get("input_tokens")),
+        "output": usage.get("completion_tokens", usage.get("output_tokens")),
+        "reasoning": _reasoning_tokens(usage),
+    }
+    if model:
+        span.set_attribute("gen_ai.response.model", model)
+    for kind, count in tokens.items():
+        if type(count) is int:
+            span.set_attribute(f"gen_ai.usage.{kind}_tokens", count)
+            instruments.tokens.add(count, {"gen_ai.token.type": kind, "chat.stage": stage})
+
+
+def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
+    if type(usage.get("reasoning_tokens")) is int:  # the hosts' usage, one shape for both APIs
+        return int(usage["reasoning_tokens"])
+    details = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
+    value = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    return value if isinstance(value, int) else None
+
+
+async def close_wrapped(iterator: AsyncIterator[Any]) -> None:
+    """Close what we wrap when we are closed, so the model's connection closes at once."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def to_ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
