@@ -1,7 +1,8 @@
 """Limits for an app on the public internet: per-client request rate and daily tokens, the app's
-daily token budget, answers in flight per process and a deadline per answer (`limiter.py`), with
-counters in this process or in Azure Table Storage shared by every instance (`store.py`,
-`table.py`), and who a client is (`client.py`)."""
+daily token budget, answers in flight per process and a deadline per answer (`limiter.py`; the
+deadline and the tally of what an answer spends in `answer.py`), with counters in this process or
+in Azure Table Storage shared by every instance (`store.py`, `table.py`), and who a client is
+(`client.py`)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ daily token budget, answers in flight in this process, and a deadline for the wh
 counter store (the client's record; the app's record is read in the same round trip only when
 this process has not seen it for a while); after the answer it makes one more (adding the tokens
 spent to the client's and the app's records, both at once, in the background). Nothing happens
-per chunk but a length count.
+per chunk but a length count (that tally, and the answer's deadline: `answer.py`).
 
 Windows: requests are counted per clock minute, tokens per UTC day; both reset when the period
 turns, and Retry-After says when that is. When the shared store fails, the same counts are kept
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from chat_api import errors
 from chat_api.errors import ChatError
 from chat_api.events import End, Event, Failure, TextDelta
+from chat_api.limits.answer import Spending, close_events, total_tokens, within_deadline
 from chat_api.limits.client import client_key
 from chat_api.limits.store import Change, CounterStore, Counts, MemoryStore, StoreUnavailable
-from chat_api.prompt import estimate_tokens
 from chat_api.protocol import ChatRequest
 
 log = logging.getLogger(__name__)
@@ -101,28 +101,28 @@ class Limiter:
         request's reference, which those Failures carry (asked for only when one is made)."""
         quotas = self.quotas
         if quotas.max_concurrent and self._in_flight >= quotas.max_concurrent:
-            await _close(events)
+            await close_events(events)
             yield Failure(errors.busy(), ref())
             return
         self._in_flight += 1
         key = client_key(address)
-        spent = _Spending()
+        spent = Spending()
         admitted = False
         try:
             refusal = await self._admit(key)
             if refusal is not None:
-                await _close(events)
+                await close_events(events)
                 yield Failure(refusal, ref())
                 return
             admitted = True
             if quotas.answer_timeout_seconds:
-                events = _within_deadline(events, quotas.answer_timeout_seconds, ref)
+                events = within_deadline(events, quotas.answer_timeout_seconds, ref)
             async for event in events:
                 kind = type(event)
                 if kind is TextDelta:
                     spent.chars += len(event.text)  # type: ignore[union-attr]
                 elif kind is End:
-                    spent.usage = _total_tokens(event.usage)  # type: ignore[union-attr]
+                    spent.usage = total_tokens(event.usage)  # type: ignore[union-attr]
                 yield event
         finally:
             self._in_flight -= 1
@@ -231,26 +231,6 @@ class Limiter:
             log.warning("the limits store is unavailable (%s); limiting in this process only", exc)
 
 
-class _Spending:
-    __slots__ = ("chars", "usage")
-
-    def __init__(self) -> None:
-        self.chars = 0
-        self.usage = 0
-
-    def tokens(self, request: ChatRequest, prompt_budget: int) -> int:
-        """The model's own count when the answer ended with one; else an estimate: the prompt
-        sent (the conversation, at most the prompt budget) and the text that came back."""
-        if self.usage:
-            return self.usage
-        if not self.chars:
-            return 0  # refused or failed before the model produced anything
-        prompt = sum(estimate_tokens(m.content) for m in request.messages)
-        if prompt_budget:
-            prompt = min(prompt, prompt_budget)
-        return prompt + self.chars // 3 + 1
-
-
 def _count_request(minute: int) -> Change:
     def change(counts: Counts) -> Counts:
         if counts.get("minute") != minute:
@@ -268,64 +248,6 @@ def _add_tokens(tokens: int) -> Change:
         return counts
 
     return change
-
-
-async def _within_deadline(
-    events: AsyncIterator[Event], seconds: float, ref: Callable[[], str]
-) -> AsyncIterator[Event]:
-    """The events until the deadline; then the pipeline is cancelled (closing its model and
-    search calls) and a `timeout` Failure ends the answer. One timer for the whole answer: it
-    cancels only while the pipeline is awaited, never while a line is being sent, and it cancels
-    the task doing that wait (a stream's first events may be awaited by another task than the
-    rest)."""
-    state = _Deadline()
-
-    def expire() -> None:
-        state.expired = True
-        if state.waiting is not None:
-            state.waiting.cancel()
-
-    timer = asyncio.get_running_loop().call_later(seconds, expire)
-    try:
-        while not state.expired:
-            task = state.waiting = asyncio.current_task()
-            try:
-                event = await anext(events)
-            except StopAsyncIteration:
-                return
-            except asyncio.CancelledError:
-                if not state.expired or task is None or task.uncancel() > 0:
-                    raise
-                break
-            finally:
-                state.waiting = None
-            yield event
-        await _close(events)
-        yield Failure(errors.answer_timeout(seconds), ref())
-    finally:
-        timer.cancel()
-
-
-class _Deadline:
-    __slots__ = ("expired", "waiting")
-
-    def __init__(self) -> None:
-        self.expired = False
-        self.waiting: asyncio.Task[object] | None = None
-
-
-async def _close(events: AsyncIterator[Event]) -> None:
-    aclose = getattr(events, "aclose", None)
-    if aclose is not None:
-        await aclose()
-
-
-def _total_tokens(usage: dict[str, object]) -> int:
-    total = usage.get("total_tokens")
-    if isinstance(total, int):
-        return total
-    parts = (usage.get(name) for name in ("input_tokens", "output_tokens"))
-    return sum(part for part in parts if isinstance(part, int))
 
 
 def _refusal(kind: str, seconds: float) -> ChatError:

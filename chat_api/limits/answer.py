@@ -1,0 +1,96 @@
+"""What the limiter does to one answer's events as they pass: tallies what they spend
+(`Spending`: the model's own count when the answer ends with one, else an estimate) and ends the
+answer at its deadline (`within_deadline`). Per answer, with no shared state: the limiter
+(`limiter.py`) holds the counts, and adds the tally to them once the answer is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+from chat_api import errors
+from chat_api.events import Event, Failure
+from chat_api.prompt import estimate_tokens
+from chat_api.protocol import ChatRequest
+
+
+class Spending:
+    """What one answer spent: the length of its text so far, and the model's count if given."""
+
+    __slots__ = ("chars", "usage")
+
+    def __init__(self) -> None:
+        self.chars = 0
+        self.usage = 0
+
+    def tokens(self, request: ChatRequest, prompt_budget: int) -> int:
+        """The model's own count when the answer ended with one; else an estimate: the prompt
+        sent (the conversation, at most the prompt budget) and the text that came back."""
+        if self.usage:
+            return self.usage
+        if not self.chars:
+            return 0  # refused or failed before the model produced anything
+        prompt = sum(estimate_tokens(m.content) for m in request.messages)
+        if prompt_budget:
+            prompt = min(prompt, prompt_budget)
+        return prompt + self.chars // 3 + 1
+
+
+def total_tokens(usage: dict[str, object]) -> int:
+    total = usage.get("total_tokens")
+    if isinstance(total, int):
+        return total
+    parts = (usage.get(name) for name in ("input_tokens", "output_tokens"))
+    return sum(part for part in parts if isinstance(part, int))
+
+
+async def within_deadline(
+    events: AsyncIterator[Event], seconds: float, ref: Callable[[], str]
+) -> AsyncIterator[Event]:
+    """The events until the deadline; then the pipeline is cancelled (closing its model and
+    search calls) and a `timeout` Failure ends the answer. One timer for the whole answer: it
+    cancels only while the pipeline is awaited, never while a line is being sent, and it cancels
+    the task doing that wait (a stream's first events may be awaited by another task than the
+    rest)."""
+    state = _Deadline()
+
+    def expire() -> None:
+        state.expired = True
+        if state.waiting is not None:
+            state.waiting.cancel()
+
+    timer = asyncio.get_running_loop().call_later(seconds, expire)
+    try:
+        while not state.expired:
+            task = state.waiting = asyncio.current_task()
+            try:
+                event = await anext(events)
+            except StopAsyncIteration:
+                return
+            except asyncio.CancelledError:
+                if not state.expired or task is None or task.uncancel() > 0:
+                    raise
+                break
+            finally:
+                state.waiting = None
+            yield event
+        await close_events(events)
+        yield Failure(errors.answer_timeout(seconds), ref())
+    finally:
+        timer.cancel()
+
+
+class _Deadline:
+    __slots__ = ("expired", "waiting")
+
+    def __init__(self) -> None:
+        self.expired = False
+        self.waiting: asyncio.Task[object] | None = None
+
+
+async def close_events(events: AsyncIterator[Event]) -> None:
+    """Close the events that will not be passed on, so the pipeline's calls close at once."""
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()
