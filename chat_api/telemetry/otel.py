@@ -25,7 +25,7 @@ from chat_api.events import End, Event, Failure, TextDelta
 from chat_api.retrieval import Embed
 
 if TYPE_CHECKING:
-    from chat_api.service import Reply
+    from chat_api.reply import Reply
 
 _E = TypeVar("_E")
 _ANSWER = otel_context.create_key("chat.answer")
