@@ -40,7 +40,7 @@ else:
     from chat_api import wire
     from chat_api.guard import reply_safely
     from chat_api.limits import PLATFORM_HEADER
-    from chat_api.service import Reply
+    from chat_api.reply import Reply
 
     def _client(req: func.HttpRequest) -> str | None:
         """The client's address as the platform's front end reports it."""

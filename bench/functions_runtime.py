@@ -8,7 +8,8 @@ from typing import Any
 
 from bench import report
 from bench.loadgen import Target
-from bench.run import Scenario, _port, chat_body, run_scenarios
+from bench.run import _port, chat_body
+from bench.scenarios import Scenario, run_scenarios
 from tests.support import processes
 
 RUNTIME_MODE = report.RUNTIME_MODE

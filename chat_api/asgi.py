@@ -14,7 +14,8 @@ from chat_api import errors, runtime, wire
 from chat_api.disconnect import ClientLeft, unless_client_leaves
 from chat_api.guard import internal_error_line, reply_safely
 from chat_api.limits import client_address
-from chat_api.service import CHAT_ROUTE, STREAM_ROUTE, Reply, error_reply
+from chat_api.reply import Reply, error_reply
+from chat_api.service import CHAT_ROUTE, STREAM_ROUTE
 
 
 async def chat_stream(request: Request) -> Response:

@@ -1,7 +1,7 @@
 """The last line of defence of every route: whatever a handler raises that nothing else
 mapped becomes a JSON `500 internal_error`, logged here with its traceback (for the operator)
 and never sent to the client as text or as a traceback. Within the chat routes the service
-itself answers it (`service.internal_error_reply`), so the request's trace ends with it."""
+itself answers it (`reply.internal_error_reply`), so the request's trace ends with it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from chat_api import errors, wire
 from chat_api.events import Failure
-from chat_api.service import Reply, internal_error_reply
+from chat_api.reply import Reply, internal_error_reply
 
 __all__ = ["internal_error_line", "internal_error_reply", "reply_safely"]
 

@@ -7,61 +7,29 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 
 import orjson
 from pydantic import ValidationError
 
 from chat_api import errors, openapi, wire
+from chat_api.answer_lines import AnswerLines, opening_window
 from chat_api.errors import ChatError
 from chat_api.events import Event, Failure, Step
 from chat_api.hosts import ModelHost, check_overrides, create_host
 from chat_api.limits import Limiter, create_limiter
 from chat_api.pipeline import stream_chat
 from chat_api.protocol import ChatRequest, Health
+from chat_api.reply import Reply, error_reply, internal_error_reply
 from chat_api.retrieval import Embed, Retriever, create_retriever
 from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, RequestTrace, Telemetry
-
-log = logging.getLogger(__name__)
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 STREAM_ROUTE = "/api/chat/stream"
 # How a parsed request's events become its reply: streamed, as lines in one body, or whole.
 Respond = Callable[[ChatRequest, AsyncGenerator[Event, None], str], Awaitable["Reply"]]
 CHAT_ROUTE = "/api/chat"
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    body: bytes | AnswerLines
-    media_type: str = wire.JSON
-    headers: dict[str, str] = field(default_factory=dict)
-    # While a streamed body is silent this long, a keep-alive line is sent; None: never.
-    keepalive_seconds: float | None = None
-    error: ChatError | None = None
-
-
-def error_reply(error: ChatError, ref: str = "") -> Reply:
-    """The error body and status; `ref` finds the request's trace and log lines."""
-    log.info("request answered with %s %s (ref %s)", error.status, error.code, ref or "none")
-    headers = {}
-    if error.retry_after is not None:
-        headers["Retry-After"] = str(error.retry_after)
-        # A page on another origin (the Static Web App calling the Function App) may read it:
-        # the platform's CORS adds the allowed origin but exposes no response headers.
-        headers["Access-Control-Expose-Headers"] = "Retry-After"
-    return Reply(error.status, wire.error_body(error, ref), wire.JSON, headers, error=error)
-
-
-def internal_error_reply(exc: BaseException, ref: str = "") -> Reply:
-    """The JSON 500 for what a route raised that nothing mapped, logged with its traceback (for
-    the operator) and never sent to the client as text."""
-    log.error("unexpected failure in a route: %s", type(exc).__name__, exc_info=exc)
-    return error_reply(errors.internal(), ref)
 
 
 async def _traced(trace: RequestTrace, work: Awaitable[Reply]) -> Reply:
@@ -231,7 +199,7 @@ class ChatService:
     async def _stream(
         self, request: ChatRequest, events: AsyncGenerator[Event, None], ref: str
     ) -> Reply:
-        held, pending = await _opening(events, self.settings.opening_window_seconds)
+        held, pending = await opening_window(events, self.settings.opening_window_seconds)
         if held and isinstance(held[-1], Failure):
             await events.aclose()
             return error_reply(held[-1].error, held[-1].ref)
@@ -285,84 +253,6 @@ class ChatService:
 
     def openapi(self) -> Reply:
         return Reply(200, openapi.document_bytes())
-
-
-async def _opening(
-    events: AsyncIterator[Event], window: float
-) -> tuple[list[Event], asyncio.Task[Event] | None]:
-    """The events produced within `window`, up to and including the first that is not a step,
-    and the still-running request for the next event when the window closed first."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + window
-    held: list[Event] = []
-    while True:
-        next_event = loop.create_task(_next(events))
-        try:
-            done, _ = await asyncio.wait((next_event,), timeout=max(0.0, deadline - loop.time()))
-        except asyncio.CancelledError:
-            # The request itself was cancelled (its client left): so is the answer's work.
-            next_event.cancel()
-            await asyncio.wait((next_event,))
-            raise
-        if not done:
-            return held, next_event
-        try:
-            event = next_event.result()
-        except StopAsyncIteration:
-            return held, None
-        held.append(event)
-        if type(event) is not Step:
-            return held, None
-
-
-async def _next(events: AsyncIterator[Event]) -> Event:
-    return await anext(events)
-
-
-class AnswerLines:
-    """A streamed answer's NDJSON lines: the events held during the opening window, then the
-    rest as they come. `aclose` stops the answer even when the body was never read (a client
-    that left before the first line), so no model or search call goes on unpaid-for."""
-
-    def __init__(
-        self,
-        held: list[Event],
-        pending: asyncio.Task[Event] | None,
-        events: AsyncIterator[Event],
-        ref: str = "",
-    ) -> None:
-        self.ref = ref  # the request's reference, for a last line the HTTP layer writes
-        self._pending = pending
-        self._events = events
-        self._lines = self._produce(held)
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._lines
-
-    async def _produce(self, held: list[Event]) -> AsyncGenerator[bytes, None]:
-        line = wire.ndjson_line
-        for event in held:
-            yield line(event)
-        pending = self._pending
-        if pending is not None:
-            try:
-                event = await pending  # cancelling this task cancels the answer too
-            except StopAsyncIteration:
-                return
-            self._pending = None
-            yield line(event)
-        async for event in self._events:
-            yield line(event)
-
-    async def aclose(self) -> None:
-        pending = self._pending
-        if pending is not None and not pending.done():
-            pending.cancel()
-            await asyncio.wait((pending,))
-        await self._lines.aclose()
-        aclose = getattr(self._events, "aclose", None)
-        if aclose is not None:
-            await aclose()
 
 
 def _describe(exc: ValidationError) -> str:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from chat_api.events import Event
+    from chat_api.reply import Reply
     from chat_api.retrieval import Embed
-    from chat_api.service import Reply
     from chat_api.settings import Settings
 
 _E = TypeVar("_E")

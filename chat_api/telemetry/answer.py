@@ -30,7 +30,7 @@ from chat_api.telemetry.spans import (
 )
 
 if TYPE_CHECKING:
-    from chat_api.service import Reply
+    from chat_api.reply import Reply
     from chat_api.telemetry.otel import OpenTelemetry
 
 _E = TypeVar("_E")

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator, Callable
 import orjson
 
 from chat_api import wire
+from chat_api.answer_lines import AnswerLines
 from chat_api.asgi import LineStream
 from chat_api.events import Event, TextDelta
-from chat_api.service import AnswerLines
 
 SCOPE = {"type": "http", "asgi": {"spec_version": "2.3"}}
 
