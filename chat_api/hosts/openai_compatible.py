@@ -24,7 +24,7 @@ import orjson
 from aiohttp.helpers import get_env_proxy_for_url
 from yarl import URL
 
-from chat_api import errors, telemetry
+from chat_api import errors, model_errors, telemetry
 from chat_api.events import End, Step, TextDelta
 from chat_api.hosts import Prompt, chat_completions, responses
 from chat_api.hosts.model_events import AnswerReader, unexpected
@@ -141,13 +141,13 @@ class OpenAICompatibleHost:
                         yield event
             except TimeoutError:
                 log.warning("model stream stalled past the read timeout")
-                raise errors.model_timeout() from None
+                raise model_errors.model_timeout() from None
             except (aiohttp.ClientError, OSError) as exc:
                 log.warning("model stream broke: %s", type(exc).__name__)
-                raise errors.stream_interrupted() from None
+                raise model_errors.stream_interrupted() from None
             except SSEError:
                 log.warning("model stream refused: an event over the size limit")
-                raise errors.model_failed() from None
+                raise model_errors.model_failed() from None
             yield reader.end()
             if reader.done:
                 await _drain(response)
@@ -180,10 +180,10 @@ class OpenAICompatibleHost:
                 proxy_auth=self._proxy_auth,
             )
         except TimeoutError:
-            raise UpstreamFailure(errors.model_timeout(), retryable=True) from None
+            raise UpstreamFailure(model_errors.model_timeout(), retryable=True) from None
         except (aiohttp.ClientError, OSError) as exc:
             log.warning("model unreachable: %s", type(exc).__name__)
-            raise UpstreamFailure(errors.model_unavailable(), retryable=True) from None
+            raise UpstreamFailure(model_errors.model_unavailable(), retryable=True) from None
         if response.status == 200:
             return response
         try:
@@ -195,9 +195,9 @@ class OpenAICompatibleHost:
         if response.status == 400 and _refuses_summaries(raw):
             raise SummariesRefused()
         raise UpstreamFailure(
-            errors.from_status(response.status, _error_code(raw), response.headers),
+            model_errors.from_status(response.status, _error_code(raw), response.headers),
             retryable=response.status in RETRYABLE_STATUSES,
-            retry_after=errors.retry_after_seconds(response.headers),
+            retry_after=model_errors.retry_after_seconds(response.headers),
         )
 
     async def _headers(self) -> dict[str, str]:
@@ -270,8 +270,8 @@ class OpenAICompatibleHost:
             if not response.choices:
                 return ""
             choice = response.choices[0]
-            if choice.finish_reason == errors.UPSTREAM_CONTENT_FILTER:
-                raise errors.content_filtered()
+            if choice.finish_reason == model_errors.UPSTREAM_CONTENT_FILTER:
+                raise model_errors.content_filtered()
             content = choice.message.content or ""
         except (TypeError, AttributeError, IndexError):
             raise unexpected("completion") from None
@@ -312,8 +312,8 @@ class OpenAICompatibleHost:
             raise unexpected("a reply")
         telemetry.model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
         details = response.incomplete_details
-        if details is not None and details.reason == errors.UPSTREAM_CONTENT_FILTER:
-            raise errors.content_filtered()
+        if details is not None and details.reason == model_errors.UPSTREAM_CONTENT_FILTER:
+            raise model_errors.content_filtered()
         return response.output_text or ""
 
     async def generate_query(self, messages: list[Message]) -> str:
@@ -388,7 +388,7 @@ def _refuses_summaries(raw: bytes) -> bool:
 
 def _error_code(raw: bytes) -> str | None:
     try:
-        return errors.body_error_code(orjson.loads(raw))
+        return model_errors.body_error_code(orjson.loads(raw))
     except orjson.JSONDecodeError:
         return None
 
