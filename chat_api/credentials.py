@@ -40,7 +40,7 @@ def token_provider(credential: RememberingCredential, scope: str) -> Callable[[]
     service being unavailable (503), not a failure of the app."""
     from azure.identity.aio import get_bearer_token_provider
 
-    from chat_api import errors
+    from chat_api import model_errors
 
     provide = get_bearer_token_provider(credential, scope)
 
@@ -48,7 +48,7 @@ def token_provider(credential: RememberingCredential, scope: str) -> Callable[[]
         try:
             return await provide()
         except ClientAuthenticationError:
-            raise errors.model_unavailable() from None
+            raise model_errors.model_unavailable() from None
 
     return token
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 
-from chat_api import errors
+from chat_api import errors, model_errors
 from chat_api.events import Citation, Citations, Event, Failure, Step
 from chat_api.hosts import ModelHost
 from chat_api.prompt import build_prompt, ensure_question_fits
@@ -87,7 +87,7 @@ async def stream_chat(
                 event = replace(event, elapsed_ms=_ms(started))
             yield event
     except Exception as exc:
-        failure = errors.from_exception(exc)
+        failure = model_errors.from_exception(exc)
         log.warning("answer failed: %s (ref %s)", failure.code, trace.ref)
         yield Failure(failure, trace.ref)
 

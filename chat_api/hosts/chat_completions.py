@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat_api import errors
+from chat_api import model_errors
 from chat_api.events import End, Step, TextDelta
 from chat_api.hosts import Prompt
 from chat_api.hosts.model_events import json_object, text_field, token_usage, unexpected
@@ -69,7 +69,7 @@ class ChatCompletionsReader:
                 break
             chunk = json_object(data)
             if "error" in chunk:
-                raise errors.model_failed()
+                raise model_errors.model_failed()
             usage = chunk.get("usage")
             if usage:
                 if type(usage) is not dict:
@@ -103,7 +103,7 @@ class ChatCompletionsReader:
 
     def end(self) -> End:
         if not self.done and self.finish is None:
-            raise errors.stream_interrupted()
-        if self.finish == errors.UPSTREAM_CONTENT_FILTER:
-            raise errors.content_filtered()
+            raise model_errors.stream_interrupted()
+        if self.finish == model_errors.UPSTREAM_CONTENT_FILTER:
+            raise model_errors.content_filtered()
         return End(self.finish or "stop", self.usage, self.model)

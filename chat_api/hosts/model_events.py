@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from chat_api import errors
+from chat_api import model_errors
 from chat_api.errors import ChatError
 from chat_api.events import End, Step, TextDelta
 from chat_api.hosts.sse import ServerSentEvent
@@ -35,7 +35,7 @@ def unexpected(what: str = "a stream event") -> ChatError:
     """The model sent something this app cannot read: the client gets a model error, never a
     500 or a value of the wrong type."""
     log.warning("the model service sent %s of an unexpected shape", what)
-    return errors.model_failed()
+    return model_errors.model_failed()
 
 
 def json_object(data: bytes) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat_api import errors
+from chat_api import model_errors
 from chat_api.errors import ChatError
 from chat_api.events import End, Step, TextDelta
 from chat_api.hosts import Prompt
@@ -132,7 +132,7 @@ class ResponsesReader:
                 self._ended(name, value or json_object(data))
                 break
             elif name == _ERROR:
-                raise failure(errors.body_error_code(value or json_object(data)))
+                raise failure(model_errors.body_error_code(value or json_object(data)))
             # Every other event (created, in_progress, output_item.added, *.done, ...) is
             # bookkeeping this app needs nothing from: it is not even parsed.
         if thoughts:
@@ -152,7 +152,7 @@ class ResponsesReader:
             raise unexpected()
         if name == _FAILED:
             error = response.get("error")
-            raise failure(errors.body_error_code({"error": error}))
+            raise failure(model_errors.body_error_code({"error": error}))
         usage = response.get("usage")
         if usage is not None and type(usage) is not dict:
             raise unexpected()
@@ -164,14 +164,14 @@ class ResponsesReader:
         if name == _INCOMPLETE:
             details = response.get("incomplete_details")
             reason = details.get("reason") if type(details) is dict else None
-            if reason == errors.UPSTREAM_CONTENT_FILTER:
-                raise errors.content_filtered()
+            if reason == model_errors.UPSTREAM_CONTENT_FILTER:
+                raise model_errors.content_filtered()
             self.finish = "length" if reason in (None, "max_output_tokens") else str(reason)
         self.done = True
 
     def end(self) -> End:
         if not self.done:
-            raise errors.stream_interrupted()
+            raise model_errors.stream_interrupted()
         return End(self.finish, self.usage, self.model)
 
 
@@ -182,9 +182,9 @@ def _text(texts: list[str]) -> TextDelta:
 def failure(code: str | None) -> ChatError:
     """A failure the model reported inside its stream, by its error code."""
     if code and "rate_limit" in code:
-        return errors.rate_limited(1)
-    if code in (errors.UPSTREAM_CONTENT_FILTER, "content_policy_violation"):
-        return errors.content_filtered()
+        return model_errors.rate_limited(1)
+    if code in (model_errors.UPSTREAM_CONTENT_FILTER, "content_policy_violation"):
+        return model_errors.content_filtered()
     if code in ("server_is_overloaded", "overloaded"):
-        return errors.model_unavailable()
-    return errors.model_failed()
+        return model_errors.model_unavailable()
+    return model_errors.model_failed()

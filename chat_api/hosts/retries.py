@@ -9,7 +9,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from chat_api import errors, telemetry
+from chat_api import model_errors, telemetry
 from chat_api.errors import ChatError
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,9 @@ async def sdk_call(call: Awaitable[_T]) -> _T:
         return await call
     except openai.APIStatusError as exc:
         raise UpstreamFailure(
-            errors.from_exception(exc),
+            model_errors.from_exception(exc),
             retryable=exc.status_code in RETRYABLE_STATUSES,
-            retry_after=errors.retry_after_seconds(exc.response.headers),
+            retry_after=model_errors.retry_after_seconds(exc.response.headers),
         ) from None
     except (openai.APIConnectionError, TimeoutError) as exc:
-        raise UpstreamFailure(errors.from_exception(exc), retryable=True) from None
+        raise UpstreamFailure(model_errors.from_exception(exc), retryable=True) from None

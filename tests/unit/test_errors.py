@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_api import errors, openapi
+from chat_api import errors, model_errors, openapi
 from chat_api.errors import TABLE, Code
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,12 +47,12 @@ def test_an_error_made_from_a_code_takes_its_status_and_message_from_the_table()
         lambda: errors.too_large("x"),
         errors.unsupported_media_type,
         errors.client_disconnected,
-        lambda: errors.rate_limited(3),
-        errors.model_unavailable,
-        errors.model_failed,
-        errors.model_timeout,
-        errors.stream_interrupted,
-        errors.content_filtered,
+        lambda: model_errors.rate_limited(3),
+        model_errors.model_unavailable,
+        model_errors.model_failed,
+        model_errors.model_timeout,
+        model_errors.stream_interrupted,
+        model_errors.content_filtered,
         errors.search_unavailable,
         errors.search_timeout,
         errors.internal,

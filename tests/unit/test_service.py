@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import orjson
 import pytest
 
-from chat_api import errors
+from chat_api import model_errors
 from chat_api.errors import ChatError
 from chat_api.events import End, TextDelta
 from chat_api.hosts import Prompt
@@ -33,7 +33,7 @@ class ScriptedHost:
     ):
         self.words = words
         self.fail_at = fail_at
-        self.error = error or errors.model_failed()
+        self.error = error or model_errors.model_failed()
         self.first_word = first_word  # set: the model may answer
         self.closed = asyncio.Event()
         self.asked = asyncio.Event()  # set: the model call has begun
@@ -118,7 +118,7 @@ def test_validation_messages_say_where_but_never_echo_the_input():
 
 
 async def test_a_failure_before_any_answer_is_an_error_status():
-    host = ScriptedHost(["never"], fail_at=0, error=errors.rate_limited(7))
+    host = ScriptedHost(["never"], fail_at=0, error=model_errors.rate_limited(7))
     # A window no stall of a busy machine can outlast: the failure is within it.
     service = ChatService(Settings(opening_window_seconds=30), host)
 
@@ -130,7 +130,9 @@ async def test_a_failure_before_any_answer_is_an_error_status():
 
 
 async def test_a_failure_after_the_answer_began_is_the_last_line():
-    service = _service(ScriptedHost(["one", " two"], fail_at=2, error=errors.stream_interrupted()))
+    service = _service(
+        ScriptedHost(["one", " two"], fail_at=2, error=model_errors.stream_interrupted())
+    )
 
     reply = await service.stream("application/json", _json(question("hi")))
     lines = [orjson.loads(line) for line in (await _body(reply)).splitlines()]
@@ -191,7 +193,7 @@ async def test_a_silent_model_does_not_hold_the_response_or_its_steps():
 
 async def test_a_failure_after_the_opening_window_is_the_last_line_with_its_wait():
     first_word = asyncio.Event()
-    host = ScriptedHost([], fail_at=0, error=errors.rate_limited(30), first_word=first_word)
+    host = ScriptedHost([], fail_at=0, error=model_errors.rate_limited(30), first_word=first_word)
 
     reply = await _service(host).stream("application/json", _json(question("hi")))
     first_word.set()
@@ -201,7 +203,7 @@ async def test_a_failure_after_the_opening_window_is_the_last_line_with_its_wait
     error = lines[-1]["error"]
     assert error == {
         "code": "rate_limited",
-        "message": errors.rate_limited(30).message,
+        "message": model_errors.rate_limited(30).message,
         "retry_after_seconds": 30,
         "ref": error["ref"],
     }
@@ -249,7 +251,7 @@ async def test_a_request_cancelled_within_its_opening_window_stops_the_model_cal
 
 async def test_buffered_stream_status_is_the_outcome_even_after_a_slow_start():
     first_word = asyncio.Event()
-    host = ScriptedHost([], fail_at=0, error=errors.model_timeout(), first_word=first_word)
+    host = ScriptedHost([], fail_at=0, error=model_errors.model_timeout(), first_word=first_word)
     service = _service(host)
 
     async def answer_later() -> None:

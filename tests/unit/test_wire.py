@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import orjson
 
-from chat_api import errors, wire
-from chat_api.errors import ChatError, rate_limited
+from chat_api import model_errors, wire
+from chat_api.errors import ChatError
 from chat_api.events import Citation, Citations, End, Failure, Step, TextDelta
+from chat_api.model_errors import rate_limited
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from tests.support.ndjson import question
@@ -54,7 +55,7 @@ def test_a_completion_joins_the_text_and_keeps_steps_and_citations(snapshot):
 
 
 def test_an_error_body_has_code_and_message_only():
-    assert orjson.loads(wire.error_body(errors.model_failed())) == {
+    assert orjson.loads(wire.error_body(model_errors.model_failed())) == {
         "error": {"code": "model_error", "message": "The model service returned an error."}
     }
 
