@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 
 from chat_api import wire
-from chat_api.events import Event, Step
+from chat_api.events import Event, Step, close_events
 
 
 async def opening_window(
@@ -85,6 +85,4 @@ class AnswerLines:
             pending.cancel()
             await asyncio.wait((pending,))
         await self._lines.aclose()
-        aclose = getattr(self._events, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await close_events(self._events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,3 +64,11 @@ class KeepAlive:
 
 
 Event = Step | Citations | TextDelta | End | Failure
+
+
+async def close_events(events: AsyncIterator[Any]) -> None:
+    """Close an event stream that will not be read to its end, so the calls behind it (the
+    model's connection, a search) close at once rather than when it is collected."""
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        await aclose()

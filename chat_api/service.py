@@ -28,7 +28,7 @@ from chat_api.telemetry import NO_TELEMETRY, RequestTrace, Telemetry
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 STREAM_ROUTE = "/api/chat/stream"
 # How a parsed request's events become its reply: streamed, as lines in one body, or whole.
-Respond = Callable[[ChatRequest, AsyncGenerator[Event, None], str], Awaitable["Reply"]]
+Respond = Callable[[ChatRequest, AsyncGenerator[Event, None], str], Awaitable[Reply]]
 CHAT_ROUTE = "/api/chat"
 
 

@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 from chat_api import errors
-from chat_api.events import Event, Failure
+from chat_api.events import Event, Failure, close_events
 from chat_api.prompt import estimate_tokens
 from chat_api.protocol import ChatRequest
 
@@ -87,10 +87,3 @@ class _Deadline:
     def __init__(self) -> None:
         self.expired = False
         self.waiting: asyncio.Task[object] | None = None
-
-
-async def close_events(events: AsyncIterator[Event]) -> None:
-    """Close the events that will not be passed on, so the pipeline's calls close at once."""
-    aclose = getattr(events, "aclose", None)
-    if aclose is not None:
-        await aclose()

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from chat_api import errors
 from chat_api.errors import ChatError
-from chat_api.events import End, Event, Failure, TextDelta
-from chat_api.limits.answer import Spending, close_events, total_tokens, within_deadline
+from chat_api.events import End, Event, Failure, TextDelta, close_events
+from chat_api.limits.answer import Spending, total_tokens, within_deadline
 from chat_api.limits.client import client_key
 from chat_api.limits.store import Change, CounterStore, Counts, MemoryStore, StoreUnavailable
 from chat_api.protocol import ChatRequest

@@ -19,12 +19,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from chat_api import errors
 from chat_api.errors import ChatError, Code
-from chat_api.events import End, Event, Failure, TextDelta
+from chat_api.events import End, Event, Failure, TextDelta, close_events
 from chat_api.telemetry.spans import (
     ANSWER_KEY,
     MODEL,
     StageSpan,
-    close_wrapped,
     to_ms,
     traced_model_stream,
 )
@@ -136,7 +135,7 @@ class AnswerTrace:
             self._stream_over(client_left=True)
             raise
         finally:
-            await close_wrapped(events)
+            await close_events(events)
 
     def finish(self, reply: Reply) -> Reply:
         """The reply is whole (end now), or a stream whose end `observe` sees."""

@@ -20,7 +20,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from chat_api.errors import ChatError
-from chat_api.events import End, TextDelta
+from chat_api.events import End, TextDelta, close_events
 
 if TYPE_CHECKING:
     from chat_api.telemetry.answer import AnswerTrace
@@ -121,7 +121,7 @@ async def traced_model_stream(
         record_failure(span, exc)
         raise
     finally:
-        await close_wrapped(events)
+        await close_events(events)
         if texts is not None:
             span.set_attribute("gen_ai.output.messages", "".join(texts))
         span.end()
@@ -165,13 +165,6 @@ def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
     details = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
     value = details.get("reasoning_tokens") if isinstance(details, dict) else None
     return value if isinstance(value, int) else None
-
-
-async def close_wrapped(iterator: AsyncIterator[Any]) -> None:
-    """Close what we wrap when we are closed, so the model's connection closes at once."""
-    aclose = getattr(iterator, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 def to_ms(seconds: float) -> float:
