@@ -1,17 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 from azure.search.documents.aio import SearchClient
 
-from chat_api.hosts import ModelHost, create_host, openai_compatible
+from chat_api.hosts import ModelHost, Prompt, create_host, openai_compatible
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, Telemetry
 from tests.support.openai_mock import MockModel
 from tests.support.search_mock import FakeSearch
+from tests.unit.model_hosts import PROMPT
+from tests.unit.telemetry_recording import Recorded, _recorded
 
 
 @pytest.fixture
@@ -64,3 +66,27 @@ def fake_search(monkeypatch: pytest.MonkeyPatch) -> FakeSearch:
 
     monkeypatch.setattr(SearchClient, "search", search)
     return fake
+
+
+@pytest.fixture
+def collect(opened):
+    """Answer a prompt (the model hosts' `PROMPT` unless given) with a host made from these
+    settings (closed when the test ends)."""
+
+    async def answer(settings: Settings, prompt: Prompt = PROMPT) -> list:
+        host = opened.host(settings)
+        return [event async for event in host.stream_answer(prompt)]
+
+    return answer
+
+
+@pytest.fixture
+def recorded() -> Iterator[Recorded]:
+    """Telemetry on, its spans and metrics kept in memory; off again when the test ends."""
+    yield from _recorded()
+
+
+@pytest.fixture
+def recorded_with_content() -> Iterator[Recorded]:
+    """As `recorded`, with the question, the search query and the answer's text recorded too."""
+    yield from _recorded(record_content=True)

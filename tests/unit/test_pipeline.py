@@ -18,7 +18,7 @@ from tests.support.ndjson import answer_text, citations, question, steps
 from tests.support.search_mock import DOCUMENTS
 
 # Chat Completions, whose requests carry the whole prompt as `messages`; the Responses API's
-# flow is in test_responses_host.py.
+# flow is in test_responses_*.py.
 SETTINGS = Settings(
     model_host="openai",
     model_api="chat",

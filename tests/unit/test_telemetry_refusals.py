@@ -15,7 +15,7 @@ from aiohttp import web
 from chat_api.settings import Limits
 from tests.support.ndjson import question
 from tests.support.search_mock import DOCUMENTS
-from tests.unit.test_telemetry import Recorded, _recorded, _service, _stream
+from tests.unit.telemetry_recording import Recorded, _recorded, _service, _stream
 
 
 @pytest.fixture

@@ -1,0 +1,73 @@
+"""The OpenAI and Azure OpenAI host through the Responses API: failures in the answer's stream.
+A failure event, an error event or a stream with no end maps to its error code; an event of an
+unexpected shape is a model error. The mocked model, over loopback HTTP, plays a script."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat_api.errors import ChatError
+from tests.unit.model_hosts import REASONING, _completed, _event, _text
+
+
+@pytest.mark.parametrize(
+    ("events", "code", "status"),
+    [
+        (
+            [
+                _event(
+                    "response.incomplete",
+                    response={"incomplete_details": {"reason": "content_filter"}},
+                )
+            ],
+            "content_filter",
+            400,
+        ),
+        (
+            [
+                _event(
+                    "response.failed", response={"error": {"code": "server_error", "message": "x"}}
+                )
+            ],
+            "model_error",
+            502,
+        ),
+        (
+            [_event("response.failed", response={"error": {"code": "rate_limit_exceeded"}})],
+            "rate_limited",
+            429,
+        ),
+        ([_event("error", code="server_error", message="boom")], "model_error", 502),
+        ([_text("Half an answer")], "stream_interrupted", 502),  # no end event at all
+    ],
+)
+async def test_failures_in_the_stream_map_to_the_error_codes(
+    collect, mock_model, events, code, status
+):
+    mock_model.script = events
+
+    with pytest.raises(ChatError) as caught:
+        await collect(REASONING)
+
+    assert (caught.value.code, caught.value.status) == (code, status)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        _text(42),  # a delta that is not a string
+        _text(["a"]),
+        b"event: response.output_text.delta\ndata: [1, 2]\n\n",  # not an object
+        b"event: response.output_text.delta\ndata: {not json\n\n",
+        _event("response.completed", response="done"),
+        _event("response.completed", response={"usage": [1]}),
+        _event("response.reasoning_summary_text.delta", item_id="rs", summary_index=0, delta=7),
+    ],
+)
+async def test_an_event_of_an_unexpected_shape_is_a_model_error(collect, mock_model, event):
+    mock_model.script = [_text("Fine so far"), event, _completed()]
+
+    with pytest.raises(ChatError) as caught:
+        await collect(REASONING)
+
+    assert caught.value.code == "model_error"

@@ -1,0 +1,55 @@
+"""The metrics the answers leave: each answer's outcome, duration, time to first token and
+tokens, the streams open, a refused request counted by its reason, and the model's throttling
+counted as it is retried. The real host talks to the mocked model over loopback HTTP."""
+
+from __future__ import annotations
+
+from tests.support.ndjson import question
+from tests.unit.telemetry_recording import _service, _stream
+
+
+async def test_a_throttled_model_is_retried_and_counted(opened, recorded, mock_model, fake_search):
+    mock_model.failures = [(429, {"retry-after": "0"})]
+    service = _service(recorded, opened, model_retry_seconds=5, retrieval="off")
+
+    lines = await _stream(service, question("Cost?"))
+
+    assert lines[-1]["context"]["finish_reason"] == "stop"
+    server = recorded.finished()["server"].attributes
+    assert server["chat.retries"] == 1
+    assert server["chat.rate_limited"] is True
+    (throttled,) = recorded.metric_points("chat.upstream.throttled")
+    assert throttled.value == 1
+
+
+async def test_a_refused_request_is_counted_by_its_reason(
+    opened, recorded, mock_model, fake_search
+):
+    reply = await _service(recorded, opened).stream("text/plain", b"hello")
+
+    assert reply.status == 415
+    server = recorded.finished()["server"].attributes
+    assert server["chat.outcome"] == "refused"
+    (refused,) = recorded.metric_points("chat.requests.refused")
+    assert refused.attributes["chat.refusal.reason"] == "unsupported_media_type"
+    assert not recorded.metric_points("chat.answers")
+
+
+async def test_answers_leave_outcome_duration_first_token_and_token_metrics(
+    opened, recorded, mock_model, fake_search
+):
+    lines = await _stream(_service(recorded, opened), question("Cost?"))
+
+    usage = lines[-1]["context"]["usage"]
+    (answers,) = recorded.metric_points("chat.answers")
+    assert answers.attributes == {"http.route": "/api/chat/stream", "chat.outcome": "complete"}
+    assert recorded.metric_points("chat.answer.duration")[0].count == 1
+    assert recorded.metric_points("chat.answer.time_to_first_token")[0].count == 1
+    tokens = {
+        p.attributes["gen_ai.token.type"]: p.value
+        for p in recorded.metric_points("chat.tokens")
+        if p.attributes["chat.stage"] == "answer"
+    }
+    assert tokens == {"input": usage["input_tokens"], "output": usage["output_tokens"]}
+    (open_streams,) = recorded.metric_points("chat.streams.open")
+    assert open_streams.value == 0  # opened and closed again

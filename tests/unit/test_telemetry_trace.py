@@ -1,0 +1,92 @@
+"""Each answer as one trace: a server span with a child span per stage, part of the caller's
+trace when it sends a `traceparent`, open until the last line is sent, for answers streamed,
+buffered and whole (the completion route). The real host talks to the mocked model over loopback
+HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import orjson
+
+from tests.support.ndjson import question
+from tests.unit.telemetry_recording import _service, _stream
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+async def test_a_streamed_answer_is_one_server_span_with_a_child_per_stage(
+    opened, recorded, mock_model, fake_search
+):
+    await _stream(_service(recorded, opened), question("What does it cost?"))
+
+    spans = recorded.finished()
+    assert set(spans) == {"server", "query", "search", "embedding", "answer"}
+    server = spans["server"]
+    assert server.name == "POST /api/chat/stream"
+    for stage in ("query", "search", "answer"):
+        assert spans[stage].parent.span_id == server.context.span_id
+        assert spans[stage].context.trace_id == server.context.trace_id
+    assert spans["embedding"].parent.span_id == spans["search"].context.span_id
+    assert spans["embedding"].name == "embeddings text-embedding-3-small"
+    assert spans["answer"].name == "chat gpt-4o-mini"
+    assert spans["search"].attributes["chat.search.results"] == 2
+
+
+async def test_the_server_span_ends_after_the_last_line_and_says_how_the_answer_went(
+    opened, recorded, mock_model, fake_search
+):
+    service = _service(recorded, opened)
+    reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
+    body = aiter(reply.body)
+    lines = [await anext(body)]
+    assert "server" not in recorded.finished()  # open while lines remain to be sent
+    async for line in body:
+        lines.append(line)
+        last_line_at = time.time_ns()
+
+    span = recorded.finished()["server"]
+    assert span.end_time >= last_line_at
+    server = span.attributes
+    assert server["chat.outcome"] == "complete"
+    assert server["chat.lines"] == len(lines)
+    assert server["chat.client_left"] is False
+    assert server["http.response.status_code"] == 200
+    assert server["chat.time_to_first_token_ms"] > 0
+    assert len(server["chat.ref"]) == 12
+
+
+async def test_a_caller_traceparent_makes_the_answer_part_of_its_trace(
+    opened, recorded, mock_model, fake_search
+):
+    await _stream(_service(recorded, opened), question("Cost?"), {"traceparent": TRACEPARENT})
+
+    server = recorded.finished()["server"]
+    assert format(server.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
+    assert format(server.parent.span_id, "016x") == "b7ad6b7169203331"
+
+
+async def test_a_buffered_answer_ends_its_span_with_the_whole_body(
+    opened, recorded, mock_model, fake_search
+):
+    reply = await _service(recorded, opened).buffered_stream(
+        "application/json", orjson.dumps(question("Cost?"))
+    )
+
+    assert isinstance(reply.body, bytes)
+    server = recorded.finished()["server"].attributes
+    assert server["chat.outcome"] == "complete"
+    assert server["chat.lines"] == reply.body.count(b"\n")
+
+
+async def test_the_completion_route_is_traced_as_its_own_route(
+    opened, recorded, mock_model, fake_search
+):
+    reply = await _service(recorded, opened).complete(
+        "application/json", orjson.dumps(question("Cost?"))
+    )
+
+    assert reply.status == 200
+    server = recorded.finished()["server"]
+    assert server.name == "POST /api/chat"
+    assert server.attributes["chat.outcome"] == "complete"
