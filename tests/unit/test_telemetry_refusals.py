@@ -5,7 +5,7 @@ search (a real search client against a loopback stand-in answering 429 or 503) i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -15,12 +15,7 @@ from aiohttp import web
 from chat_api.settings import Limits
 from tests.support.ndjson import question
 from tests.support.search_mock import DOCUMENTS
-from tests.unit.telemetry_recording import Recorded, _recorded, _service, _stream
-
-
-@pytest.fixture
-def recorded() -> Iterator[Recorded]:
-    yield from _recorded()
+from tests.unit.telemetry_recording import Recorded, _service, _stream
 
 
 def _refusals(recorded: Recorded) -> list[dict[str, Any]]:
