@@ -16,7 +16,7 @@ from chat_api.hosts import Prompt
 from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages
 from chat_api.protocol import Message
 from chat_api.settings import Settings
-from tests.support.standin_model import embed
+from tests.support.standin_model_answers import embed
 
 OPENAI = Settings(
     model_host="openai",
@@ -268,7 +268,7 @@ async def test_query_generation_works_with_the_sdk_create_patched_as_the_field_d
     # returns a real ChatCompletion. The non-streamed calls go through exactly that method.
     from openai.resources.chat.completions import AsyncCompletions
 
-    from tests.support.openai_mock import completion_for
+    from tests.support.openai_mock_chat import completion_for
 
     calls: list[dict] = []
 

@@ -27,7 +27,7 @@ from chat_api.events import End, Step
 from chat_api.service import ChatService
 from chat_api.telemetry.otel import OpenTelemetry
 from tests.support.ndjson import question
-from tests.support.openai_mock import COMPLETION_PROMPT_TOKENS
+from tests.support.openai_mock_chat import COMPLETION_PROMPT_TOKENS
 from tests.unit.conftest import Opened
 from tests.unit.test_pipeline import SETTINGS  # the same app: OpenAI host, Azure AI Search
 
