@@ -17,7 +17,7 @@ from tests.support.page import (
     open_page,
     wait_until_answered,
 )
-from tests.support.standin_model import answer_words
+from tests.support.standin_model_answers import answer_words
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser

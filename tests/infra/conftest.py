@@ -12,6 +12,7 @@ from pycep import BicepParser
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
+SITE = "Microsoft.Web/sites"
 
 
 def unquote(key: str) -> str:
@@ -184,3 +185,24 @@ def module_of(main: Template, templates: dict[str, Template]) -> Callable[[str],
         return templates[path.relative_to(INFRA).as_posix()]
 
     return lookup
+
+
+@pytest.fixture(scope="module")
+def api(module_of: Callable[[str], Template]) -> Template:
+    return module_of("api")
+
+
+@pytest.fixture(scope="module")
+def site(api: Template) -> Resource:
+    return api.resource(SITE)
+
+
+def settings(value: Any) -> dict[str, Any]:
+    """App settings as {name: value} from a list of {name, value} objects."""
+    assert isinstance(value, list), f"not a list of settings: {value!r}"
+    pairs = {}
+    for item in value:
+        assert set(item) == {"name", "value"}, item
+        assert item["name"] not in pairs, f"{item['name']} is set twice"
+        pairs[item["name"]] = item["value"]
+    return pairs

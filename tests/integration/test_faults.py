@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.support.ndjson import answer_text, failure, live_lines, parse_lines, question, steps
-from tests.support.standin_model import MALFORMED_EVENTS
+from tests.support.standin_model_answers import MALFORMED_EVENTS
 from tests.support.waiting import wait_until
 
 

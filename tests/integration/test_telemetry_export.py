@@ -19,7 +19,7 @@ from tests.support.ndjson import question
 from tests.support.polling import wait_for
 from tests.support.processes import AppServer, ModelServer
 from tests.support.standin_collector import Collector, collector
-from tests.support.standin_model import answer_words
+from tests.support.standin_model_answers import answer_words
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"

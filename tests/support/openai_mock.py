@@ -5,51 +5,26 @@ search-query request (the query-generation prompt) gets a query back, and `/embe
 with the Responses API's typed objects: its stream events (reasoning summary parts first when
 they are asked for) and a `Response`.
 
-The objects are serialised exactly as the API sends them and served over real HTTP by a
-loopback server in the test's own event loop, so the code under test runs as in production: the
-streamed answer is read raw off the connection, and the SDK sends and parses the other calls.
+The objects (built in `openai_mock_chat.py` and `openai_mock_responses.py`) are serialised
+exactly as the API sends them and served over real HTTP by a loopback server in the test's own
+event loop, so the code under test runs as in production: the streamed answer is read raw off
+the connection, and the SDK sends and parses the other calls.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from openai.types import CreateEmbeddingResponse, Embedding
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from openai.types.chat.chat_completion import Choice as CompletionChoice
-from openai.types.chat.chat_completion_chunk import Choice, ChoiceDelta
-from openai.types.chat.chat_completion_message import ChatCompletionMessage
-from openai.types.completion_usage import CompletionUsage
-from openai.types.create_embedding_response import Usage as EmbeddingUsage
-from openai.types.responses import (
-    Response,
-    ResponseCompletedEvent,
-    ResponseContentPartAddedEvent,
-    ResponseCreatedEvent,
-    ResponseOutputItemAddedEvent,
-    ResponseOutputItemDoneEvent,
-    ResponseOutputMessage,
-    ResponseOutputText,
-    ResponseReasoningItem,
-    ResponseReasoningSummaryPartAddedEvent,
-    ResponseReasoningSummaryTextDeltaEvent,
-    ResponseTextDeltaEvent,
-    ResponseUsage,
-)
-from openai.types.responses.response_reasoning_item import Summary
-from openai.types.responses.response_reasoning_summary_part_added_event import (
-    Part as SummaryPart,
-)
-from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
 from chat_api.prompt import QUERY_SYSTEM
-from tests.support.standin_model import embed, query_for
+from tests.support.openai_mock_chat import chunks_for, completion_for, embeddings_for, sse
+from tests.support.openai_mock_responses import response_events_for, response_for, response_sse
+from tests.support.standin_model_answers import query_for
 
 Answer = Callable[[list[dict[str, Any]]], str]
 
@@ -66,182 +41,6 @@ def default_query(messages: list[dict[str, Any]]) -> str:
 
 def is_query_prompt(messages: list[dict[str, Any]]) -> bool:
     return bool(messages) and messages[0] == {"role": "system", "content": QUERY_SYSTEM}
-
-
-def embeddings_for(texts: list[str], model: str) -> CreateEmbeddingResponse:
-    return CreateEmbeddingResponse(
-        object="list",
-        model=model,
-        data=[
-            Embedding(object="embedding", index=i, embedding=embed(text))
-            for i, text in enumerate(texts)
-        ],
-        usage=EmbeddingUsage(prompt_tokens=len(texts), total_tokens=len(texts)),
-    )
-
-
-def chunks_for(text: str, model: str = "gpt-4o-mini") -> list[ChatCompletionChunk]:
-    """A streamed answer with Azure OpenAI's quirks: a first chunk with no choices (prompt
-    filter results), a role-only chunk, one chunk per word, a chunk whose delta is None, the
-    finish chunk, and a usage chunk."""
-    created = int(time.time())
-
-    def chunk(choices: list[Choice], **extra: Any) -> ChatCompletionChunk:
-        return ChatCompletionChunk(
-            id="chatcmpl-mock",
-            object="chat.completion.chunk",
-            created=created,
-            model=model,
-            choices=choices,
-            **extra,
-        )
-
-    words = text.split(" ")
-    pieces = [w if i == 0 else " " + w for i, w in enumerate(words)]
-    out = [chunk([])]
-    out.append(chunk([Choice(index=0, delta=ChoiceDelta(role="assistant", content=""))]))
-    out += [chunk([Choice(index=0, delta=ChoiceDelta(content=p))]) for p in pieces]
-    out.append(chunk([Choice.model_construct(index=0, delta=None, finish_reason=None)]))
-    out.append(chunk([Choice(index=0, delta=ChoiceDelta(), finish_reason="stop")]))
-    usage = CompletionUsage(
-        prompt_tokens=7, completion_tokens=len(pieces), total_tokens=7 + len(pieces)
-    )
-    out.append(chunk([], usage=usage))
-    return out
-
-
-# What a non-streamed completion says it read (the search query's call, say).
-COMPLETION_PROMPT_TOKENS = 41
-
-
-def completion_for(text: str, model: str = "gpt-4o-mini") -> ChatCompletion:
-    output = len(text.split())
-    return ChatCompletion(
-        id="chatcmpl-mock",
-        object="chat.completion",
-        created=int(time.time()),
-        model=model,
-        choices=[
-            CompletionChoice(
-                index=0,
-                finish_reason="stop",
-                message=ChatCompletionMessage(role="assistant", content=text),
-            )
-        ],
-        usage=CompletionUsage(
-            prompt_tokens=COMPLETION_PROMPT_TOKENS,
-            completion_tokens=output,
-            total_tokens=COMPLETION_PROMPT_TOKENS + output,
-        ),
-    )
-
-
-def _words(text: str) -> list[str]:
-    words = text.split(" ")
-    return [w if i == 0 else " " + w for i, w in enumerate(words)]
-
-
-def response_for(
-    text: str, model: str = "gpt-5.4-mini", thinking: tuple[str, ...] = ()
-) -> Response:
-    """A finished Responses API answer: its reasoning summary (if any), then the message."""
-    output: list[Any] = []
-    if thinking:
-        output.append(
-            ResponseReasoningItem(
-                id="rs_mock",
-                type="reasoning",
-                summary=[Summary(text=t, type="summary_text") for t in thinking],
-            )
-        )
-    output.append(
-        ResponseOutputMessage(
-            id="msg_mock",
-            type="message",
-            role="assistant",
-            status="completed",
-            content=[ResponseOutputText(type="output_text", text=text, annotations=[])],
-        )
-    )
-    reasoning_tokens = sum(len(t.split()) for t in thinking)
-    output_tokens = len(text.split()) + reasoning_tokens
-    return Response(
-        id="resp_mock",
-        object="response",
-        created_at=time.time(),
-        model=model,
-        status="completed",
-        output=output,
-        parallel_tool_calls=False,
-        tool_choice="auto",
-        tools=[],
-        usage=ResponseUsage(
-            input_tokens=7,
-            input_tokens_details=InputTokensDetails(cached_tokens=0, cache_write_tokens=0),
-            output_tokens=output_tokens,
-            output_tokens_details=OutputTokensDetails(reasoning_tokens=reasoning_tokens),
-            total_tokens=7 + output_tokens,
-        ),
-    )
-
-
-def response_events_for(
-    text: str, model: str = "gpt-5.4-mini", thinking: tuple[str, ...] = ()
-) -> list[Any]:
-    """The Responses API's stream for that answer, event by event, as the service sends it."""
-    final = response_for(text, model, thinking)
-    started = final.model_copy(update={"status": "in_progress", "output": [], "usage": None})
-    events: list[Any] = [
-        ResponseCreatedEvent(type="response.created", response=started, sequence_number=0)
-    ]
-
-    def add(event_type: type, **fields: Any) -> None:
-        events.append(event_type(sequence_number=len(events), **fields))
-
-    index = 0
-    if thinking:
-        reasoning = final.output[0]
-        add(ResponseOutputItemAddedEvent, type="response.output_item.added", output_index=0,
-            item=reasoning.model_copy(update={"summary": []}))  # fmt: skip
-        for part, thought in enumerate(thinking):
-            add(ResponseReasoningSummaryPartAddedEvent,
-                type="response.reasoning_summary_part.added", item_id="rs_mock",
-                output_index=0, summary_index=part,
-                part=SummaryPart(text="", type="summary_text"))  # fmt: skip
-            for piece in _words(thought):
-                add(ResponseReasoningSummaryTextDeltaEvent,
-                    type="response.reasoning_summary_text.delta", item_id="rs_mock",
-                    output_index=0, summary_index=part, delta=piece)  # fmt: skip
-        add(ResponseOutputItemDoneEvent, type="response.output_item.done", output_index=0,
-            item=reasoning)  # fmt: skip
-        index = 1
-    message = final.output[index]
-    add(ResponseOutputItemAddedEvent, type="response.output_item.added", output_index=index,
-        item=message.model_copy(update={"content": [], "status": "in_progress"}))  # fmt: skip
-    add(ResponseContentPartAddedEvent, type="response.content_part.added", item_id="msg_mock",
-        output_index=index, content_index=0,
-        part=ResponseOutputText(type="output_text", text="", annotations=[]))  # fmt: skip
-    for piece in _words(text):
-        add(ResponseTextDeltaEvent, type="response.output_text.delta", item_id="msg_mock",
-            output_index=index, content_index=0, delta=piece, logprobs=[])  # fmt: skip
-    add(ResponseOutputItemDoneEvent, type="response.output_item.done", output_index=index,
-        item=message)  # fmt: skip
-    add(ResponseCompletedEvent, type="response.completed", response=final)
-    return events
-
-
-def response_sse(events: list[Any]) -> list[bytes]:
-    """Responses API events as the service writes them: a name line, a data line, no [DONE]."""
-    return [
-        b"event: " + e.type.encode() + b"\ndata: " + e.model_dump_json().encode() + b"\n\n"
-        for e in events
-    ]
-
-
-def sse(chunks: list[ChatCompletionChunk]) -> list[bytes]:
-    """Server-sent events as the API writes them, one network read each."""
-    events = [b"data: " + c.model_dump_json(exclude_unset=True).encode() + b"\n\n" for c in chunks]
-    return [*events, b"data: [DONE]\n\n"]
 
 
 class MockModel:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,25 +29,16 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from tests.support import standin_search_ranking
 from tests.support.serving import serve
+from tests.support.standin_search_index import (
+    Index,
+    indexing_result,
+    invalid_definition,
+    invalid_document,
+)
 
 _INDEX_PATH = re.compile(r"^/indexes\('([^']+)'\)(/.*)?$")
-_WORD = re.compile(r"\w+")
-RRF_K = 60
-
-
-@dataclass
-class Index:
-    definition: dict[str, Any]
-    documents: dict[str, dict[str, Any]] = field(default_factory=dict)
-    etag: int = 1
-
-    @property
-    def key(self) -> str:
-        return next(f["name"] for f in self.definition["fields"] if f.get("key"))
-
-    def field(self, name: str) -> dict[str, Any] | None:
-        return next((f for f in self.definition["fields"] if f["name"] == name), None)
 
 
 @dataclass
@@ -157,7 +147,7 @@ class StandInSearch:
     # ---- Indexes ---------------------------------------------------------------------------
 
     def put_index(self, name: str, definition: dict[str, Any]) -> web.Response:
-        problem = _invalid_definition(name, definition)
+        problem = invalid_definition(name, definition)
         if problem:
             return _error(400, problem, "InvalidRequestParameter")
         definition = {k: v for k, v in definition.items() if not k.startswith("@")}
@@ -187,25 +177,25 @@ class StandInSearch:
             document = {k: v for k, v in action.items() if not k.startswith("@")}
             doc_id = document.get(key)
             if not isinstance(doc_id, str) or not re.fullmatch(r"[A-Za-z0-9_\-=]+", doc_id):
-                results.append(_result(str(doc_id), False, 400, "Invalid document key."))
+                results.append(indexing_result(str(doc_id), False, 400, "Invalid document key."))
                 continue
-            problem = _invalid_document(index, document) if kind != "delete" else None
+            problem = invalid_document(index, document) if kind != "delete" else None
             if problem:
-                results.append(_result(doc_id, False, 400, problem))
+                results.append(indexing_result(doc_id, False, 400, problem))
                 continue
             if kind == "delete":
                 index.documents.pop(doc_id, None)
-                results.append(_result(doc_id, True, 200))
+                results.append(indexing_result(doc_id, True, 200))
             elif kind == "upload":
                 created = doc_id not in index.documents
                 index.documents[doc_id] = document
-                results.append(_result(doc_id, True, 201 if created else 200))
+                results.append(indexing_result(doc_id, True, 201 if created else 200))
             elif kind in ("merge", "mergeOrUpload"):
                 if kind == "merge" and doc_id not in index.documents:
-                    results.append(_result(doc_id, False, 404, "Document not found."))
+                    results.append(indexing_result(doc_id, False, 404, "Document not found."))
                     continue
                 index.documents[doc_id] = {**index.documents.get(doc_id, {}), **document}
-                results.append(_result(doc_id, True, 200))
+                results.append(indexing_result(doc_id, True, 200))
             else:
                 return _error(400, f"Unknown action {kind}.")
         status = 200 if all(r["status"] for r in results) else 207
@@ -244,127 +234,7 @@ class StandInSearch:
             ]
             if body.get("semanticConfiguration") not in names:
                 return _error(400, "Unknown semantic configuration.")
-        ranked = self._rank(index, text, body.get("vectorQueries") or [])
-        skip = body.get("skip") or 0
-        top = body.get("top")
-        page = min(top if top is not None else 50, 1000)
-        window = ranked[skip : skip + page]
-        select = body.get("select")
-        fields = select.split(",") if isinstance(select, str) else select
-        values = []
-        for position, (score, doc) in enumerate(window):
-            out = {k: v for k, v in doc.items() if (k in fields if fields else k != "embedding")}
-            out["@search.score"] = score
-            if semantic:
-                out["@search.rerankerScore"] = round(4.0 - 0.1 * position, 3)
-                if body.get("captions"):
-                    out["@search.captions"] = [{"text": _caption(doc, text), "highlights": ""}]
-            values.append(out)
-        result: dict[str, Any] = {"value": values}
-        more = skip + page < len(ranked)
-        if more and (top is None or top > page):
-            result["@search.nextPageParameters"] = {
-                **body,
-                "skip": skip + page,
-                "top": None if top is None else top - page,
-            }
-        return _json(result)
-
-    def _rank(
-        self, index: Index, text: str, vector_queries: list[dict[str, Any]]
-    ) -> list[tuple[float, dict[str, Any]]]:
-        documents = list(index.documents.values())
-        terms = [w for w in _WORD.findall(text.lower()) if not text.startswith("*")]
-        rankings: list[list[tuple[float, dict[str, Any]]]] = []
-        if not terms and not vector_queries:
-            return [(1.0, doc) for doc in documents]
-        if terms:
-            scored = [(_text_score(doc, terms), doc) for doc in documents]
-            rankings.append(sorted((s for s in scored if s[0] > 0), key=lambda s: -s[0]))
-        for query in vector_queries:
-            field_name = query["fields"]
-            k = query.get("k") or query.get("kNearestNeighbors") or 50
-            scored = [
-                (_cosine(query["vector"], doc.get(field_name) or []), doc) for doc in documents
-            ]
-            rankings.append(sorted(scored, key=lambda s: -s[0])[:k])
-        if len(rankings) == 1:
-            return rankings[0]
-        fused: dict[str, tuple[float, dict[str, Any]]] = {}
-        for ranking in rankings:
-            for rank, (_, doc) in enumerate(ranking, start=1):
-                key = doc[index.key]
-                previous = fused.get(key, (0.0, doc))[0]
-                fused[key] = (previous + 1.0 / (RRF_K + rank), doc)
-        return sorted(fused.values(), key=lambda s: -s[0])
-
-
-def _result(key: str, ok: bool, status: int, message: str | None = None) -> dict[str, Any]:
-    return {"key": key, "status": ok, "errorMessage": message, "statusCode": status}
-
-
-def _invalid_definition(name: str, definition: dict[str, Any]) -> str | None:
-    if definition.get("name") != name:
-        return "The index name in the body does not match the URL."
-    fields = definition.get("fields") or []
-    if [f.get("key") for f in fields].count(True) != 1:
-        return "An index needs exactly one key field."
-    vector_search = definition.get("vectorSearch") or {}
-    profiles = {p["name"]: p for p in vector_search.get("profiles") or []}
-    algorithms = {a["name"]: a for a in vector_search.get("algorithms") or []}
-    for profile in profiles.values():
-        if profile.get("algorithm") not in algorithms:
-            return f"Vector profile '{profile['name']}' names an unknown algorithm."
-    for f in fields:
-        if f.get("type") == "Collection(Edm.Single)":
-            if not isinstance(f.get("dimensions"), int) or f["dimensions"] < 2:
-                return f"Vector field '{f['name']}' needs dimensions."
-            if f.get("vectorSearchProfile") not in profiles:
-                return f"Vector field '{f['name']}' names an unknown vector profile."
-    names = {f["name"] for f in fields}
-    for config in (definition.get("semantic") or {}).get("configurations", []):
-        prioritized = config.get("prioritizedFields") or {}
-        wanted = [(prioritized.get("titleField") or {}).get("fieldName")]
-        wanted += [c.get("fieldName") for c in prioritized.get("prioritizedContentFields") or []]
-        if not prioritized.get("prioritizedContentFields"):
-            return f"Semantic configuration '{config['name']}' has no content fields."
-        if any(w and w not in names for w in wanted):
-            return f"Semantic configuration '{config['name']}' names an unknown field."
-    return None
-
-
-def _invalid_document(index: Index, document: dict[str, Any]) -> str | None:
-    for name, value in document.items():
-        spec = index.field(name)
-        if spec is None:
-            return f"The field '{name}' is not in the index."
-        vector = spec["type"] == "Collection(Edm.Single)"
-        if vector and value is not None and len(value) != spec["dimensions"]:
-            return f"The vector field '{name}' needs {spec['dimensions']} dimensions."
-    return None
-
-
-def _text_score(doc: dict[str, Any], terms: list[str]) -> float:
-    title = _WORD.findall(str(doc.get("title", "")).lower())
-    content = _WORD.findall(str(doc.get("content", "")).lower())
-    return float(sum(2 * title.count(t) + content.count(t) for t in terms))
-
-
-def _cosine(a: list[float], b: list[float]) -> float:
-    if not a or not b or len(a) != len(b):
-        return 0.0
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
-
-
-def _caption(doc: dict[str, Any], text: str) -> str:
-    terms = set(_WORD.findall(text.lower()))
-    sentences = re.split(r"(?<=[.!?])\s+", str(doc.get("content", "")))
-    for sentence in sentences:
-        if terms & set(_WORD.findall(sentence.lower())):
-            return sentence
-    return sentences[0] if sentences else ""
+        return _json(standin_search_ranking.results(index, body, semantic))
 
 
 def main() -> None:

@@ -23,7 +23,7 @@ from chat_api.retrieval import Passage
 from chat_api.retrieval.azure_search import SELECT, create_retriever
 from chat_api.settings import Settings
 from tests.support.search_mock import DOCUMENTS
-from tests.support.standin_model import embed
+from tests.support.standin_model_answers import embed
 
 SETTINGS = Settings(
     model_host="openai",

@@ -14,7 +14,7 @@ from chat_api.errors import ChatError
 from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages
 from chat_api.protocol import Message
 from chat_api.settings import Settings
-from tests.support.standin_model import embed
+from tests.support.standin_model_answers import embed
 from tests.unit.model_hosts import OPENAI, _conversation
 
 
@@ -135,7 +135,7 @@ async def test_query_generation_works_with_the_sdk_create_patched_as_the_field_d
     # returns a real ChatCompletion. The non-streamed calls go through exactly that method.
     from openai.resources.chat.completions import AsyncCompletions
 
-    from tests.support.openai_mock import completion_for
+    from tests.support.openai_mock_chat import completion_for
 
     calls: list[dict] = []
 

@@ -56,7 +56,7 @@ async def test_query_generation_works_with_responses_create_patched(opened, monk
     # returns a real Response. The non-streamed calls go through exactly that method.
     from openai.resources.responses import AsyncResponses
 
-    from tests.support.openai_mock import response_for
+    from tests.support.openai_mock_responses import response_for
 
     calls: list[dict] = []
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 from chat_api.events import End
 from tests.support.ndjson import question
-from tests.support.openai_mock import COMPLETION_PROMPT_TOKENS
+from tests.support.openai_mock_chat import COMPLETION_PROMPT_TOKENS
 from tests.unit.telemetry_recording import _service, _stream
 
 
