@@ -18,6 +18,7 @@ from tests.support.standin_model_answers import (
     XSS_ANSWER,
     answer_words,
     pieces_of,
+    seconds,
 )
 
 
@@ -54,6 +55,31 @@ class ModelCalls:
         self.counters = Counters()
         self.released = asyncio.Semaphore(0)
         self.deny_next = 0
+
+    def _received(
+        self, request: web.Request, body: dict[str, Any], messages: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """What either API's call records of itself in `last_request`: its path, how it
+        authenticated, the model, the messages and the common parameters."""
+        return {
+            "path": request.path,
+            "auth_scheme": request.headers.get("Authorization", " ").split(" ")[0],
+            "has_api_key_header": "api-key" in request.headers,
+            "model": body.get("model"),
+            "messages": messages,
+            "stream": body.get("stream", False),
+            "temperature": body.get("temperature"),
+        }
+
+    async def _search_query(self, question: str) -> None:
+        """A search-query call, as slow as `#querywaitN` or held by `#queryheld`, counted."""
+        if wait := seconds("querywait", question):
+            await asyncio.sleep(wait)
+        if "#queryheld" in question:
+            await self.released.acquire()
+        c = self.counters
+        c.queries += 1
+        c.last_query_request = c.last_request
 
     def _authorised(self, request: web.Request) -> bool:
         key = self.behaviour.api_key

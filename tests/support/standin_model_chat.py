@@ -48,25 +48,12 @@ class ChatCompletions(ModelCalls):
         body = orjson.loads(await request.read())
         messages = body.get("messages", [])
         question = next((m["content"] for m in reversed(messages) if m.get("role") == "user"), "")
-        c.last_request = {
-            "path": request.path,
-            "auth_scheme": request.headers.get("Authorization", " ").split(" ")[0],
-            "has_api_key_header": "api-key" in request.headers,
-            "model": body.get("model"),
-            "messages": messages,
-            "stream": body.get("stream", False),
-            "temperature": body.get("temperature"),
-        }
+        c.last_request = self._received(request, body, messages)
         refusal = await self._refusal(request, body, "chat", messages, question)
         if refusal is not None:
             return refusal
         if is_query_request(body):
-            if wait := seconds("querywait", question):
-                await asyncio.sleep(wait)
-            if "#queryheld" in question:
-                await self.released.acquire()
-            c.queries += 1
-            c.last_query_request = c.last_request
+            await self._search_query(question)
             return self._completion(body, question, query_for(question))
         if not body.get("stream"):
             return self._completion(body, question)

@@ -45,16 +45,10 @@ class ResponsesAPI(ModelCalls):
             (message_text(m["content"]) for m in reversed(messages) if m["role"] == "user"), ""
         )
         c.last_request = {
-            "path": request.path,
-            "auth_scheme": request.headers.get("Authorization", " ").split(" ")[0],
-            "has_api_key_header": "api-key" in request.headers,
-            "model": body.get("model"),
-            "messages": messages,
+            **self._received(request, body, messages),
             "instructions": body.get("instructions"),
             "input": body.get("input"),
-            "stream": body.get("stream", False),
             "store": body.get("store"),
-            "temperature": body.get("temperature"),
             "reasoning": body.get("reasoning"),
             "max_output_tokens": body.get("max_output_tokens"),
         }
@@ -64,12 +58,7 @@ class ResponsesAPI(ModelCalls):
         if not body.get("stream"):
             text = "".join(answer_words(question, self.behaviour.chunks))
             if "search query" in (body.get("instructions") or "").lower():
-                if wait := seconds("querywait", question):
-                    await asyncio.sleep(wait)
-                if "#queryheld" in question:
-                    await self.released.acquire()
-                c.queries += 1
-                c.last_query_request = c.last_request
+                await self._search_query(question)
                 text = query_for(question)
             c.completed += 1
             return web.json_response(
