@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import replace
 
 from chat_api import errors, model_errors
-from chat_api.events import Citation, Citations, Event, Failure, Step
+from chat_api.events import Citation, Citations, Event, Failure, Step, close_events
 from chat_api.hosts import ModelHost
 from chat_api.prompt import build_prompt, ensure_question_fits
 from chat_api.protocol import ChatRequest
@@ -81,11 +81,16 @@ async def stream_chat(
         )
         if prompt.sources:  # those that fit the prompt budget, so every citation was read
             yield Citations(citations(list(prompt.sources)))
+        trace.model_stage(host.model, prompt)  # its span is current from the next event on
         yield Step("Generating the answer", host.model, _ms(started))
-        async for event in trace.model_stream(host.stream_answer(prompt), host.model, prompt):
-            if type(event) is Step:  # the model's thinking, timed like every other step
-                event = replace(event, elapsed_ms=_ms(started))
-            yield event
+        answer = host.stream_answer(prompt)
+        try:
+            async for event in answer:
+                if type(event) is Step:  # the model's thinking, timed like every other step
+                    event = replace(event, elapsed_ms=_ms(started))
+                yield event
+        finally:
+            await close_events(answer)  # the model's connection closes now if the client left
     except Exception as exc:
         failure = model_errors.from_exception(exc)
         log.warning("answer failed: %s (ref %s)", failure.code, trace.ref)

@@ -10,16 +10,14 @@ docs/observability.md lists.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from collections.abc import AsyncGenerator, Mapping
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from chat_api.events import Event
     from chat_api.reply import Reply
     from chat_api.retrieval import Embed
     from chat_api.settings import Settings
-
-_E = TypeVar("_E")
 
 
 class Stage(Protocol):
@@ -44,11 +42,9 @@ class RequestTrace(Protocol):
     def query_stage(self, model: str, question: str) -> Stage: ...
     def search_stage(self, retriever: str, query: str) -> Stage: ...
 
-    def model_stream(
-        self, events: AsyncIterator[_E], model: str, prompt: object
-    ) -> AsyncIterator[_E]:
-        """The model's streamed answer, inside its span."""
-        ...
+    def model_stage(self, model: str, prompt: object) -> None:
+        """The model's streamed answer begins with the next event the pipeline is asked for:
+        its span runs from then until the answer's End, or its failure."""
 
     def observe(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
         """The answer's events as they go to the client."""
@@ -112,10 +108,8 @@ class _NoTrace:
     def search_stage(self, retriever: str, query: str) -> _NoStage:
         return _NO_STAGE
 
-    def model_stream(
-        self, events: AsyncIterator[_E], model: str, prompt: object
-    ) -> AsyncIterator[_E]:
-        return events
+    def model_stage(self, model: str, prompt: object) -> None:
+        return None
 
     def observe(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
         return events

@@ -10,8 +10,8 @@ everything else happens once per answer: its outcome, or the refusal that turned
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -20,19 +20,11 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from chat_api import errors
 from chat_api.errors import ChatError, Code
 from chat_api.events import End, Event, Failure, TextDelta, close_events
-from chat_api.telemetry.spans import (
-    ANSWER_KEY,
-    MODEL,
-    StageSpan,
-    to_ms,
-    traced_model_stream,
-)
+from chat_api.telemetry.spans import ANSWER_KEY, MODEL, ModelSpan, StageSpan, to_ms
 
 if TYPE_CHECKING:
     from chat_api.reply import Reply
     from chat_api.telemetry.otel import OpenTelemetry
-
-_E = TypeVar("_E")
 
 
 class AnswerTrace:
@@ -52,7 +44,6 @@ class AnswerTrace:
             ANSWER_KEY, self, trace.set_span_in_context(self.span, parent)
         )
         self.ref = format(self.span.get_span_context().trace_id, "032x")[:12]
-        self.span.set_attribute("chat.ref", self.ref)
         self.answered = False  # the pipeline ran: failures from here on are the answer's
         self.first_token: float | None = None
         self.finish_reason: str | None = None
@@ -60,10 +51,14 @@ class AnswerTrace:
         self.retries = 0
         self.throttled_by: set[str] = set()  # the upstreams that throttled this answer
         self._route_attributes = {"http.route": route}
+        self._route_key = (("http.route", route),)
+        self._status = 0  # the reply's, once there is one
         self._streaming = False  # the reply is a stream: `observe` sees its end
         self._over: bool | None = None  # the events ended: whether because the client left
         self._lines = 0
         self._ended = False
+        self._model: ModelSpan | None = None
+        self._current = self.ctx  # the context the pipeline runs in: its current stage's
 
     # ---- Stages ------------------------------------------------------------------------------
 
@@ -84,25 +79,26 @@ class AnswerTrace:
             content=("chat.search.query", query),
         )
 
-    def model_stream(
-        self, events: AsyncIterator[_E], model: str, prompt: object
-    ) -> AsyncIterator[_E]:
-        return traced_model_stream(self, events, model, prompt)
+    def model_stage(self, model: str, prompt: object) -> None:
+        """The model's call begins with the next pull of the events: its span is current from
+        then on, and ends with the answer's End, its failure, or the client leaving."""
+        self._model = ModelSpan(self, model, prompt)
+        self._current = self._model.ctx
 
     # ---- The answer as the client gets it ----------------------------------------------------
 
     async def observe(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
         """Every event becomes one line, and the pipeline is only asked for the next event once
-        the previous line was sent: so when it has no more, the last line has left."""
+        the previous line was sent: so when it has no more, the last line has left. The one
+        layer per answer between the pipeline and the wire: it also keeps the model's span."""
         self.answered = True
         attach, detach = otel_context.attach, otel_context.detach
-        current = self.ctx
         lines = 0
         try:
             while True:
-                # The request's span is current while the pipeline works: its stages and log
-                # lines find it (a context switch costs about a microsecond).
-                token = attach(current)
+                # The current stage's span is current while the pipeline works: its clients and
+                # log lines find it (a context switch costs about a microsecond).
+                token = attach(self._current)
                 try:
                     event = await anext(events)
                 except StopAsyncIteration:
@@ -112,11 +108,17 @@ class AnswerTrace:
                 kind = type(event)
                 if kind is TextDelta:
                     if self.first_token is None:
-                        self.first_token = time.perf_counter()
+                        self._first_text()
+                    if self._model is not None and self._model.texts is not None:
+                        self._model.texts.append(event.text)  # type: ignore[union-attr]
                 elif kind is End:
                     self.finish_reason = event.finish_reason  # type: ignore[union-attr]
+                    if self._model is not None:
+                        self._model.ended(event)  # type: ignore[arg-type]
                 elif kind is Failure:
                     self.error = event.error  # type: ignore[union-attr]
+                    if self._model is not None:
+                        self._model.failed(self.error)
                 lines += 1
                 yield event
             self._lines = lines
@@ -126,27 +128,38 @@ class AnswerTrace:
             # the caller answers it as an internal error.
             self._lines = lines
             self.error = errors.internal()
+            if self._model is not None:
+                self._model.failed(self.error)
             self._stream_over(client_left=False)
             raise
         except BaseException:
             # Cancelled while waiting for the pipeline (the client left), or closed while a
             # line was being sent.
             self._lines = lines
+            if self._model is not None:
+                self._model.cancelled()
             self._stream_over(client_left=True)
             raise
         finally:
             await close_events(events)
+            if self._model is not None:
+                self._model.close()  # the events ended without saying how
+
+    def _first_text(self) -> None:
+        self.first_token = time.perf_counter()
+        if self._model is not None:
+            self._model.first_text(self.first_token)
 
     def finish(self, reply: Reply) -> Reply:
         """The reply is whole (end now), or a stream whose end `observe` sees."""
-        self.span.set_attribute("http.response.status_code", reply.status)
+        self._status = reply.status
         if reply.error is not None and self.error is None:
             self.error = reply.error
         if isinstance(reply.body, bytes) or not self.answered:
             self._end(client_left=False)
         else:
             self._streaming = True
-            self._telemetry.instruments.open_streams.add(1, self._route_attributes)
+            self._telemetry.instruments.open_streams.add(1, self._route_key)
             if self._over is not None:  # it ended before the reply was handed out
                 self._stream_over(client_left=self._over)
         return reply
@@ -158,7 +171,7 @@ class AnswerTrace:
     def _stream_over(self, *, client_left: bool) -> None:
         self._over = client_left
         if self._streaming and not self._ended:
-            self._telemetry.instruments.open_streams.add(-1, self._route_attributes)
+            self._telemetry.instruments.open_streams.add(-1, self._route_key)
             self._end(client_left=client_left)
 
     def _end(self, *, client_left: bool) -> None:
@@ -168,36 +181,37 @@ class AnswerTrace:
         elapsed = time.perf_counter() - self.started
         span, instruments = self.span, self._telemetry.instruments
         error = self.error
+        # Set at once, and only what says something: each attribute is work on every answer,
+        # here and again when the span is exported.
+        attributes: dict[str, Any] = {"chat.ref": self.ref}
+        if self._status:
+            attributes["http.response.status_code"] = self._status
         if error is not None:
-            span.set_attribute("error.type", error.code)
+            attributes["error.type"] = error.code
             self._note_throttling_in_stream(error)
         if self.answered and self.route.endswith("/stream"):
-            span.set_attribute("chat.lines", self._lines)
+            attributes["chat.lines"] = self._lines
         if _refused(error, answered=self.answered, client_left=client_left):
-            self._refused(error)
+            self._refused(error, attributes)
             return
         outcome = _outcome(self.finish_reason, error, client_left)
-        attributes = {"http.route": self.route, "chat.outcome": outcome}
-        span.set_attributes(
-            {
-                "chat.outcome": outcome,
-                "chat.client_left": outcome == "client_left",
-                "chat.rate_limited": bool(self.throttled_by),
-                "chat.retries": self.retries,
-            }
-        )
+        attributes["chat.outcome"] = outcome
+        if outcome == "client_left":
+            attributes["chat.client_left"] = True
         if self.throttled_by:
-            span.set_attribute("chat.throttled_by", tuple(sorted(self.throttled_by)))
-        if self.finish_reason is not None:
-            span.set_attribute("gen_ai.response.finish_reasons", (self.finish_reason,))
+            attributes["chat.rate_limited"] = True
+            attributes["chat.throttled_by"] = tuple(sorted(self.throttled_by))
+        if self.retries:
+            attributes["chat.retries"] = self.retries
         if self.first_token is not None:
             first = self.first_token - self.started
-            span.set_attribute("chat.time_to_first_token_ms", to_ms(first))
-            instruments.first_token.record(first, {"http.route": self.route})
+            attributes["chat.time_to_first_token_ms"] = to_ms(first)
+            instruments.first_token.record(first, self._route_attributes)
+        span.set_attributes(attributes)
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, error.code))
-        instruments.answers.add(1, attributes)
-        instruments.duration.record(elapsed, attributes)
+        instruments.answers.add(1, (("http.route", self.route), ("chat.outcome", outcome)))
+        instruments.duration.record(elapsed, {"http.route": self.route, "chat.outcome": outcome})
         span.end()
 
     def _note_throttling_in_stream(self, error: ChatError) -> None:
@@ -210,17 +224,17 @@ class AnswerTrace:
             self.throttled_by.add(MODEL)
             self._telemetry.instruments.throttled.add(1, {"chat.upstream": MODEL})
 
-    def _refused(self, error: ChatError | None) -> None:
+    def _refused(self, error: ChatError | None, attributes: dict[str, Any]) -> None:
         """Turned away before the model was asked: by a check of the request, or by one of the
         app's limits (which `error.limit` names)."""
         span = self.span
         reason = error.code if error is not None else "unknown"
-        attributes = {"http.route": self.route, "chat.refusal.reason": reason}
+        refusal = {"http.route": self.route, "chat.refusal.reason": reason}
         if error is not None and error.limit is not None:
-            attributes["chat.limit"] = str(error.limit)
-            span.set_attribute("chat.limit", str(error.limit))
-        self._telemetry.instruments.refused.add(1, attributes)
-        span.set_attribute("chat.outcome", "refused")
+            refusal["chat.limit"] = attributes["chat.limit"] = str(error.limit)
+        self._telemetry.instruments.refused.add(1, refusal)
+        attributes["chat.outcome"] = "refused"
+        span.set_attributes(attributes)
         if error is not None and error.status >= 500:
             span.set_status(Status(StatusCode.ERROR, error.code))
         span.end()

@@ -1,7 +1,8 @@
 """The spans inside an answer's trace: its stages', and what every one of them records.
 
 A stage that runs at once is a context manager (`StageSpan`: the search query the model writes,
-the search); the model's streamed answer, which yields, is a generator (`traced_model_stream`).
+the search); the model's streamed answer, which yields, is a `ModelSpan` that the answer's trace
+keeps current and ends as the events go by, so no layer is added between the model and the wire.
 Each records a failure as a code, and a model call's usage on its span, counted by the stage that
 made it. The context keys say which answer and which stage are current, so what the model and
 search clients report (they know neither) lands on the right span and counter.
@@ -11,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from opentelemetry import context as otel_context
@@ -20,13 +20,12 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from chat_api.errors import ChatError
-from chat_api.events import End, TextDelta, close_events
+from chat_api.events import End
 
 if TYPE_CHECKING:
     from chat_api.telemetry.answer import AnswerTrace
     from chat_api.telemetry.otel import Instruments
 
-_E = TypeVar("_E")
 ANSWER_KEY = otel_context.create_key("chat.answer")
 STAGE_KEY = otel_context.create_key("chat.stage")  # which stage runs: tokens are counted by it
 MODEL = "model"  # the `chat.upstream` of the model service (the search service's: `search`)
@@ -78,58 +77,56 @@ class StageSpan:
             self._span.set_attribute(self._output, text)
 
 
-async def traced_model_stream(
-    answer: AnswerTrace, events: AsyncIterator[_E], model: str, prompt: object
-) -> AsyncIterator[_E]:
-    """The model's streamed answer (the `answer` stage) in its span: made current around each
-    pull only, as the stage yields between them."""
-    telemetry = answer._telemetry
-    attributes: dict[str, Any] = {
-        "gen_ai.operation.name": "chat",
-        "gen_ai.request.model": model,
-        "chat.stage": "answer",
-    }
-    messages = getattr(prompt, "messages", None)
-    if telemetry.record_content and messages is not None:
-        attributes["gen_ai.input.messages"] = orjson.dumps(messages).decode()
-    span = telemetry.tracer.start_span(
-        f"chat {model}", context=answer.ctx, kind=SpanKind.CLIENT, attributes=attributes
-    )
-    current = trace.set_span_in_context(span, answer.ctx)
-    started = time.perf_counter()
-    first: float | None = None
-    texts: list[str] | None = [] if telemetry.record_content else None
-    attach, detach = otel_context.attach, otel_context.detach
-    try:
-        while True:
-            token = attach(current)
-            try:
-                event = await anext(events)
-            except StopAsyncIteration:
-                break
-            finally:
-                detach(token)
-            if type(event) is End:
-                _model_ended(span, event, telemetry.instruments)  # type: ignore[arg-type]
-            elif first is None and type(event) is TextDelta:
-                first = time.perf_counter()
-                span.set_attribute("chat.time_to_first_token_ms", to_ms(first - started))
-            if texts is not None and isinstance(event, TextDelta):
-                texts.append(event.text)
-            yield event
-    except BaseException as exc:
-        record_failure(span, exc)
-        raise
-    finally:
-        await close_events(events)
-        if texts is not None:
-            span.set_attribute("gen_ai.output.messages", "".join(texts))
-        span.end()
+class ModelSpan:
+    """The model's streamed answer (the `answer` stage). It yields, so it is not current for
+    its whole life: the answer's trace makes it current around each pull of the events, and
+    ends it by what the events say (End, a Failure, or none: the client left)."""
 
+    __slots__ = ("_ended", "_instruments", "_span", "_started", "ctx", "texts")
 
-def _model_ended(span: Span, end: End, instruments: Instruments) -> None:
-    span.set_attribute("gen_ai.response.finish_reasons", (end.finish_reason,))
-    record_usage(span, end.usage or {}, end.model, instruments, "answer")
+    def __init__(self, answer: AnswerTrace, model: str, prompt: object) -> None:
+        telemetry = answer._telemetry
+        attributes: dict[str, Any] = {
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": model,
+            "chat.stage": "answer",
+        }
+        messages = getattr(prompt, "messages", None)
+        if telemetry.record_content and messages is not None:
+            attributes["gen_ai.input.messages"] = orjson.dumps(messages).decode()
+        self._span = telemetry.tracer.start_span(
+            f"chat {model}", context=answer.ctx, kind=SpanKind.CLIENT, attributes=attributes
+        )
+        self.ctx = trace.set_span_in_context(self._span, answer.ctx)
+        self.texts: list[str] | None = [] if telemetry.record_content else None
+        self._instruments = telemetry.instruments
+        self._started = time.perf_counter()
+        self._ended = False
+
+    def first_text(self, at: float) -> None:
+        self._span.set_attribute("chat.time_to_first_token_ms", to_ms(at - self._started))
+
+    def ended(self, end: End) -> None:
+        span = self._span
+        span.set_attribute("gen_ai.response.finish_reasons", (end.finish_reason,))
+        record_usage(span, end.usage or {}, end.model, self._instruments, "answer")
+        self.close()
+
+    def failed(self, error: ChatError) -> None:
+        record_failure(self._span, error)
+        self.close()
+
+    def cancelled(self) -> None:
+        self._span.set_attribute("chat.cancelled", True)
+        self.close()
+
+    def close(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        if self.texts is not None:
+            self._span.set_attribute("gen_ai.output.messages", "".join(self.texts))
+        self._span.end()
 
 
 def record_failure(span: Span, exc: BaseException) -> None:
@@ -156,7 +153,7 @@ def record_usage(
     for kind, count in tokens.items():
         if type(count) is int:
             span.set_attribute(f"gen_ai.usage.{kind}_tokens", count)
-            instruments.tokens.add(count, {"gen_ai.token.type": kind, "chat.stage": stage})
+            instruments.tokens.add(count, (("gen_ai.token.type", kind), ("chat.stage", stage)))
 
 
 def _reasoning_tokens(usage: dict[str, Any]) -> int | None:

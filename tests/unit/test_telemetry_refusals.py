@@ -27,7 +27,7 @@ def _assert_refused_by(recorded: Recorded, code: str, limit: str, body: bytes) -
     assert server["chat.outcome"] == "refused"
     assert server["error.type"] == code
     assert server["chat.limit"] == limit
-    assert server.get("chat.rate_limited", False) is False
+    assert "chat.rate_limited" not in server
     assert orjson.loads(body)["error"]["ref"] == server["chat.ref"]
     assert _refusals(recorded) == [
         {"http.route": "/api/chat/stream", "chat.refusal.reason": code, "chat.limit": limit}

@@ -59,10 +59,11 @@ async def test_reasoning_tokens_are_recorded_from_a_responses_style_usage(record
         "output_tokens_details": {"reasoning_tokens": 6},
     }
 
-    async def model() -> AsyncIterator[End]:
+    async def pipeline() -> AsyncIterator[End]:
+        trace.model_stage("gpt-5.4-mini", None)
         yield End("stop", usage, "gpt-5.4-mini-2026-03-17")
 
-    [event async for event in trace.model_stream(model(), "gpt-5.4-mini", None)]
+    [event async for event in trace.observe(pipeline())]
 
     answer = recorded.finished()["answer"].attributes
     assert answer["gen_ai.usage.input_tokens"] == 3
