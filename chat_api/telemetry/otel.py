@@ -48,7 +48,7 @@ class Instruments:
         self.answers = Tally()
         meter.create_observable_counter(
             "chat.answers",
-            [self.answers.observe],
+            callbacks=[self.answers.observe],
             unit="{answer}",
             description="Answers, by route and outcome.",
         )
@@ -61,14 +61,14 @@ class Instruments:
         self.tokens = Tally()
         meter.create_observable_counter(
             "chat.tokens",
-            [self.tokens.observe],
+            callbacks=[self.tokens.observe],
             unit="{token}",
             description="Model tokens, by kind.",
         )
         self.open_streams = Tally()
         meter.create_observable_up_down_counter(
             "chat.streams.open",
-            [self.open_streams.observe],
+            callbacks=[self.open_streams.observe],
             unit="{stream}",
             description="Streamed answers in flight.",
         )

@@ -107,9 +107,9 @@ class ModelSpan:
         self._span.set_attribute("chat.time_to_first_token_ms", to_ms(at - self._started))
 
     def ended(self, end: End) -> None:
-        span = self._span
-        span.set_attribute("gen_ai.response.finish_reasons", (end.finish_reason,))
-        record_usage(span, end.usage or {}, end.model, self._instruments, "answer")
+        attributes = usage_attributes(end.usage or {}, end.model, self._instruments, "answer")
+        attributes["gen_ai.response.finish_reasons"] = (end.finish_reason,)
+        self._span.set_attributes(attributes)
         self.close()
 
     def failed(self, error: ChatError) -> None:
@@ -143,17 +143,24 @@ def record_usage(
     span: Span, usage: dict[str, Any], model: str, instruments: Instruments, stage: str
 ) -> None:
     """A model call's usage figures (either API's shape) on its span, and counted by kind."""
+    span.set_attributes(usage_attributes(usage, model, instruments, stage))
+
+
+def usage_attributes(
+    usage: dict[str, Any], model: str, instruments: Instruments, stage: str
+) -> dict[str, Any]:
+    """A model call's usage figures as span attributes, counted by kind on the way."""
     tokens = {
         "input": usage.get("prompt_tokens", usage.get("input_tokens")),
         "output": usage.get("completion_tokens", usage.get("output_tokens")),
         "reasoning": _reasoning_tokens(usage),
     }
-    if model:
-        span.set_attribute("gen_ai.response.model", model)
+    attributes: dict[str, Any] = {"gen_ai.response.model": model} if model else {}
     for kind, count in tokens.items():
         if type(count) is int:
-            span.set_attribute(f"gen_ai.usage.{kind}_tokens", count)
+            attributes[f"gen_ai.usage.{kind}_tokens"] = count
             instruments.tokens.add(count, (("gen_ai.token.type", kind), ("chat.stage", stage)))
+    return attributes
 
 
 def _reasoning_tokens(usage: dict[str, Any]) -> int | None:

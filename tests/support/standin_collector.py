@@ -74,6 +74,9 @@ def _handler(collector: Collector, keep: bool = True) -> type[BaseHTTPRequestHan
     """Decodes every export request; keeps them unless `keep` is false (a long-running sink)."""
 
     class Handler(BaseHTTPRequestHandler):
+        # Keeps the exporter's connection open between batches, as a real collector does.
+        protocol_version = "HTTP/1.1"
+
         def do_POST(self) -> None:
             service = _SERVICES.get(self.path)
             if service is None:
