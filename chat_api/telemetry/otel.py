@@ -45,12 +45,11 @@ class Instruments:
     """The metrics, created once. Names and units: docs/observability.md."""
 
     def __init__(self, meter: metrics.Meter) -> None:
-        self.answers = Tally()
-        meter.create_observable_counter(
+        self.answers = _tallied(
+            meter.create_observable_counter,
             "chat.answers",
-            callbacks=[self.answers.observe],
-            unit="{answer}",
-            description="Answers, by route and outcome.",
+            "{answer}",
+            "Answers, by route and outcome.",
         )
         self.duration = meter.create_histogram(
             "chat.answer.duration", unit="s", description="Request to last line sent."
@@ -58,19 +57,14 @@ class Instruments:
         self.first_token = meter.create_histogram(
             "chat.answer.time_to_first_token", unit="s", description="Request to first text."
         )
-        self.tokens = Tally()
-        meter.create_observable_counter(
-            "chat.tokens",
-            callbacks=[self.tokens.observe],
-            unit="{token}",
-            description="Model tokens, by kind.",
+        self.tokens = _tallied(
+            meter.create_observable_counter, "chat.tokens", "{token}", "Model tokens, by kind."
         )
-        self.open_streams = Tally()
-        meter.create_observable_up_down_counter(
+        self.open_streams = _tallied(
+            meter.create_observable_up_down_counter,
             "chat.streams.open",
-            callbacks=[self.open_streams.observe],
-            unit="{stream}",
-            description="Streamed answers in flight.",
+            "{stream}",
+            "Streamed answers in flight.",
         )
         # Rare events (a retry, a throttled call, a refusal), counted as they happen.
         self.retries = meter.create_counter(
@@ -84,6 +78,13 @@ class Instruments:
         self.refused = meter.create_counter(
             "chat.requests.refused", unit="{request}", description="Requests refused, by reason."
         )
+
+
+def _tallied(create: Callable[..., object], name: str, unit: str, description: str) -> Tally:
+    """A tally, and the observable instrument (`create` makes it) that reports it."""
+    tally = Tally()
+    create(name, callbacks=[tally.observe], unit=unit, description=description)
+    return tally
 
 
 class OpenTelemetry:
