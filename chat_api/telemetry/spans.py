@@ -113,12 +113,15 @@ class ModelSpan:
         self.close()
 
     def failed(self, error: ChatError) -> None:
-        record_failure(self._span, error)
-        self.close()
+        if not self._ended:
+            record_failure(self._span, error)
+            self.close()
 
     def cancelled(self) -> None:
-        self._span.set_attribute("chat.cancelled", True)
-        self.close()
+        """The client left; after the model's End that no longer concerns the model's call."""
+        if not self._ended:
+            self._span.set_attribute("chat.cancelled", True)
+            self.close()
 
     def close(self) -> None:
         if self._ended:

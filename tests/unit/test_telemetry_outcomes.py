@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from chat_api import asgi, runtime
 from chat_api import service as service_module
-from chat_api.events import Step
+from chat_api.events import End, Step
 from tests.support.ndjson import question
 from tests.unit.telemetry_recording import _service, _stream
 
@@ -199,3 +199,22 @@ async def test_a_client_that_leaves_a_whole_reply_ends_the_span_as_client_left(
     assert spans["answer"].attributes["chat.cancelled"] is True
     (answers,) = recorded.metric_points("chat.answers")
     assert answers.attributes["chat.outcome"] == "client_left"
+
+
+async def test_a_client_that_leaves_after_the_model_finished_leaves_the_model_span_complete(
+    recorded, caplog
+):
+    trace = recorded.telemetry.request("/api/chat/stream")
+
+    async def pipeline() -> AsyncIterator[End]:
+        trace.model_stage("gpt-5.4-mini", None)
+        yield End("stop", {"input_tokens": 3, "output_tokens": 9})
+
+    lines = trace.observe(pipeline())
+    await anext(lines)  # the End line is being sent when the client goes
+    await lines.aclose()
+
+    answer = recorded.finished()["answer"]
+    assert "chat.cancelled" not in answer.attributes
+    assert answer.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+    assert "ended span" not in caplog.text
