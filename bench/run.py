@@ -64,6 +64,13 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
+def answer_target(app: processes.AppServer) -> Target:
+    """A streamed answer from `app`, done when its end line has arrived."""
+    return Target(
+        "127.0.0.1", _port(app.url), "/api/chat/stream", chat_body("bench"), b"finish_reason"
+    )
+
+
 # ---- The run ------------------------------------------------------------------------------------
 
 
@@ -168,9 +175,7 @@ async def _main(args: argparse.Namespace) -> int:
             if mode not in wanted:
                 continue
             with processes.app_server(env) as app:
-                target = Target(
-                    host, _port(app.url), "/api/chat/stream", chat_body("bench"), b"finish_reason"
-                )
+                target = answer_target(app)
                 print(f"\nMode: {mode}", flush=True)
                 chosen = scenarios if mode == "streaming" else scenarios[1:3]
                 results[mode] = await run_scenarios(
@@ -187,7 +192,7 @@ async def _main(args: argparse.Namespace) -> int:
                     print(f"  {results['soak']}", flush=True)
         model_env = chat
         if "limits" in wanted:
-            results.update(await _limits(host, model_env, scale))
+            results.update(await _limits(model_env, scale))
         if "functions runtime" in wanted:
             from bench.functions_runtime import RUNTIME_MODE, runtime_scenarios
 
@@ -198,10 +203,9 @@ async def _main(args: argparse.Namespace) -> int:
         print(f"\nCold import: {results['cold_import']}", flush=True)
         if "telemetry on" in wanted:
             print("\nTelemetry cost: off and on in turns", flush=True)
-            stream = Target(host, 0, "/api/chat/stream", chat_body("bench"), b"finish_reason")
             # Not so many at once that the machine is saturated: then the CPU an answer takes
             # depends on how the load happens to bunch up, more than on what the app does.
-            results["telemetry_cost"] = await telemetry_cost(stream, chat, sink.url, 100)
+            results["telemetry_cost"] = await telemetry_cost(answer_target, chat, sink.url, 100)
             telemetry_env = {**chat, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url}
             results["cold_import_telemetry_on"] = cold_import(RESULTS, telemetry_env)
             print(f"Cold import, telemetry on: {results['cold_import_telemetry_on']}", flush=True)
@@ -214,20 +218,16 @@ async def _main(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _limits(host: str, env: dict[str, str], scale: float) -> dict[str, Any]:
+async def _limits(env: dict[str, str], scale: float) -> dict[str, Any]:
     from bench import limits
-
-    def target_for(app: processes.AppServer) -> Target:
-        port = _port(app.url)
-        return Target(host, port, "/api/chat/stream", chat_body("bench"), b"finish_reason")
 
     print("\nLimits for a public endpoint", flush=True)
     scenario = Scenario("100 concurrent", 100, int(300 * scale))
     cpu = await limits.cpu_with_and_without(
-        env, target_for, measure, lambda app: app.process.popen.pid, scenario
+        env, answer_target, measure, lambda app: app.process.popen.pid, scenario
     )
     print(f"  CPU per answer, limits off and on: {cpu}", flush=True)
-    flood = await limits.flood(env, target_for, summarise, int(500 * scale))
+    flood = await limits.flood(env, answer_target, summarise, int(500 * scale))
     print(f"  flood: {flood}", flush=True)
     return {"limits_cpu": cpu, "limits_flood": flood}
 

@@ -6,9 +6,8 @@ after the other differed by as much as the cost itself."""
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from typing import Any
 
@@ -21,16 +20,18 @@ WAVES = 10  # per app and round
 
 
 async def telemetry_cost(
-    target: Target, chat_env: Mapping[str, str], sink_url: str, concurrency: int
+    target_for: Callable[[processes.AppServer], Target],
+    chat_env: Mapping[str, str],
+    sink_url: str,
+    concurrency: int,
 ) -> dict[str, Any]:
-    """`target` names the request; its port is replaced by each app's. A wave is `concurrency`
-    streams at once."""
+    """A wave is `concurrency` streams at once, each `target_for` the app."""
     with ExitStack() as stack:
         off = stack.enter_context(processes.app_server(chat_env))
         on = stack.enter_context(
             processes.app_server({**chat_env, "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url})
         )
-        apps = [("off", _aimed(target, off), _pid(off)), ("on", _aimed(target, on), _pid(on))]
+        apps = [("off", target_for(off), _pid(off)), ("on", target_for(on), _pid(on))]
         for _, aimed, _ in apps:  # warm both
             await run_load(aimed, concurrency, concurrency)
         rounds = []
@@ -54,10 +55,6 @@ async def telemetry_cost(
         "rounds": rounds,
         "added_ms_median": round(statistics.median(r["added_ms"] for r in rounds), 3),
     }
-
-
-def _aimed(target: Target, app: processes.AppServer) -> Target:
-    return dataclasses.replace(target, port=int(app.url.rsplit(":", 1)[1]))
 
 
 def _pid(app: processes.AppServer) -> int:

@@ -58,6 +58,7 @@ class AnswerTrace:
         self._lines = 0
         self._ended = False
         self._model: ModelSpan | None = None
+        self._texts: list[str] | None = None  # the model span's, with CHAT_TRACE_CONTENT=true
         self._current = self.ctx  # the context the pipeline runs in: its current stage's
 
     # ---- Stages ------------------------------------------------------------------------------
@@ -84,6 +85,7 @@ class AnswerTrace:
         then on, and ends with the answer's End, its failure, or the client leaving."""
         self._model = ModelSpan(self, model, prompt)
         self._current = self._model.ctx
+        self._texts = self._model.texts
 
     # ---- The answer as the client gets it ----------------------------------------------------
 
@@ -109,8 +111,8 @@ class AnswerTrace:
                 if kind is TextDelta:
                     if self.first_token is None:
                         self._first_text()
-                    if self._model is not None and self._model.texts is not None:
-                        self._model.texts.append(event.text)  # type: ignore[union-attr]
+                    if self._texts is not None:  # the answer's text, recorded only if asked
+                        self._texts.append(event.text)  # type: ignore[union-attr]
                 elif kind is End:
                     self.finish_reason = event.finish_reason  # type: ignore[union-attr]
                     if self._model is not None:
