@@ -143,6 +143,16 @@ def markdown(results: dict[str, Any]) -> str:
             for n, r in enumerate(cost["rounds"], start=1)
         ]
         out.append(f"\nMedian added: {cost['added_ms_median']:+.3f} ms per answer.")
+        alone = cost.get("in_process")
+        if alone:
+            out.append(
+                f"\nIn one process, without HTTP ({alone['answers']} answers one after another, "
+                f"the median of three runs): {alone['cpu_ms_off']} ms per answer off, "
+                f"{alone['cpu_ms_on']} on ({alone['added_ms']:+.3f} ms). The OpenTelemetry SDK "
+                "by itself, making what one answer needs (the two spans with the same "
+                "attributes, the two histogram records) and exporting it the same way: "
+                f"{alone['sdk_ms']} ms per answer."
+            )
         on = results.get("cold_import_telemetry_on")
         if on:
             out.append(
