@@ -6,6 +6,7 @@ through the same exporters. Each measurement runs in a fresh interpreter:
     python -m bench.telemetry_floor app-off|app-on|sdk [answers]
 
 prints the CPU milliseconds per answer (every thread of the process, the exporter's included).
+OTEL_EXPORTER_OTLP_ENDPOINT names the collector that app-on and sdk export to.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ def _app_answer(telemetry_on: bool) -> tuple[Callable[[], None], Callable[[], No
 
     env = dict(os.environ)
     if not telemetry_on:
-        env.pop("OTEL_EXPORTER_OTLP_ENDPOINT")
+        env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     settings = settings_from_env(env)
     telemetry = create_telemetry(settings)
     service = ChatService(settings, _CountingHost(), telemetry=telemetry)  # type: ignore[arg-type]
@@ -186,6 +187,9 @@ def main(argv: list[str]) -> int:
     kind = argv[0] if argv else ""
     if kind not in KINDS:
         print(__doc__, file=sys.stderr)
+        return 2
+    if kind != "app-off" and not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        print("OTEL_EXPORTER_OTLP_ENDPOINT must name the collector to export to", file=sys.stderr)
         return 2
     answers = int(argv[1]) if len(argv) > 1 else ANSWERS
     print(f"{_cpu_ms_per_answer(kind, answers):.4f}")
