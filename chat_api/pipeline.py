@@ -20,6 +20,7 @@ from chat_api.protocol import ChatRequest
 from chat_api.retrieval import Found, Passage, Retriever
 from chat_api.settings import Settings
 from chat_api.telemetry import RequestTrace, no_trace
+from chat_api.usage import CallTally
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,14 @@ async def stream_chat(
     host: ModelHost,
     retriever: Retriever | None,
     trace: RequestTrace | None = None,
+    calls: CallTally | None = None,
 ) -> AsyncGenerator[Event, None]:
     """Answer the conversation's last question: progress steps, citations, the answer's text
     deltas, then End; or Failure as the last event. Never raises, except cancellation.
-    Each stage runs inside its span of `trace`."""
+    Each stage runs inside its span of `trace`; what the model calls before the answer spend
+    (the search query, the question's embedding) is counted in `calls`."""
     trace = trace or no_trace()
+    calls = calls or CallTally()
     started = time.perf_counter()
     overrides = request.context.overrides
     question = request.messages[-1].content
@@ -49,12 +53,12 @@ async def stream_chat(
         yield Step("Question received", _shorten(question, 120), _ms(started))
         sources: list[Passage] = []
         if retriever is not None and overrides.retrieval is not False:
-            with trace.query_stage(host.model, question) as stage:
+            with trace.query_stage(host.model, question) as stage, calls.counting():
                 query = await host.generate_query(request.messages)
                 stage.result(query)
             yield Step("Searching the knowledge base", query, _ms(started))
             try:
-                with trace.search_stage(retriever.name, query) as stage:
+                with trace.search_stage(retriever.name, query) as stage, calls.counting():
                     sources = await retriever.search(
                         query,
                         top=overrides.top or settings.retrieval_top,

@@ -24,6 +24,7 @@ from chat_api.reply import Reply, error_reply, internal_error_reply
 from chat_api.retrieval import Embed, Retriever, create_retriever
 from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, RequestTrace, Telemetry
+from chat_api.usage import CallTally
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 STREAM_ROUTE = "/api/chat/stream"
@@ -123,14 +124,18 @@ class ChatService:
         self, request: ChatRequest, client: str | None = None, trace: RequestTrace | None = None
     ) -> AsyncGenerator[Event, None]:
         """The answer's events; `client` is the address the platform reports for the caller."""
+        calls = CallTally()  # the model calls before the answer: the limits charge them too
         events = stream_chat(
-            request, settings=self.settings, host=self.host, retriever=self.retriever, trace=trace
+            request,
+            settings=self.settings,
+            host=self.host,
+            retriever=self.retriever,
+            trace=trace,
+            calls=calls,
         )
         if self.limiter is not None:
-            if trace is None:
-                events = self.limiter.guard(client, request, events)
-            else:
-                events = self.limiter.guard(client, request, events, lambda: trace.ref)
+            ref = str if trace is None else lambda: trace.ref
+            events = self.limiter.guard(client, request, events, ref, calls)
         # Outermost, so a refusal by the limits is traced and gets its reference too.
         return events if trace is None else trace.observe(events)
 

@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from chat_api import errors, model_errors, telemetry
+from chat_api import errors, model_errors
 from chat_api.events import End, Step, TextDelta
 from chat_api.hosts import Prompt, chat_completions, responses
 from chat_api.hosts.answer_client import AnswerClient, ApiKey
@@ -24,6 +24,7 @@ from chat_api.hosts.retries import sdk_call, with_retries
 from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages, clean_query, keyword_query
 from chat_api.protocol import Message
 from chat_api.settings import ModelApi, Settings
+from chat_api.usage import report_model_usage
 
 if TYPE_CHECKING:
     import openai
@@ -138,7 +139,7 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
-        telemetry.model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
+        report_model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
         try:
             if not response.choices:
                 return ""
@@ -183,7 +184,7 @@ class OpenAICompatibleHost:
 
         if not isinstance(response, Response):  # a stream: not what a stream=False call returns
             raise unexpected("a reply")
-        telemetry.model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
+        report_model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
         details = response.incomplete_details
         if details is not None and details.reason == model_errors.UPSTREAM_CONTENT_FILTER:
             raise model_errors.content_filtered()
@@ -214,7 +215,7 @@ class OpenAICompatibleHost:
             ),
             self._retry_seconds,
         )
-        telemetry.model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
+        report_model_usage(getattr(response, "usage", None), getattr(response, "model", ""))
         try:
             vectors = [item.embedding for item in sorted(response.data, key=lambda i: i.index)]
         except (TypeError, AttributeError):

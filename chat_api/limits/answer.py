@@ -37,14 +37,6 @@ class Spending:
         return prompt + self.chars // 3 + 1
 
 
-def total_tokens(usage: dict[str, object]) -> int:
-    total = usage.get("total_tokens")
-    if isinstance(total, int):
-        return total
-    parts = (usage.get(name) for name in ("input_tokens", "output_tokens"))
-    return sum(part for part in parts if isinstance(part, int))
-
-
 async def within_deadline(
     events: AsyncIterator[Event], seconds: float, ref: Callable[[], str]
 ) -> AsyncIterator[Event]:

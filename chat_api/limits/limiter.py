@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from chat_api import errors
 from chat_api.errors import ChatError
 from chat_api.events import End, Event, Failure, TextDelta, close_events
-from chat_api.limits.answer import Spending, total_tokens, within_deadline
+from chat_api.limits.answer import Spending, within_deadline
 from chat_api.limits.client import client_key
 from chat_api.limits.store import Change, CounterStore, Counts, MemoryStore, StoreUnavailable
 from chat_api.protocol import ChatRequest
+from chat_api.usage import CallTally, total_tokens
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +95,14 @@ class Limiter:
         request: ChatRequest,
         events: AsyncIterator[Event],
         ref: Callable[[], str] = str,  # by default, no reference ("")
+        calls: CallTally | None = None,
     ) -> AsyncGenerator[Event, None]:
         """The answer's events within the limits: a refusal is a Failure as the first event
         (so it gets its own status), a deadline passed ends the answer with a `timeout`
-        Failure, and the tokens spent are counted however the answer ends. `ref()` is the
-        request's reference, which those Failures carry (asked for only when one is made)."""
+        Failure, and the tokens spent are counted however the answer ends: the streamed
+        answer's, and those of the model calls before it (`calls`, the pipeline's tally).
+        `ref()` is the request's reference, which those Failures carry (asked for only when
+        one is made)."""
         quotas = self.quotas
         if quotas.max_concurrent and self._in_flight >= quotas.max_concurrent:
             await close_events(events)
@@ -127,7 +131,8 @@ class Limiter:
         finally:
             self._in_flight -= 1
             if admitted:
-                self._record(key, spent.tokens(request, quotas.prompt_budget_tokens))
+                before = calls.tokens if calls is not None else 0
+                self._record(key, before + spent.tokens(request, quotas.prompt_budget_tokens))
 
     # ---- Before: admission ---------------------------------------------------------------------
 

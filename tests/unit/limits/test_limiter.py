@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from chat_api import errors
 from chat_api.events import End, Event, Failure, Step, TextDelta
 from chat_api.limits import Limiter, MemoryStore, Quotas, StoreUnavailable
 from chat_api.limits.store import Change, Counts
 from chat_api.protocol import ChatRequest
+from chat_api.usage import CallTally
 
 # 2026-11-30 12:00:10 UTC: 10 s into a minute, 43,190 s before midnight UTC.
 NOON = 1_796_040_010.0
@@ -107,6 +109,30 @@ async def test_an_answer_cut_before_its_end_still_counts_its_tokens():
         if isinstance(event, TextDelta):
             break
     await guarded.aclose()  # the client left after the first words
+
+    assert _failure(await _run(limiter)) is not None
+
+
+async def test_the_model_calls_before_the_answer_count_with_it():
+    limiter = Limiter(Quotas(tokens_per_day=50), clock=Clock())
+    calls = CallTally()
+    calls.tokens = 25  # the search query and the embedding the pipeline counted
+    answer = _answer(usage={"total_tokens": 30})
+    [e async for e in limiter.guard("203.0.113.5", _request(), answer, calls=calls)]
+
+    assert _failure(await _run(limiter)) is not None  # 25 + 30 is over 50
+
+
+async def test_the_model_calls_before_an_answer_that_failed_still_count():
+    limiter = Limiter(Quotas(tokens_per_day=50), clock=Clock())
+    calls = CallTally()
+    calls.tokens = 60
+
+    async def failed() -> AsyncIterator[Event]:
+        yield Step("Question received")
+        yield Failure(errors.error(errors.Code.MODEL_UNAVAILABLE))
+
+    [e async for e in limiter.guard("203.0.113.5", _request(), failed(), calls=calls)]
 
     assert _failure(await _run(limiter)) is not None
 
