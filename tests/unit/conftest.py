@@ -13,7 +13,7 @@ from chat_api.telemetry import NO_TELEMETRY, Telemetry
 from tests.support.openai_mock import MockModel
 from tests.support.search_mock import FakeSearch
 from tests.unit.model_hosts import PROMPT
-from tests.unit.telemetry_recording import Recorded, _recorded
+from tests.unit.telemetry_recording import Recorded, recording
 
 
 @pytest.fixture
@@ -83,10 +83,10 @@ def collect(opened):
 @pytest.fixture
 def recorded() -> Iterator[Recorded]:
     """Telemetry on, its spans and metrics kept in memory; off again when the test ends."""
-    yield from _recorded()
+    yield from recording()
 
 
 @pytest.fixture
 def recorded_with_content() -> Iterator[Recorded]:
     """As `recorded`, with the question, the search query and the answer's text recorded too."""
-    yield from _recorded(record_content=True)
+    yield from recording(record_content=True)

@@ -45,21 +45,21 @@ PROMPT = Prompt(
 
 
 # A conversation of alternating turns, the user's first, for the search query's calls.
-def _conversation(*contents: str) -> list[Message]:
+def conversation(*contents: str) -> list[Message]:
     roles = ["user", "assistant"]
     return [Message(role=roles[i % 2], content=c) for i, c in enumerate(contents)]
 
 
 # Responses API events as the service sends them: `event:` name, then its `data:` object.
-def _event(kind: str, **fields: object) -> bytes:
+def responses_event(kind: str, **fields: object) -> bytes:
     return (
         b"event: " + kind.encode() + b"\ndata: " + orjson.dumps({"type": kind, **fields}) + b"\n\n"
     )
 
 
-def _completed(**response: object) -> bytes:
-    return _event("response.completed", response={"status": "completed", **response})
+def completed_event(**response: object) -> bytes:
+    return responses_event("response.completed", response={"status": "completed", **response})
 
 
-def _text(delta: object) -> bytes:
-    return _event("response.output_text.delta", item_id="msg", delta=delta)
+def text_delta_event(delta: object) -> bytes:
+    return responses_event("response.output_text.delta", item_id="msg", delta=delta)

@@ -58,9 +58,9 @@ class ScriptedHost:
         return None
 
 
-def _service(host: ScriptedHost, **limits: int) -> ChatService:
+def scripted_service(host: ScriptedHost, **limits: int) -> ChatService:
     return ChatService(Settings(limits=Limits(**limits)), host)
 
 
-def _json(value: object) -> bytes:
+def json_bytes(value: object) -> bytes:
     return orjson.dumps(value)

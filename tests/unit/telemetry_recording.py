@@ -51,7 +51,7 @@ class Recorded:
         ]
 
 
-def _recorded(record_content: bool = False) -> Iterator[Recorded]:
+def recording(record_content: bool = False) -> Iterator[Recorded]:
     spans = InMemorySpanExporter()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
@@ -67,11 +67,13 @@ def _recorded(record_content: bool = False) -> Iterator[Recorded]:
     telemetry_package._listen(None)
 
 
-def _service(recorded: Recorded, opened: Opened, **changes: Any) -> ChatService:
+def recorded_service(recorded: Recorded, opened: Opened, **changes: Any) -> ChatService:
     return opened.service(dataclasses.replace(SETTINGS, **changes), recorded.telemetry)
 
 
-async def _stream(service: ChatService, body: dict, headers: dict | None = None) -> list[dict]:
+async def streamed_lines(
+    service: ChatService, body: dict, headers: dict | None = None
+) -> list[dict]:
     reply = await service.stream("application/json", orjson.dumps(body), headers)
     if isinstance(reply.body, bytes):
         return [orjson.loads(reply.body)]

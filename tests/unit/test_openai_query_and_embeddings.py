@@ -15,18 +15,18 @@ from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages
 from chat_api.protocol import Message
 from chat_api.settings import Settings
 from tests.support.standin_model_answers import embed
-from tests.unit.model_hosts import OPENAI, _conversation
+from tests.unit.model_hosts import OPENAI, conversation
 
 
 async def test_the_search_query_is_one_non_streamed_call_with_the_query_prompt(opened, mock_model):
     host = opened.host(OPENAI)
 
-    query = await host.generate_query(_conversation("What is NDJSON?"))
+    query = await host.generate_query(conversation("What is NDJSON?"))
 
     assert query == "what is ndjson"
     sent = mock_model.requests[-1]
     assert sent["stream"] is False
-    assert sent["messages"] == build_query_messages(_conversation("What is NDJSON?"))
+    assert sent["messages"] == build_query_messages(conversation("What is NDJSON?"))
     assert sent["max_tokens"] == QUERY_MAX_TOKENS
     assert sent["temperature"] == 0
     await host.aclose()
@@ -56,7 +56,7 @@ async def test_the_model_reply_is_cleaned_into_the_query(opened, mock_model):
     mock_model.query = lambda messages: 'Search query: "ndjson line format"\nHope it helps.'
     host = opened.host(OPENAI)
 
-    assert await host.generate_query(_conversation("What is NDJSON?")) == "ndjson line format"
+    assert await host.generate_query(conversation("What is NDJSON?")) == "ndjson line format"
 
 
 async def test_query_generation_retries_throttling_like_the_answer(opened, mock_model, monkeypatch):
@@ -67,7 +67,7 @@ async def test_query_generation_retries_throttling_like_the_answer(opened, mock_
     mock_model.failures = [(429, {"retry-after": "1"})]
     host = opened.host(OPENAI)
 
-    assert await host.generate_query(_conversation("What is NDJSON?")) == "what is ndjson"
+    assert await host.generate_query(conversation("What is NDJSON?")) == "what is ndjson"
     assert len(mock_model.requests) == 2
 
 
@@ -75,7 +75,7 @@ async def test_a_model_that_refuses_the_query_request_leaves_the_keywords(opened
     mock_model.failures = [(400, {})]
     host = opened.host(OPENAI)
 
-    assert await host.generate_query(_conversation("How do I deploy it?")) == "deploy"
+    assert await host.generate_query(conversation("How do I deploy it?")) == "deploy"
 
 
 async def test_a_model_that_is_down_fails_query_generation_with_its_status(opened, mock_model):
@@ -83,7 +83,7 @@ async def test_a_model_that_is_down_fails_query_generation_with_its_status(opene
     host = opened.host(Settings(model_host="openai", model_api="chat", model_retry_seconds=0))
 
     with pytest.raises(ChatError) as caught:
-        await host.generate_query(_conversation("Anyone there?"))
+        await host.generate_query(conversation("Anyone there?"))
 
     assert caught.value.status == 503
 
@@ -159,7 +159,7 @@ async def test_a_reasoning_model_writes_the_query_without_refused_parameters(ope
         model_host="openai", model_api="chat", openai_chat_model="gpt-5-mini", reasoning_model=True
     )
 
-    await opened.host(settings).generate_query(_conversation("What is NDJSON?"))
+    await opened.host(settings).generate_query(conversation("What is NDJSON?"))
 
     sent = mock_model.requests[-1]
     assert sent["reasoning_effort"] == "minimal"

@@ -7,7 +7,13 @@ typed objects serialised as the service sends them, or a script of events."""
 from __future__ import annotations
 
 from chat_api.events import End, Step, TextDelta
-from tests.unit.model_hosts import PLAIN, REASONING, _completed, _event, _text
+from tests.unit.model_hosts import (
+    PLAIN,
+    REASONING,
+    completed_event,
+    responses_event,
+    text_delta_event,
+)
 
 
 async def test_the_thinking_comes_as_steps_before_the_words(collect, mock_model):
@@ -58,8 +64,8 @@ async def test_the_end_carries_usage_with_the_thinking_tokens_and_the_model(coll
 
 async def test_an_answer_cut_by_the_length_cap_ends_with_length(collect, mock_model):
     mock_model.script = [
-        _text("Partial"),
-        _event(
+        text_delta_event("Partial"),
+        responses_event(
             "response.incomplete",
             response={
                 "status": "incomplete",
@@ -89,7 +95,7 @@ async def test_events_named_only_inside_their_data_are_read(collect, mock_model)
 
 
 async def test_a_last_event_without_its_final_newline_still_ends_the_answer(collect, mock_model):
-    mock_model.script = [_text("All"), _completed()[:-2]]
+    mock_model.script = [text_delta_event("All"), completed_event()[:-2]]
 
     events = await collect(PLAIN)
 
@@ -98,8 +104,8 @@ async def test_a_last_event_without_its_final_newline_still_ends_the_answer(coll
 
 async def test_a_refusal_is_shown_as_the_answer(collect, mock_model):
     mock_model.script = [
-        _event("response.refusal.delta", item_id="msg", delta="I can't help with that."),
-        _completed(),
+        responses_event("response.refusal.delta", item_id="msg", delta="I can't help with that."),
+        completed_event(),
     ]
 
     events = await collect(PLAIN)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chat_api.errors import ChatError
-from tests.unit.model_hosts import REASONING, _completed, _event, _text
+from tests.unit.model_hosts import REASONING, completed_event, responses_event, text_delta_event
 
 
 @pytest.mark.parametrize(
@@ -15,7 +15,7 @@ from tests.unit.model_hosts import REASONING, _completed, _event, _text
     [
         (
             [
-                _event(
+                responses_event(
                     "response.incomplete",
                     response={"incomplete_details": {"reason": "content_filter"}},
                 )
@@ -25,7 +25,7 @@ from tests.unit.model_hosts import REASONING, _completed, _event, _text
         ),
         (
             [
-                _event(
+                responses_event(
                     "response.failed", response={"error": {"code": "server_error", "message": "x"}}
                 )
             ],
@@ -33,12 +33,16 @@ from tests.unit.model_hosts import REASONING, _completed, _event, _text
             502,
         ),
         (
-            [_event("response.failed", response={"error": {"code": "rate_limit_exceeded"}})],
+            [
+                responses_event(
+                    "response.failed", response={"error": {"code": "rate_limit_exceeded"}}
+                )
+            ],
             "rate_limited",
             429,
         ),
-        ([_event("error", code="server_error", message="boom")], "model_error", 502),
-        ([_text("Half an answer")], "stream_interrupted", 502),  # no end event at all
+        ([responses_event("error", code="server_error", message="boom")], "model_error", 502),
+        ([text_delta_event("Half an answer")], "stream_interrupted", 502),  # no end event at all
     ],
 )
 async def test_failures_in_the_stream_map_to_the_error_codes(
@@ -55,17 +59,19 @@ async def test_failures_in_the_stream_map_to_the_error_codes(
 @pytest.mark.parametrize(
     "event",
     [
-        _text(42),  # a delta that is not a string
-        _text(["a"]),
+        text_delta_event(42),  # a delta that is not a string
+        text_delta_event(["a"]),
         b"event: response.output_text.delta\ndata: [1, 2]\n\n",  # not an object
         b"event: response.output_text.delta\ndata: {not json\n\n",
-        _event("response.completed", response="done"),
-        _event("response.completed", response={"usage": [1]}),
-        _event("response.reasoning_summary_text.delta", item_id="rs", summary_index=0, delta=7),
+        responses_event("response.completed", response="done"),
+        responses_event("response.completed", response={"usage": [1]}),
+        responses_event(
+            "response.reasoning_summary_text.delta", item_id="rs", summary_index=0, delta=7
+        ),
     ],
 )
 async def test_an_event_of_an_unexpected_shape_is_a_model_error(collect, mock_model, event):
-    mock_model.script = [_text("Fine so far"), event, _completed()]
+    mock_model.script = [text_delta_event("Fine so far"), event, completed_event()]
 
     with pytest.raises(ChatError) as caught:
         await collect(REASONING)

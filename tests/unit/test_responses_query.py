@@ -9,13 +9,13 @@ import dataclasses
 
 from chat_api.prompt import QUERY_MAX_TOKENS, QUERY_SYSTEM
 from chat_api.protocol import Message
-from tests.unit.model_hosts import PLAIN, REASONING, _conversation
+from tests.unit.model_hosts import PLAIN, REASONING, conversation
 
 
 async def test_the_search_query_is_one_small_call_at_the_lowest_effort(opened, mock_model):
     host = opened.host(REASONING)
 
-    query = await host.generate_query(_conversation("What is NDJSON?"))
+    query = await host.generate_query(conversation("What is NDJSON?"))
 
     assert query == "what is ndjson"
     sent = mock_model.requests[-1]
@@ -34,7 +34,7 @@ async def test_a_model_that_must_think_a_little_gets_room_for_it_in_the_query_ca
 ):
     host = opened.host(dataclasses.replace(REASONING, openai_chat_model="o4-mini"))
 
-    await host.generate_query(_conversation("What is NDJSON?"))
+    await host.generate_query(conversation("What is NDJSON?"))
 
     sent = mock_model.requests[-1]
     assert sent["reasoning"] == {"effort": "low"}
@@ -44,7 +44,7 @@ async def test_a_model_that_must_think_a_little_gets_room_for_it_in_the_query_ca
 async def test_another_model_writes_the_query_at_temperature_zero(opened, mock_model):
     host = opened.host(PLAIN)
 
-    await host.generate_query(_conversation("What is NDJSON?"))
+    await host.generate_query(conversation("What is NDJSON?"))
 
     sent = mock_model.requests[-1]
     assert (sent["temperature"], sent["max_output_tokens"]) == (0, QUERY_MAX_TOKENS)

@@ -11,14 +11,16 @@ from chat_api.errors import ChatError
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from tests.support.ndjson import question
-from tests.unit.scripted_host import ScriptedHost, _json, _service
+from tests.unit.scripted_host import ScriptedHost, json_bytes, scripted_service
 
 
 def test_parse_accepts_a_conversation_and_its_overrides():
     body = question("third", "first", "second")
     body["context"]["overrides"] = {"retrieval": False, "top": 5}
 
-    request = _service(ScriptedHost([])).parse("application/json; charset=utf-8", _json(body))
+    request = scripted_service(ScriptedHost([])).parse(
+        "application/json; charset=utf-8", json_bytes(body)
+    )
 
     assert [m.content for m in request.messages] == ["first", "second", "third"]
     assert request.context.overrides.retrieval is False
@@ -28,7 +30,7 @@ def test_parse_accepts_a_conversation_and_its_overrides():
 def test_parse_ignores_unknown_fields_on_messages():
     body = {"messages": [{"role": "user", "content": "hi", "name": "x", "id": 1}]}
 
-    request = _service(ScriptedHost([])).parse("application/json", _json(body))
+    request = scripted_service(ScriptedHost([])).parse("application/json", json_bytes(body))
 
     assert request.messages[0].content == "hi"
 
@@ -43,7 +45,7 @@ def test_parse_ignores_unknown_fields_on_messages():
 )
 def test_parse_refuses_what_is_over_the_limits_with_413(limits, body):
     with pytest.raises(ChatError) as caught:
-        _service(ScriptedHost([]), **limits).parse("application/json", _json(body))
+        scripted_service(ScriptedHost([]), **limits).parse("application/json", json_bytes(body))
 
     assert caught.value.status == 413
 
@@ -52,7 +54,7 @@ def test_validation_messages_say_where_but_never_echo_the_input():
     body = {"messages": [{"role": "secret-role-value", "content": "hi"}]}
 
     with pytest.raises(ChatError) as caught:
-        _service(ScriptedHost([])).parse("application/json", _json(body))
+        scripted_service(ScriptedHost([])).parse("application/json", json_bytes(body))
 
     assert "messages.0.role" in caught.value.message
     assert "secret-role-value" not in caught.value.message
@@ -64,7 +66,7 @@ async def test_a_temperature_for_a_reasoning_model_is_a_400_before_any_model_cal
     body = question("Be creative")
     body["context"]["overrides"]["temperature"] = 0.9
 
-    reply = await _service(host).stream("application/json", _json(body))
+    reply = await scripted_service(host).stream("application/json", json_bytes(body))
 
     assert reply.status == 400
     error = orjson.loads(reply.body)["error"]
@@ -77,7 +79,7 @@ def test_a_temperature_for_another_model_is_accepted():
     body = question("Be creative")
     body["context"]["overrides"]["temperature"] = 0.9
 
-    request = _service(ScriptedHost([])).parse("application/json", _json(body))
+    request = scripted_service(ScriptedHost([])).parse("application/json", json_bytes(body))
 
     assert request.context.overrides.temperature == 0.9
 

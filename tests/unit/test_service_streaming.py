@@ -13,7 +13,7 @@ from chat_api import model_errors
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from tests.support.ndjson import question
-from tests.unit.scripted_host import ScriptedHost, _json, _service
+from tests.unit.scripted_host import ScriptedHost, json_bytes, scripted_service
 
 
 async def _body(reply) -> bytes:
@@ -27,7 +27,7 @@ async def test_a_failure_before_any_answer_is_an_error_status():
     # A window no stall of a busy machine can outlast: the failure is within it.
     service = ChatService(Settings(opening_window_seconds=30), host)
 
-    reply = await service.stream("application/json", _json(question("hi")))
+    reply = await service.stream("application/json", json_bytes(question("hi")))
 
     assert reply.status == 429
     assert reply.headers == {"Retry-After": "7", "Access-Control-Expose-Headers": "Retry-After"}
@@ -35,11 +35,11 @@ async def test_a_failure_before_any_answer_is_an_error_status():
 
 
 async def test_a_failure_after_the_answer_began_is_the_last_line():
-    service = _service(
+    service = scripted_service(
         ScriptedHost(["one", " two"], fail_at=2, error=model_errors.stream_interrupted())
     )
 
-    reply = await service.stream("application/json", _json(question("hi")))
+    reply = await service.stream("application/json", json_bytes(question("hi")))
     lines = [orjson.loads(line) for line in (await _body(reply)).splitlines()]
 
     assert reply.status == 200
@@ -48,8 +48,8 @@ async def test_a_failure_after_the_answer_began_is_the_last_line():
 
 
 async def test_buffered_stream_is_the_same_lines_in_one_body():
-    service = _service(ScriptedHost(["a", " b"]))
-    body = _json(question("hi"))
+    service = scripted_service(ScriptedHost(["a", " b"]))
+    body = json_bytes(question("hi"))
 
     streamed = await _body(await service.stream("application/json", body))
     buffered = await service.buffered_stream("application/json", body)
@@ -61,9 +61,9 @@ async def test_buffered_stream_is_the_same_lines_in_one_body():
 
 
 async def test_a_completion_fails_as_a_whole():
-    service = _service(ScriptedHost(["one"], fail_at=1))
+    service = scripted_service(ScriptedHost(["one"], fail_at=1))
 
-    reply = await service.complete("application/json", _json(question("hi")))
+    reply = await service.complete("application/json", json_bytes(question("hi")))
 
     assert reply.status == 502
 
@@ -71,7 +71,9 @@ async def test_a_completion_fails_as_a_whole():
 async def test_the_question_reaches_the_host_after_the_system_prompt():
     host = ScriptedHost(["ok"])
 
-    await _body(await _service(host).stream("application/json", _json(question("why?"))))
+    await _body(
+        await scripted_service(host).stream("application/json", json_bytes(question("why?")))
+    )
 
     assert host.prompts[0].messages[0]["role"] == "system"
     assert host.prompts[0].messages[-1] == {"role": "user", "content": "why?"}
@@ -79,9 +81,11 @@ async def test_the_question_reaches_the_host_after_the_system_prompt():
 
 async def test_a_silent_model_does_not_hold_the_response_or_its_steps():
     first_word = asyncio.Event()
-    service = _service(ScriptedHost(["late"], first_word=first_word))
+    service = scripted_service(ScriptedHost(["late"], first_word=first_word))
 
-    reply = await asyncio.wait_for(service.stream("application/json", _json(question("hi"))), 5)
+    reply = await asyncio.wait_for(
+        service.stream("application/json", json_bytes(question("hi"))), 5
+    )
     lines = aiter(reply.body)
     opening = [orjson.loads(await anext(lines)) for _ in range(2)]
 
@@ -100,7 +104,7 @@ async def test_a_failure_after_the_opening_window_is_the_last_line_with_its_wait
     first_word = asyncio.Event()
     host = ScriptedHost([], fail_at=0, error=model_errors.rate_limited(30), first_word=first_word)
 
-    reply = await _service(host).stream("application/json", _json(question("hi")))
+    reply = await scripted_service(host).stream("application/json", json_bytes(question("hi")))
     first_word.set()
     lines = [orjson.loads(line) for line in (await _body(reply)).splitlines()]
 
@@ -117,7 +121,7 @@ async def test_a_failure_after_the_opening_window_is_the_last_line_with_its_wait
 async def test_closing_an_unread_stream_stops_the_model_call():
     host = ScriptedHost(["never"], first_word=asyncio.Event())
 
-    reply = await _service(host).stream("application/json", _json(question("hi")))
+    reply = await scripted_service(host).stream("application/json", json_bytes(question("hi")))
     await reply.body.aclose()
 
     assert host.closed.is_set()
@@ -125,7 +129,7 @@ async def test_closing_an_unread_stream_stops_the_model_call():
 
 async def test_closing_a_stream_while_the_model_is_silent_stops_the_model_call():
     host = ScriptedHost(["never"], first_word=asyncio.Event())
-    reply = await _service(host).stream("application/json", _json(question("hi")))
+    reply = await scripted_service(host).stream("application/json", json_bytes(question("hi")))
     lines = aiter(reply.body)
     for _ in range(2):
         await anext(lines)  # the steps; the model has not answered
@@ -143,7 +147,7 @@ async def test_a_request_cancelled_within_its_opening_window_stops_the_model_cal
     host = ScriptedHost(["never"], first_word=asyncio.Event())
     service = ChatService(Settings(opening_window_seconds=30), host)
     starting = asyncio.get_running_loop().create_task(
-        service.stream("application/json", _json(question("hi")))
+        service.stream("application/json", json_bytes(question("hi")))
     )
     await host.asked.wait()
 
@@ -157,14 +161,14 @@ async def test_a_request_cancelled_within_its_opening_window_stops_the_model_cal
 async def test_buffered_stream_status_is_the_outcome_even_after_a_slow_start():
     first_word = asyncio.Event()
     host = ScriptedHost([], fail_at=0, error=model_errors.model_timeout(), first_word=first_word)
-    service = _service(host)
+    service = scripted_service(host)
 
     async def answer_later() -> None:
         await asyncio.sleep(0.4)  # past the opening window
         first_word.set()
 
     asyncio.get_running_loop().create_task(answer_later())
-    reply = await service.buffered_stream("application/json", _json(question("hi")))
+    reply = await service.buffered_stream("application/json", json_bytes(question("hi")))
 
     assert reply.status == 504
     assert orjson.loads(reply.body)["error"]["code"] == "model_timeout"

@@ -5,14 +5,14 @@ counted as it is retried. The real host talks to the mocked model over loopback 
 from __future__ import annotations
 
 from tests.support.ndjson import question
-from tests.unit.telemetry_recording import _service, _stream
+from tests.unit.telemetry_recording import recorded_service, streamed_lines
 
 
 async def test_a_throttled_model_is_retried_and_counted(opened, recorded, mock_model, fake_search):
     mock_model.failures = [(429, {"retry-after": "0"})]
-    service = _service(recorded, opened, model_retry_seconds=5, retrieval="off")
+    service = recorded_service(recorded, opened, model_retry_seconds=5, retrieval="off")
 
-    lines = await _stream(service, question("Cost?"))
+    lines = await streamed_lines(service, question("Cost?"))
 
     assert lines[-1]["context"]["finish_reason"] == "stop"
     server = recorded.finished()["server"].attributes
@@ -25,7 +25,7 @@ async def test_a_throttled_model_is_retried_and_counted(opened, recorded, mock_m
 async def test_a_refused_request_is_counted_by_its_reason(
     opened, recorded, mock_model, fake_search
 ):
-    reply = await _service(recorded, opened).stream("text/plain", b"hello")
+    reply = await recorded_service(recorded, opened).stream("text/plain", b"hello")
 
     assert reply.status == 415
     server = recorded.finished()["server"].attributes
@@ -38,7 +38,7 @@ async def test_a_refused_request_is_counted_by_its_reason(
 async def test_answers_leave_outcome_duration_first_token_and_token_metrics(
     opened, recorded, mock_model, fake_search
 ):
-    lines = await _stream(_service(recorded, opened), question("Cost?"))
+    lines = await streamed_lines(recorded_service(recorded, opened), question("Cost?"))
 
     usage = lines[-1]["context"]["usage"]
     (answers,) = recorded.metric_points("chat.answers")

@@ -18,13 +18,13 @@ from chat_api import asgi, runtime
 from chat_api import service as service_module
 from chat_api.events import End, Step
 from tests.support.ndjson import question
-from tests.unit.telemetry_recording import _service, _stream
+from tests.unit.telemetry_recording import recorded_service, streamed_lines
 
 
 async def test_a_stream_cut_by_the_model_shows_as_cut(opened, recorded, mock_model, fake_search):
     mock_model.cut_after = 4  # filter results, role, two words: then the connection drops
 
-    lines = await _stream(_service(recorded, opened), question("Tell me everything"))
+    lines = await streamed_lines(recorded_service(recorded, opened), question("Tell me everything"))
 
     assert lines[-1]["error"]["code"] == "stream_interrupted"
     spans = recorded.finished()
@@ -39,7 +39,7 @@ async def test_a_client_that_left_shows_as_such_and_every_span_ends(
     opened, recorded, mock_model, fake_search
 ):
     mock_model.chunk_gap = 0.2
-    reply = await _service(recorded, opened).stream(
+    reply = await recorded_service(recorded, opened).stream(
         "application/json", orjson.dumps(question("Slow?"))
     )
     first_text = asyncio.Event()
@@ -67,7 +67,7 @@ async def test_a_failed_search_marks_the_search_span_and_the_answer(
 ):
     fake_search.error = TimeoutError()
 
-    lines = await _stream(_service(recorded, opened), question("Cost?"))
+    lines = await streamed_lines(recorded_service(recorded, opened), question("Cost?"))
 
     assert lines[0]["error"]["code"] == "search_unavailable"
     spans = recorded.finished()
@@ -85,7 +85,7 @@ async def test_a_failed_search_marks_the_search_span_and_the_answer(
 async def test_an_unexpected_failure_before_the_answer_ends_the_span_as_an_internal_error(
     opened, recorded, mock_model, fake_search, monkeypatch
 ):
-    service = _service(recorded, opened)
+    service = recorded_service(recorded, opened)
 
     def broken(content_type: str | None, body: bytes) -> None:
         raise RuntimeError("secret detail")
@@ -125,7 +125,7 @@ async def test_an_unexpected_failure_in_a_whole_reply_ends_the_span_as_an_intern
 ):
     monkeypatch.setattr(service_module, "stream_chat", _breaks_after_a_step)
 
-    reply = await _service(recorded, opened).complete(
+    reply = await recorded_service(recorded, opened).complete(
         "application/json", orjson.dumps(question("Cost?"))
     )
 
@@ -141,7 +141,7 @@ async def test_an_unexpected_failure_mid_stream_ends_the_span_as_failed_not_as_a
 ):
     proceed = asyncio.Event()
     monkeypatch.setattr(service_module, "stream_chat", _breaks_when_told(proceed))
-    service = _service(recorded, opened, opening_window_seconds=0.01)
+    service = recorded_service(recorded, opened, opening_window_seconds=0.01)
     reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
     assert reply.status == 200  # the stream has begun
     proceed.set()
@@ -161,7 +161,7 @@ async def test_a_client_that_leaves_a_whole_reply_ends_the_span_as_client_left(
     opened, recorded, mock_model, fake_search, monkeypatch
 ):
     mock_model.chunk_gap = 0.2
-    monkeypatch.setattr(runtime, "_service", _service(recorded, opened))
+    monkeypatch.setattr(runtime, "_service", recorded_service(recorded, opened))
     body = orjson.dumps(question("Slow?"))
     delivered = False
     leave = asyncio.Event()

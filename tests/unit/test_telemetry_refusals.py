@@ -15,7 +15,7 @@ from aiohttp import web
 from chat_api.settings import Limits
 from tests.support.ndjson import question
 from tests.support.search_mock import DOCUMENTS
-from tests.unit.telemetry_recording import Recorded, _service, _stream
+from tests.unit.telemetry_recording import Recorded, recorded_service, streamed_lines
 
 
 def _refusals(recorded: Recorded) -> list[dict[str, Any]]:
@@ -49,8 +49,8 @@ def _assert_refused_by(recorded: Recorded, code: str, limit: str, body: bytes) -
 async def test_a_request_over_a_counted_limit_is_a_refusal_not_throttling(
     opened, recorded, mock_model, fake_search, setting, code, limit
 ):
-    service = _service(recorded, opened, **{setting: 1})
-    await _stream(service, question("Cost?"))  # one answer: one request, its tokens counted
+    service = recorded_service(recorded, opened, **{setting: 1})
+    await streamed_lines(service, question("Cost?"))  # one answer: one request, its tokens counted
     recorded.spans.clear()
 
     reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
@@ -65,7 +65,7 @@ async def test_an_instance_answering_all_it_may_refuses_as_busy(
     opened, recorded, mock_model, fake_search
 ):
     mock_model.chunk_gap = 0.2
-    service = _service(recorded, opened, max_concurrent_answers=1)
+    service = recorded_service(recorded, opened, max_concurrent_answers=1)
     first = await service.stream("application/json", orjson.dumps(question("Slow?")))
 
     reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
@@ -87,7 +87,7 @@ async def test_an_instance_answering_all_it_may_refuses_as_busy(
 async def test_a_question_over_the_prompt_budget_is_a_refusal(
     opened, recorded, mock_model, fake_search
 ):
-    service = _service(recorded, opened, limits=Limits(max_history_tokens=200))
+    service = recorded_service(recorded, opened, limits=Limits(max_history_tokens=200))
 
     reply = await service.stream("application/json", orjson.dumps(question("why " * 400)))
 
@@ -101,7 +101,7 @@ async def test_the_models_own_429_is_a_failed_answer_and_throttling_not_a_refusa
 ):
     mock_model.failures = [(429, {"retry-after": "30"})]  # past the retry budget: not retried
     # Room for the failure to come within the opening window however busy the machine is.
-    service = _service(recorded, opened, retrieval="off", opening_window_seconds=30.0)
+    service = recorded_service(recorded, opened, retrieval="off", opening_window_seconds=30.0)
 
     reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
 
@@ -158,9 +158,9 @@ async def test_a_search_throttled_and_retried_is_counted_and_marks_the_answer(
 ):
     search, endpoint = throttling_search
     search.statuses = [503, 503]  # the search client tries again twice
-    service = _service(recorded, opened, azure_search_endpoint=endpoint)
+    service = recorded_service(recorded, opened, azure_search_endpoint=endpoint)
 
-    lines = await _stream(service, question("Cost?"))
+    lines = await streamed_lines(service, question("Cost?"))
 
     assert lines[-1]["context"]["finish_reason"] == "stop"
     assert search.searches == 3
@@ -179,9 +179,9 @@ async def test_a_search_throttled_past_its_retries_fails_the_answer_and_counts_e
 ):
     search, endpoint = throttling_search
     search.statuses = [429, 429, 429]  # the first try and both of the client's retries
-    service = _service(recorded, opened, azure_search_endpoint=endpoint)
+    service = recorded_service(recorded, opened, azure_search_endpoint=endpoint)
 
-    lines = await _stream(service, question("Cost?"))
+    lines = await streamed_lines(service, question("Cost?"))
 
     assert lines[-1]["error"]["code"] == "search_unavailable"  # a status or a last line
     server = recorded.finished()["server"].attributes
@@ -196,9 +196,9 @@ async def test_an_answer_past_its_deadline_is_a_failure_whose_line_finds_its_tra
     opened, recorded, mock_model, fake_search
 ):
     mock_model.chunk_gap = 0.5  # the whole answer takes seconds
-    service = _service(recorded, opened, answer_timeout_seconds=0.3)
+    service = recorded_service(recorded, opened, answer_timeout_seconds=0.3)
 
-    lines = await _stream(service, question("Slow?"))
+    lines = await streamed_lines(service, question("Slow?"))
 
     server = recorded.finished()["server"].attributes
     assert lines[-1]["error"]["code"] == "timeout"
@@ -213,7 +213,7 @@ async def test_the_models_throttling_told_inside_its_stream_is_counted_once(
 ):
     failed = {"type": "response.failed", "response": {"error": {"code": "rate_limit_exceeded"}}}
     mock_model.script = [b"event: response.failed\ndata: " + orjson.dumps(failed) + b"\n\n"]
-    service = _service(
+    service = recorded_service(
         recorded, opened, model_api="responses", retrieval="off", opening_window_seconds=30.0
     )
 

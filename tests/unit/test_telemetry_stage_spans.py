@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator
 from chat_api.events import End
 from tests.support.ndjson import question
 from tests.support.openai_mock_chat import COMPLETION_PROMPT_TOKENS
-from tests.unit.telemetry_recording import _service, _stream
+from tests.unit.telemetry_recording import recorded_service, streamed_lines
 
 
 async def test_the_model_span_follows_the_genai_conventions(
     opened, recorded, mock_model, fake_search
 ):
-    lines = await _stream(_service(recorded, opened), question("What does it cost?"))
+    lines = await streamed_lines(recorded_service(recorded, opened), question("What does it cost?"))
 
     usage = lines[-1]["context"]["usage"]
     answer = recorded.finished()["answer"].attributes
@@ -32,7 +32,7 @@ async def test_the_model_span_follows_the_genai_conventions(
 async def test_no_question_query_or_answer_text_is_recorded_by_default(
     opened, recorded, mock_model, fake_search
 ):
-    await _stream(_service(recorded, opened), question("My secret plan?"))
+    await streamed_lines(recorded_service(recorded, opened), question("My secret plan?"))
 
     for span in recorded.spans.get_finished_spans():
         for value in span.attributes.values():
@@ -42,7 +42,9 @@ async def test_no_question_query_or_answer_text_is_recorded_by_default(
 async def test_content_is_recorded_when_asked(
     opened, recorded_with_content, mock_model, fake_search
 ):
-    await _stream(_service(recorded_with_content, opened), question("My secret plan?"))
+    await streamed_lines(
+        recorded_service(recorded_with_content, opened), question("My secret plan?")
+    )
 
     spans = recorded_with_content.finished()
     assert spans["query"].attributes["chat.question"] == "My secret plan?"
@@ -78,7 +80,7 @@ async def test_reasoning_tokens_are_recorded_from_a_responses_style_usage(record
 async def test_the_search_query_span_records_its_token_usage(
     opened, recorded, mock_model, fake_search
 ):
-    await _stream(_service(recorded, opened), question("What does it cost?"))
+    await streamed_lines(recorded_service(recorded, opened), question("What does it cost?"))
 
     query = recorded.finished()["query"].attributes
     assert query["gen_ai.usage.input_tokens"] == COMPLETION_PROMPT_TOKENS

@@ -10,7 +10,7 @@ import time
 import orjson
 
 from tests.support.ndjson import question
-from tests.unit.telemetry_recording import _service, _stream
+from tests.unit.telemetry_recording import recorded_service, streamed_lines
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -18,7 +18,7 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 async def test_a_streamed_answer_is_one_server_span_with_a_child_per_stage(
     opened, recorded, mock_model, fake_search
 ):
-    await _stream(_service(recorded, opened), question("What does it cost?"))
+    await streamed_lines(recorded_service(recorded, opened), question("What does it cost?"))
 
     spans = recorded.finished()
     assert set(spans) == {"server", "query", "search", "embedding", "answer"}
@@ -36,7 +36,7 @@ async def test_a_streamed_answer_is_one_server_span_with_a_child_per_stage(
 async def test_the_server_span_ends_after_the_last_line_and_says_how_the_answer_went(
     opened, recorded, mock_model, fake_search
 ):
-    service = _service(recorded, opened)
+    service = recorded_service(recorded, opened)
     reply = await service.stream("application/json", orjson.dumps(question("Cost?")))
     body = aiter(reply.body)
     lines = [await anext(body)]
@@ -59,7 +59,9 @@ async def test_the_server_span_ends_after_the_last_line_and_says_how_the_answer_
 async def test_a_caller_traceparent_makes_the_answer_part_of_its_trace(
     opened, recorded, mock_model, fake_search
 ):
-    await _stream(_service(recorded, opened), question("Cost?"), {"traceparent": TRACEPARENT})
+    await streamed_lines(
+        recorded_service(recorded, opened), question("Cost?"), {"traceparent": TRACEPARENT}
+    )
 
     server = recorded.finished()["server"]
     assert format(server.context.trace_id, "032x") == "0af7651916cd43dd8448eb211c80319c"
@@ -69,7 +71,7 @@ async def test_a_caller_traceparent_makes_the_answer_part_of_its_trace(
 async def test_a_buffered_answer_ends_its_span_with_the_whole_body(
     opened, recorded, mock_model, fake_search
 ):
-    reply = await _service(recorded, opened).buffered_stream(
+    reply = await recorded_service(recorded, opened).buffered_stream(
         "application/json", orjson.dumps(question("Cost?"))
     )
 
@@ -82,7 +84,7 @@ async def test_a_buffered_answer_ends_its_span_with_the_whole_body(
 async def test_the_completion_route_is_traced_as_its_own_route(
     opened, recorded, mock_model, fake_search
 ):
-    reply = await _service(recorded, opened).complete(
+    reply = await recorded_service(recorded, opened).complete(
         "application/json", orjson.dumps(question("Cost?"))
     )
 
