@@ -13,6 +13,7 @@ below is turned into a file descriptor with protobuf's own descriptor API at imp
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, duration_pb2, message_factory
 from google.protobuf import timestamp_pb2 as _timestamp_pb2  # registers Timestamp in the pool
@@ -29,7 +30,9 @@ _ENUMS: dict[str, list[str]] = {
     "RpcRetryOptions.RetryStrategy": ["exponential_backoff", "fixed_delay"],
 }
 
-_MESSAGES: dict[str, list[tuple[str, ...] | tuple[str, int, str] | tuple[str, int, str, str]]] = {
+FieldSpec = tuple[str, ...] | tuple[str, int, str] | tuple[str, int, str, str]
+
+_MESSAGES: dict[str, list[FieldSpec]] = {
     "StreamingMessage": [
         ("request_id", 1, "string"),
         ("start_stream", 20, "StartStream", "content"),
@@ -215,9 +218,7 @@ def _set_type(field: descriptor_pb2.FieldDescriptorProto, type_name: str) -> Non
         field.type_name = f".{PACKAGE}.{type_name}"
 
 
-def _add_field(
-    message: descriptor_pb2.DescriptorProto, spec: tuple[str, ...] | tuple[str, int, str]
-) -> None:
+def _add_field(message: descriptor_pb2.DescriptorProto, spec: FieldSpec) -> None:
     name, number, type_name, *oneof = spec
     field = message.field.add(name=str(name), number=int(number), label=_F.LABEL_OPTIONAL)
     if oneof:
@@ -273,3 +274,9 @@ def _build() -> dict[str, type]:
 
 
 globals().update(_build())
+
+
+def __getattr__(name: str) -> Any:
+    """Only for type checkers: the message classes above are made at import, so any other name
+    is missing."""
+    raise AttributeError(f"module {__name__!r} has no message {name!r}")

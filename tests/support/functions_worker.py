@@ -38,7 +38,7 @@ async def read_message(reader: asyncio.StreamReader) -> Any:
 
 
 def frame(message: Any) -> bytes:
-    payload = message.SerializeToString()
+    payload: bytes = message.SerializeToString()
     return _LENGTH.pack(len(payload)) + payload
 
 

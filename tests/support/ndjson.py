@@ -56,7 +56,9 @@ def failure(response: Any) -> dict[str, Any]:
     return error
 
 
-def timed_lines(url: str, body: dict[str, Any]) -> tuple[int, float, list[tuple[float, dict]]]:
+def timed_lines(
+    url: str, body: dict[str, Any]
+) -> tuple[int, float, list[tuple[float, dict[str, Any]]]]:
     """POST a question and read the answer as it comes: the status, the seconds until the
     response began, and each line with the seconds until it arrived."""
     import time
@@ -74,7 +76,7 @@ def timed_lines(url: str, body: dict[str, Any]) -> tuple[int, float, list[tuple[
     return response.status_code, began, lines
 
 
-def arrival(lines: list[tuple[float, dict]], step_title: str) -> float:
+def arrival(lines: list[tuple[float, dict[str, Any]]], step_title: str) -> float:
     """When the step with this title (or starting with it) arrived."""
     for at, line in lines:
         step = line.get("context", {}).get("step")
@@ -83,7 +85,7 @@ def arrival(lines: list[tuple[float, dict]], step_title: str) -> float:
     raise AssertionError(f"no step {step_title!r}")
 
 
-def first_word(lines: list[tuple[float, dict]]) -> float:
+def first_word(lines: list[tuple[float, dict[str, Any]]]) -> float:
     return next(at for at, line in lines if line.get("delta", {}).get("content"))
 
 

@@ -37,7 +37,7 @@ def answer_body(answer: Locator) -> Locator:
 def last_stream_body(page: Page) -> str:
     """The body of the last streamed answer, once it has been received completely."""
     page.wait_for_function("() => window.__streams.length && window.__streams.at(-1).done")
-    return page.evaluate("() => window.__streams.at(-1).text")
+    return str(page.evaluate("() => window.__streams.at(-1).text"))
 
 
 def normalise(text: str) -> str:

@@ -4,6 +4,7 @@ dicts with their `@search.*` entries), the arguments recorded, failures and hang
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from azure.search.documents.aio import SearchClient
@@ -43,7 +44,7 @@ class FakeSearch:
         self.semantic_error: BaseException | None = None
         self.hang = False
 
-    async def __call__(self, client: SearchClient, **kwargs: Any):
+    async def __call__(self, client: SearchClient, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
         self.calls.append(kwargs)
         if self.hang:
             await asyncio.sleep(3600)
@@ -52,7 +53,7 @@ class FakeSearch:
         if self.semantic_error is not None and kwargs.get("query_type") == "semantic":
             raise self.semantic_error
 
-        async def results():
+        async def results() -> AsyncIterator[dict[str, Any]]:
             for document in self.documents:
                 yield document
 

@@ -29,7 +29,9 @@ def _input_messages(value: object) -> list[dict[str, Any]]:
     """The Responses API's `input`: a string, or a list of messages."""
     if isinstance(value, str):
         return [{"role": "user", "content": value}]
-    return [m for m in value or [] if isinstance(m, dict) and "role" in m]
+    if not isinstance(value, list):
+        return []
+    return [m for m in value if isinstance(m, dict) and "role" in m]
 
 
 class ResponsesAPI(ModelCalls):

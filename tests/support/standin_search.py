@@ -125,7 +125,7 @@ class StandInSearch:
         if not match:
             return _error(404, "No such resource.")
         name, rest = match.group(1), match.group(2) or ""
-        body = orjson.loads(await request.read()) if request.can_read_body else None
+        body: dict[str, Any] = orjson.loads(await request.read()) if request.can_read_body else {}
         if rest == "" and request.method == "PUT":
             return self.put_index(name, body)
         index = self.indexes.get(name)

@@ -17,7 +17,7 @@ class Index:
 
     @property
     def key(self) -> str:
-        return next(f["name"] for f in self.definition["fields"] if f.get("key"))
+        return str(next(f["name"] for f in self.definition["fields"] if f.get("key")))
 
     def field(self, name: str) -> dict[str, Any] | None:
         return next((f for f in self.definition["fields"] if f["name"] == name), None)
