@@ -3,10 +3,11 @@ the CPU an answer takes with telemetry off and on, beside the SDK by itself doin
 needs (the request's and the model's spans with the same attributes, the two histogram records)
 through the same exporters. Each measurement runs in a fresh interpreter:
 
-    python -m bench.telemetry_floor app-off|app-on|sdk [answers]
+    python -m bench.telemetry_floor app-off|app-on|app-sampled|sdk [answers]
 
 prints the CPU milliseconds per answer (every thread of the process, the exporter's included).
-OTEL_EXPORTER_OTLP_ENDPOINT names the collector that app-on and sdk export to.
+OTEL_EXPORTER_OTLP_ENDPOINT names the collector that app-on and sdk export to. `app-sampled` is
+app-on keeping one trace in ten (`SAMPLED`); its metrics still count every answer.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("app-off", "app-on", "sdk")
+KINDS = ("app-off", "app-on", "app-sampled", "sdk")
+# The standard sampler settings that keep one root trace in ten (and follow a caller's choice).
+SAMPLED = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
 ANSWERS = 3000
 WARM_UP = 300
 DELTAS = 40  # as the stand-in model streams in the HTTP scenarios
@@ -40,7 +43,7 @@ def in_process_costs(sink_url: str, runs: int = 3) -> dict[str, Any]:
             out = subprocess.run(
                 [sys.executable, "-m", "bench.telemetry_floor", kind],
                 cwd=ROOT,
-                env=env,
+                env={**env, **SAMPLED} if kind == "app-sampled" else env,
                 capture_output=True,
                 text=True,
                 check=True,
@@ -52,6 +55,7 @@ def in_process_costs(sink_url: str, runs: int = 3) -> dict[str, Any]:
         "cpu_ms_off": round(median["app-off"], 3),
         "cpu_ms_on": round(median["app-on"], 3),
         "added_ms": round(median["app-on"] - median["app-off"], 3),
+        "added_ms_sampled": round(median["app-sampled"] - median["app-off"], 3),
         "sdk_ms": round(median["sdk"], 3),
     }
 
@@ -171,7 +175,7 @@ def _flush_spans() -> None:
 def _cpu_ms_per_answer(kind: str, answers: int) -> float:
     from chat_api import process
 
-    answer, shutdown = _sdk_answer() if kind == "sdk" else _app_answer(kind == "app-on")
+    answer, shutdown = _sdk_answer() if kind == "sdk" else _app_answer(kind != "app-off")
     process.tune_for_serving()  # as the app does once it serves
     for _ in range(WARM_UP):
         answer()

@@ -87,6 +87,22 @@ def test_the_workbook_shows_what_an_owner_asks_first():
     assert '"chat.requests.refused"' in queries
 
 
+def _documented_queries() -> list[str]:
+    text = (ROOT / "docs" / "observability.md").read_text("utf-8")
+    return re.findall(r"```kusto\n(.*?)```", text, re.S)
+
+
+@pytest.mark.parametrize("source", ["workbook", "docs/observability.md"])
+def test_no_query_counts_the_kept_traces_as_if_they_were_all_the_answers(source):
+    # Traces are sampled (in Application Insights by default): a row of `requests` stands for
+    # `itemCount` answers. Metrics are never sampled.
+    queries = _workbook_queries() if source == "workbook" else _documented_queries()
+    assert queries
+    for query in queries:
+        if query.lstrip().startswith("requests"):
+            assert not re.search(r"\bcount(if)?\(", query), query
+
+
 def test_every_metric_the_workbook_reads_is_one_the_app_sends():
     sent = _metric_names()
     for query in _workbook_queries():
