@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from azure.search.documents.aio import SearchClient
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from chat_api.hosts import ModelHost, Prompt, create_host, openai_compatible
 from chat_api.service import ChatService
@@ -84,6 +85,12 @@ def collect(opened):
 def recorded() -> Iterator[Recorded]:
     """Telemetry on, its spans and metrics kept in memory; off again when the test ends."""
     yield from recording()
+
+
+@pytest.fixture
+def recorded_unsampled() -> Iterator[Recorded]:
+    """As `recorded`, with a sampler that keeps no trace (as a sampled-out answer has)."""
+    yield from recording(sampler=ALWAYS_OFF)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import SpanKind
 
 from chat_api import telemetry as telemetry_package
@@ -51,9 +52,9 @@ class Recorded:
         ]
 
 
-def recording(record_content: bool = False) -> Iterator[Recorded]:
+def recording(record_content: bool = False, sampler: Sampler | None = None) -> Iterator[Recorded]:
     spans = InMemorySpanExporter()
-    tracer_provider = TracerProvider()
+    tracer_provider = TracerProvider(sampler=sampler)
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     reader = InMemoryMetricReader()
     telemetry = OpenTelemetry(

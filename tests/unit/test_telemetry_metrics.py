@@ -35,6 +35,36 @@ async def test_a_refused_request_is_counted_by_its_reason(
     assert not recorded.metric_points("chat.answers")
 
 
+async def test_an_answer_whose_trace_is_not_kept_is_still_measured(
+    opened, recorded_unsampled, mock_model, fake_search
+):
+    recorded = recorded_unsampled
+    service = recorded_service(recorded, opened, retrieval="off")
+
+    lines = await streamed_lines(service, question("Cost?"))
+
+    assert lines[-1]["context"]["finish_reason"] == "stop"
+    assert not recorded.spans.get_finished_spans()
+    (answers,) = recorded.metric_points("chat.answers")
+    assert (answers.value, answers.attributes["chat.outcome"]) == (1, "complete")
+    (duration,) = recorded.metric_points("chat.answer.duration")
+    (first_token,) = recorded.metric_points("chat.answer.time_to_first_token")
+    assert duration.count == first_token.count == 1
+
+
+async def test_a_failed_answer_whose_trace_is_not_kept_still_has_a_reference(
+    opened, recorded_unsampled, mock_model, fake_search
+):
+    mock_model.cut_after = 4  # the connection drops after two words
+
+    lines = await streamed_lines(
+        recorded_service(recorded_unsampled, opened, retrieval="off"), question("Cost?")
+    )
+
+    assert lines[-1]["error"]["code"] == "stream_interrupted"
+    assert len(lines[-1]["error"]["ref"]) == 12
+
+
 async def test_answers_leave_outcome_duration_first_token_and_token_metrics(
     opened, recorded, mock_model, fake_search
 ):
