@@ -147,7 +147,7 @@ def markdown(results: dict[str, Any]) -> str:
         if alone:
             out.append(
                 f"\nIn one process, without HTTP ({alone['answers']} answers one after another, "
-                f"the median of three runs): {alone['cpu_ms_off']} ms per answer off, "
+                f"the median of {alone['runs']} runs): {alone['cpu_ms_off']} ms per answer off, "
                 f"{alone['cpu_ms_on']} on ({alone['added_ms']:+.3f} ms). The OpenTelemetry SDK "
                 "by itself, making what one answer needs (the two spans with the same "
                 "attributes, the two histogram records) and exporting it the same way: "
