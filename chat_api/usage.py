@@ -39,15 +39,14 @@ _CURRENT: ContextVar[CallTally | None] = ContextVar("chat_api.usage.tally", defa
 def report_model_usage(usage: object, model: str) -> None:
     """A model call's usage (the SDK's object, or a dict) and the model that answered: counted
     for the answer in progress, if any, and recorded on its trace."""
-    if usage is None:
-        return
-    telemetry.model_usage(usage, model)
+    dump = getattr(usage, "model_dump", None)
+    figures = dump() if callable(dump) else usage
+    if not isinstance(figures, dict):
+        return  # none reported, or of a shape no one can read
+    telemetry.model_usage(figures, model)
     tally = _CURRENT.get()
     if tally is not None:
-        dump = getattr(usage, "model_dump", None)
-        figures = dump() if callable(dump) else usage
-        if isinstance(figures, Mapping):
-            tally.tokens += total_tokens(figures)
+        tally.tokens += total_tokens(figures)
 
 
 def total_tokens(usage: Mapping[str, object]) -> int:

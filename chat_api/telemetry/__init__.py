@@ -11,7 +11,7 @@ docs/observability.md lists.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from chat_api.events import Event
@@ -148,7 +148,7 @@ def no_trace() -> RequestTrace:
 class UpstreamListener(Protocol):
     def upstream_failure(self, code: str, retrying: bool) -> None: ...
     def upstream_throttled(self, upstream: str, status: int) -> None: ...
-    def model_usage(self, usage: object, model: str) -> None: ...
+    def model_usage(self, usage: dict[str, Any], model: str) -> None: ...
 
 
 _listener: UpstreamListener | None = None
@@ -167,10 +167,10 @@ def upstream_throttled(upstream: str, status: int) -> None:
         _listener.upstream_throttled(upstream, status)
 
 
-def model_usage(usage: object, model: str = "") -> None:
-    """The usage figures (the SDK's object, or a dict) of a model call made outside the
-    answer's stream (the search query, embeddings), and the model that answered."""
-    if _listener is not None and usage is not None:
+def model_usage(usage: dict[str, Any], model: str = "") -> None:
+    """The usage figures of a model call made outside the answer's stream (the search query,
+    embeddings), and the model that answered (`chat_api.usage` reports them)."""
+    if _listener is not None:
         _listener.model_usage(usage, model)
 
 

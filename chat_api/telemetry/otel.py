@@ -6,6 +6,7 @@ search clients report (retries, throttling, usage), recorded on the span current
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, propagate, trace
@@ -14,7 +15,7 @@ from opentelemetry.trace import SpanKind
 from chat_api.errors import Code
 from chat_api.retrieval import Embed
 from chat_api.telemetry.answer import AnswerTrace
-from chat_api.telemetry.spans import ANSWER_KEY, MODEL, STAGE_KEY, record_failure, record_usage
+from chat_api.telemetry.spans import ANSWER_KEY, MODEL, STAGE_KEY, record_failure, usage_attributes
 
 SCOPE = "chat_api"
 
@@ -165,20 +166,12 @@ class OpenTelemetry:
             answer.throttled_by.add(upstream)
         self.instruments.throttled.add(1, {"chat.upstream": upstream})
 
-    def model_usage(self, usage: object, model: str) -> None:
+    def model_usage(self, usage: dict[str, Any], model: str) -> None:
         """A model call's usage, on the span of the stage that made it, counted by stage."""
-        dump = getattr(usage, "model_dump", None)
-        figures = dump() if callable(dump) else usage
-        if not isinstance(figures, dict):
-            return
         stage = otel_context.get_value(STAGE_KEY)
-        record_usage(
-            trace.get_current_span(),
-            figures,
-            model,
-            self.instruments,
-            stage if isinstance(stage, str) else "",
-        )
+        stage_name = stage if isinstance(stage, str) else ""
+        attributes = usage_attributes(usage, model, self.instruments, stage_name)
+        trace.get_current_span().set_attributes(attributes)
 
     def shutdown(self) -> None:
         self._shutdown()

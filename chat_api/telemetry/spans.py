@@ -142,17 +142,11 @@ def record_failure(span: Span, exc: BaseException) -> None:
     span.set_status(Status(StatusCode.ERROR, code))
 
 
-def record_usage(
-    span: Span, usage: dict[str, Any], model: str, instruments: Instruments, stage: str
-) -> None:
-    """A model call's usage figures (either API's shape) on its span, and counted by kind."""
-    span.set_attributes(usage_attributes(usage, model, instruments, stage))
-
-
 def usage_attributes(
     usage: dict[str, Any], model: str, instruments: Instruments, stage: str
 ) -> dict[str, Any]:
-    """A model call's usage figures as span attributes, counted by kind on the way."""
+    """A model call's usage figures (either API's shape) as span attributes, counted by kind on
+    the way."""
     tokens = {
         "input": usage.get("prompt_tokens", usage.get("input_tokens")),
         "output": usage.get("completion_tokens", usage.get("output_tokens")),
