@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
@@ -56,10 +57,24 @@ _SDK_AND_EXPORTERS = (
 )
 
 
-def _modules(code: str, **env: str) -> set[str]:
+# Starts telemetry as the app does, and names the encoder its OTLP span exporter uses.
+_SPAN_ENCODER = """
+import os
+from chat_api.settings import Settings
+from chat_api.telemetry import create_telemetry
+from opentelemetry.exporter.otlp.proto.http import trace_exporter
+telemetry = create_telemetry(Settings.from_env(os.environ))
+print(json.dumps(trace_exporter.encode_spans.__module__))
+telemetry.shutdown()
+"""
+
+
+def _last_line(code: str, **env: str) -> Any:
+    """What `code`, run in a fresh interpreter with no destination but those in `env`, printed
+    last (as JSON)."""
     clean = {k: v for k, v in os.environ.items() if k not in _OFF_ENV}
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", f"import json\n{code}"],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
@@ -67,7 +82,11 @@ def _modules(code: str, **env: str) -> set[str]:
         timeout=60,
         check=True,
     )
-    return set(json.loads(result.stdout.strip().splitlines()[-1]))
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _modules(code: str, **env: str) -> set[str]:
+    return set(_last_line(code, **env))
 
 
 def test_with_no_destination_nothing_of_telemetry_is_imported_beyond_what_fastapi_brings():
@@ -80,6 +99,13 @@ def test_with_no_destination_nothing_of_telemetry_is_imported_beyond_what_fastap
 
 def test_with_streaming_off_no_opentelemetry_module_is_imported_at_all():
     assert _modules(_PROBE, CHAT_STREAMING="false") == set()
+
+
+def test_the_otlp_span_exporter_encodes_with_the_in_place_encoder():
+    # Nothing is exported: no span is made before the exporter is shut down.
+    encoder = _last_line(_SPAN_ENCODER, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
+
+    assert encoder == "chat_api.telemetry.span_encoding"
 
 
 def test_no_destination_means_no_telemetry():

@@ -3,9 +3,6 @@ every kind of span and attribute: the exporter sends whichever it is handed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -22,7 +19,6 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from opentelemetry.trace.span import TraceState
 
 from chat_api.telemetry.span_encoding import encode_spans
-from tests.support.processes import ROOT
 
 CALLER = SpanContext(
     0x4BF92F3577B34DA6A3CE929D0E0E4736,
@@ -174,30 +170,3 @@ def test_no_spans_make_an_empty_request():
 
 def _only_span(span: ReadableSpan) -> Any:
     return encode_spans([span]).resource_spans[0].scope_spans[0].spans[0]
-
-
-_PROBE = """
-from chat_api.settings import Settings
-from chat_api.telemetry import create_telemetry
-from opentelemetry.exporter.otlp.proto.http import trace_exporter
-import os
-telemetry = create_telemetry(Settings.from_env(os.environ))
-print(trace_exporter.encode_spans.__module__)
-telemetry.shutdown()
-"""
-
-
-def test_the_apps_otlp_exporter_encodes_with_the_in_place_encoder():
-    env = {k: v for k, v in os.environ.items() if k != "APPLICATIONINSIGHTS_CONNECTION_STRING"}
-    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9"
-    result = subprocess.run(
-        [sys.executable, "-c", _PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-
-    assert result.stdout.strip().splitlines()[-1] == "chat_api.telemetry.span_encoding"
