@@ -79,7 +79,7 @@ STRESS_RUNS ?= 10
 test-stress: install web $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps azurite
 	$(PY) scripts/stress_tests.py --runs $(STRESS_RUNS)
 
-bench: install
+bench: install web $(VENV)-functions/.installed
 	$(PY) -m bench.run --soak $(BENCH_ARGS)
 
 # --- Chat page (static_web/) ------------------------------------------------------
