@@ -1,10 +1,10 @@
 """Spans as an OTLP export request, built in place.
 
 The OTLP exporter's own encoder builds every attribute, span and group as a separate protobuf
-message and then copies each into its parent, level by level: about 45 microseconds of CPU per
-span, 40% of what telemetry adds to an answer (`make bench`). This encoder fills one request
-message in place and gives the same message (a test compares the two on every kind of span);
-the library's exporter still sends it, with its retries and settings.
+message and then copies each into its parent, level by level: for an answer's two spans, 0.62
+million instructions, some 40% of all that telemetry added to an answer. This encoder fills one
+request message in place, in 0.23 million, and gives the same message (a test compares the two
+on every kind of span); the library's exporter still sends it, with its retries and settings.
 """
 
 from __future__ import annotations
