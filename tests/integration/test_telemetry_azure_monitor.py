@@ -27,17 +27,11 @@ def monitored_app(
     with app_insights(tmp_path_factory.mktemp("appinsights")) as sink:
         env = {
             **model_env(model_server),
-            "APPLICATIONINSIGHTS_CONNECTION_STRING": sink.connection_string(),
+            **sink.app_env(),
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": f"ClientId={CLIENT_ID};Authorization=AAD",
             # The managed identity endpoint as Azure Functions provides it.
             "IDENTITY_ENDPOINT": sink.identity_url,
             "IDENTITY_HEADER": IDENTITY_HEADER,
-            "REQUESTS_CA_BUNDLE": str(sink.certificate),
-            # Nothing but the stand-ins: no SDK statistics, no control plane, no VM metadata.
-            "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
-            "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true",
-            "APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED": "true",
-            "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "otel",
             "OTEL_BSP_SCHEDULE_DELAY": "100",
             "OTEL_BLRP_SCHEDULE_DELAY": "100",
             "OTEL_METRIC_EXPORT_INTERVAL": "500",

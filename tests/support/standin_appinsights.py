@@ -50,6 +50,18 @@ class AppInsights:
             f"IngestionEndpoint={self.ingestion_url}/"
         )
 
+    def app_env(self) -> dict[str, str]:
+        """The settings that make the app send its telemetry here and nowhere else: no SDK
+        statistics, no control plane, no VM metadata."""
+        return {
+            "APPLICATIONINSIGHTS_CONNECTION_STRING": self.connection_string(),
+            "REQUESTS_CA_BUNDLE": str(self.certificate),
+            "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
+            "APPLICATIONINSIGHTS_SDKSTATS_DISABLED": "true",
+            "APPLICATIONINSIGHTS_CONTROLPLANE_DISABLED": "true",
+            "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS": "otel",
+        }
+
     def received(self, kind: str) -> list[dict[str, Any]]:
         """Envelopes of one kind: `Request`, `RemoteDependency`, `Message`, `Metric`..."""
         with self.lock:
