@@ -205,8 +205,9 @@ def main(argv: list[str]) -> int:
     if kind not in KINDS:
         print(__doc__, file=sys.stderr)
         return 2
-    destination = "APPLICATIONINSIGHTS_CONNECTION_STRING" if kind == "app-azure" else ""
-    destination = destination or "OTEL_EXPORTER_OTLP_ENDPOINT"
+    destination = {"app-azure": "APPLICATIONINSIGHTS_CONNECTION_STRING"}.get(
+        kind, "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
     if kind != "app-off" and not os.environ.get(destination):
         print(f"{destination} must name where to export to", file=sys.stderr)
         return 2
