@@ -20,7 +20,14 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from chat_api import errors
 from chat_api.errors import ChatError, Code
 from chat_api.events import End, Event, Failure, TextDelta, close_events
-from chat_api.telemetry.spans import ANSWER_KEY, MODEL, ModelSpan, StageSpan, to_ms
+from chat_api.telemetry.spans import (
+    MODEL,
+    UPSTREAM_KEY,
+    ModelSpan,
+    StageSpan,
+    UpstreamReport,
+    to_ms,
+)
 
 if TYPE_CHECKING:
     from chat_api.reply import Reply
@@ -40,16 +47,15 @@ class AnswerTrace:
             kind=SpanKind.SERVER,
             attributes={"http.request.method": "POST", "http.route": route, "url.path": route},
         )
+        self.upstream = UpstreamReport()
         self.ctx = otel_context.set_value(
-            ANSWER_KEY, self, trace.set_span_in_context(self.span, parent)
+            UPSTREAM_KEY, self.upstream, trace.set_span_in_context(self.span, parent)
         )
         self.ref = format(self.span.get_span_context().trace_id, "032x")[:12]
         self.answered = False  # the pipeline ran: failures from here on are the answer's
         self.first_token: float | None = None
         self.finish_reason: str | None = None
         self.error: ChatError | None = None
-        self.retries = 0
-        self.throttled_by: set[str] = set()  # the upstreams that throttled this answer
         self._route_attributes = {"http.route": route}
         self._route_key = (("http.route", route),)
         self._status = 0  # the reply's, once there is one
@@ -200,11 +206,12 @@ class AnswerTrace:
         attributes["chat.outcome"] = outcome
         if outcome == "client_left":
             attributes["chat.client_left"] = True
-        if self.throttled_by:
+        upstream = self.upstream
+        if upstream.throttled_by:
             attributes["chat.rate_limited"] = True
-            attributes["chat.throttled_by"] = tuple(sorted(self.throttled_by))
-        if self.retries:
-            attributes["chat.retries"] = self.retries
+            attributes["chat.throttled_by"] = tuple(sorted(upstream.throttled_by))
+        if upstream.retries:
+            attributes["chat.retries"] = upstream.retries
         if self.first_token is not None:
             first = self.first_token - self.started
             attributes["chat.time_to_first_token_ms"] = to_ms(first)
@@ -221,9 +228,9 @@ class AnswerTrace:
         if (
             error.code == Code.RATE_LIMITED
             and error.limit is None
-            and MODEL not in self.throttled_by
+            and MODEL not in self.upstream.throttled_by
         ):
-            self.throttled_by.add(MODEL)
+            self.upstream.throttled_by.add(MODEL)
             self._telemetry.instruments.throttled.add(1, {"chat.upstream": MODEL})
 
     def _refused(self, error: ChatError | None, attributes: dict[str, Any]) -> None:

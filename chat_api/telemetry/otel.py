@@ -15,7 +15,14 @@ from opentelemetry.trace import SpanKind
 from chat_api.errors import Code
 from chat_api.retrieval import Embed
 from chat_api.telemetry.answer import AnswerTrace
-from chat_api.telemetry.spans import ANSWER_KEY, MODEL, STAGE_KEY, record_failure, usage_attributes
+from chat_api.telemetry.spans import (
+    MODEL,
+    STAGE_KEY,
+    UPSTREAM_KEY,
+    UpstreamReport,
+    record_failure,
+    usage_attributes,
+)
 
 SCOPE = "chat_api"
 
@@ -140,9 +147,9 @@ class OpenTelemetry:
         return traced
 
     def upstream_failure(self, code: str, retrying: bool) -> None:
-        answer = otel_context.get_value(ANSWER_KEY)
-        if isinstance(answer, AnswerTrace):
-            answer.retries += retrying
+        upstream = otel_context.get_value(UPSTREAM_KEY)
+        if isinstance(upstream, UpstreamReport):
+            upstream.retries += retrying
         span = trace.get_current_span()
         if span.is_recording():
             span.add_event("upstream_failure", {"error.type": code, "chat.retrying": retrying})
@@ -161,9 +168,9 @@ class OpenTelemetry:
         self._throttled(upstream)
 
     def _throttled(self, upstream: str) -> None:
-        answer = otel_context.get_value(ANSWER_KEY)
-        if isinstance(answer, AnswerTrace):
-            answer.throttled_by.add(upstream)
+        report = otel_context.get_value(UPSTREAM_KEY)
+        if isinstance(report, UpstreamReport):
+            report.throttled_by.add(upstream)
         self.instruments.throttled.add(1, {"chat.upstream": upstream})
 
     def model_usage(self, usage: dict[str, Any], model: str) -> None:

@@ -26,9 +26,22 @@ if TYPE_CHECKING:
     from chat_api.telemetry.answer import AnswerTrace
     from chat_api.telemetry.otel import Instruments
 
-ANSWER_KEY = otel_context.create_key("chat.answer")
+UPSTREAM_KEY = otel_context.create_key("chat.upstream")  # the answer's `UpstreamReport`
 STAGE_KEY = otel_context.create_key("chat.stage")  # which stage runs: tokens are counted by it
 MODEL = "model"  # the `chat.upstream` of the model service (the search service's: `search`)
+
+
+class UpstreamReport:
+    """What the model and search clients reported while one answer ran: its retries, and which
+    upstreams throttled it. The answer's context carries this, not the answer's trace: a context
+    that held the trace, which holds the context, would be a cycle, and every answer's spans
+    would wait for the garbage collector instead of being freed when the answer ends."""
+
+    __slots__ = ("retries", "throttled_by")
+
+    def __init__(self) -> None:
+        self.retries = 0
+        self.throttled_by: set[str] = set()
 
 
 class StageSpan:

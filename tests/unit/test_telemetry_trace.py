@@ -5,11 +5,19 @@ HTTP."""
 
 from __future__ import annotations
 
+import gc
 import time
 
 import orjson
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import Span
 
+from chat_api.service import ChatService
+from chat_api.settings import Settings
+from chat_api.telemetry.answer import AnswerTrace
+from chat_api.telemetry.spans import ModelSpan, UpstreamReport
 from tests.support.ndjson import question
+from tests.unit.scripted_host import ScriptedHost
 from tests.unit.telemetry_recording import recorded_service, streamed_lines
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -92,3 +100,26 @@ async def test_the_completion_route_is_traced_as_its_own_route(
     server = recorded.finished()["server"]
     assert server.name == "POST /api/chat"
     assert server.attributes["chat.outcome"] == "complete"
+
+
+async def test_an_answer_s_trace_is_freed_when_it_ends_not_left_to_the_garbage_collector(
+    recorded,
+):
+    # A model that needs no network: an HTTP client's timers would keep the last answers'
+    # contexts reachable a while, hiding whether the answer's objects form a cycle.
+    host = ScriptedHost(["It ", "costs ", "nothing."])
+    service = ChatService(Settings(), host, telemetry=recorded.telemetry)
+    await streamed_lines(service, question("Warm-up"))  # what is made once is not the answer's
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds unreachable stays in gc.garbage
+    try:
+        await streamed_lines(service, question("What does it cost?"))
+        gc.collect()
+        kinds = (AnswerTrace, ModelSpan, UpstreamReport, Span, Context)
+        left = {type(item).__name__ for item in gc.garbage if isinstance(item, kinds)}
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+    assert recorded.finished()["server"].attributes["chat.outcome"] == "complete"
+    assert left == set()  # a reference cycle would hold every span until a collection
