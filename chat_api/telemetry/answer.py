@@ -10,11 +10,13 @@ everything else happens once per answer: its outcome, or the refusal that turned
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from chat_api import errors
@@ -32,6 +34,19 @@ from chat_api.telemetry.spans import (
 if TYPE_CHECKING:
     from chat_api.reply import Reply
     from chat_api.telemetry.otel import OpenTelemetry
+
+
+def _context_switch() -> tuple[Callable[[Any], Any], Callable[[Any], None]]:
+    """How `observe` makes a span current around each pull of the events, and undoes it:
+    OpenTelemetry's `attach` and `detach`, or, while its context is kept in the context variable
+    of its default runtime context, that variable's own `set` and `reset`. Same effect (each is
+    undone in the step that made it, so in the same task), at a fifth of the cost, on a path
+    taken for every line of every answer (nearly a tenth of what telemetry adds to one)."""
+    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    variable = getattr(runtime, "_current_context", None)
+    if type(runtime) is ContextVarsRuntimeContext and isinstance(variable, ContextVar):
+        return variable.set, variable.reset
+    return otel_context.attach, otel_context.detach
 
 
 class AnswerTrace:
@@ -100,12 +115,12 @@ class AnswerTrace:
         the previous line was sent: so when it has no more, the last line has left. The one
         layer per answer between the pipeline and the wire: it also keeps the model's span."""
         self.answered = True
-        attach, detach = otel_context.attach, otel_context.detach
+        attach, detach = _context_switch()
         lines = 0
         try:
             while True:
                 # The current stage's span is current while the pipeline works: its clients and
-                # log lines find it (a context switch costs about a microsecond).
+                # log lines find it.
                 token = attach(self._current)
                 try:
                     event = await anext(events)

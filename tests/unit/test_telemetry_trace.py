@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import AsyncIterator
 
 import orjson
+import pytest
+from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk.trace import Span
 
+from chat_api.events import End, TextDelta
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from chat_api.telemetry.answer import AnswerTrace
@@ -123,3 +129,51 @@ async def test_an_answer_s_trace_is_freed_when_it_ends_not_left_to_the_garbage_c
 
     assert recorded.finished()["server"].attributes["chat.outcome"] == "complete"
     assert left == set()  # a reference cycle would hold every span until a collection
+
+
+class SpanWatchingHost(ScriptedHost):
+    """Notes which span is current each time the model hands over a word."""
+
+    def __init__(self) -> None:
+        super().__init__(["It ", "costs ", "nothing."])
+        self.current: list[str] = []
+
+    async def stream_answer(self, prompt: object) -> AsyncIterator[TextDelta | End]:
+        for word in self.words:
+            self.current.append(getattr(trace.get_current_span(), "name", ""))
+            yield TextDelta(word)
+        yield End()
+
+
+class CountingRuntimeContext(ContextVarsRuntimeContext):
+    """Another OpenTelemetry runtime context (OTEL_PYTHON_CONTEXT names one): counts attaches."""
+
+    attached = 0
+
+    def attach(self, context: Context) -> object:
+        CountingRuntimeContext.attached += 1
+        return super().attach(context)
+
+
+async def test_the_model_s_span_is_current_while_it_streams_and_not_after(recorded):
+    host = SpanWatchingHost()
+    service = ChatService(Settings(), host, telemetry=recorded.telemetry)
+
+    await streamed_lines(service, question("What does it cost?"))
+
+    assert host.current == ["chat scripted-model"] * 3
+    assert trace.get_current_span() is trace.INVALID_SPAN
+
+
+async def test_under_another_runtime_context_the_model_s_span_is_made_current_through_it(
+    recorded, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(otel_context, "_RUNTIME_CONTEXT", CountingRuntimeContext())
+    host = SpanWatchingHost()
+    service = ChatService(Settings(), host, telemetry=recorded.telemetry)
+
+    await streamed_lines(service, question("What does it cost?"))
+
+    assert host.current == ["chat scripted-model"] * 3
+    assert CountingRuntimeContext.attached >= len(host.words)  # once per pull at least
+    assert trace.get_current_span() is trace.INVALID_SPAN
