@@ -1,12 +1,13 @@
 """Each answer as one trace: a server span with a child span per stage, part of the caller's
 trace when it sends a `traceparent`, open until the last line is sent, for answers streamed,
 buffered and whole (the completion route). The real host talks to the mocked model over loopback
-HTTP."""
+HTTP; the trace's lifetime and the current span are checked over a scripted model."""
 
 from __future__ import annotations
 
 import gc
 import time
+import weakref
 from collections.abc import AsyncIterator
 
 import orjson
@@ -15,13 +16,11 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
-from opentelemetry.sdk.trace import Span
 
 from chat_api.events import End, TextDelta
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from chat_api.telemetry.answer import AnswerTrace
-from chat_api.telemetry.spans import ModelSpan, UpstreamReport
 from tests.support.ndjson import question
 from tests.unit.scripted_host import ScriptedHost
 from tests.unit.telemetry_recording import recorded_service, streamed_lines
@@ -109,26 +108,31 @@ async def test_the_completion_route_is_traced_as_its_own_route(
 
 
 async def test_an_answer_s_trace_is_freed_when_it_ends_not_left_to_the_garbage_collector(
-    recorded,
+    recorded, monkeypatch: pytest.MonkeyPatch
 ):
     # A model that needs no network: an HTTP client's timers would keep the last answers'
-    # contexts reachable a while, hiding whether the answer's objects form a cycle.
+    # contexts reachable a while, whether or not the answer's objects form a cycle.
     host = ScriptedHost(["It ", "costs ", "nothing."])
     service = ChatService(Settings(), host, telemetry=recorded.telemetry)
-    await streamed_lines(service, question("Warm-up"))  # what is made once is not the answer's
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds unreachable stays in gc.garbage
+    made: list[weakref.ref] = []
+    request = recorded.telemetry.request
+
+    def noted_request(route: str, headers: object = None) -> AnswerTrace:
+        answer = request(route, headers)  # type: ignore[arg-type]
+        made.extend((weakref.ref(answer), weakref.ref(answer.span)))
+        return answer
+
+    monkeypatch.setattr(recorded.telemetry, "request", noted_request)
+    gc.disable()  # only reference counting frees anything now: a cycle would stay
     try:
         await streamed_lines(service, question("What does it cost?"))
-        gc.collect()
-        kinds = (AnswerTrace, ModelSpan, UpstreamReport, Span, Context)
-        left = {type(item).__name__ for item in gc.garbage if isinstance(item, kinds)}
+        left = [type(ref()).__name__ for ref in made if ref() is not None]
     finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
+        gc.enable()
 
     assert recorded.finished()["server"].attributes["chat.outcome"] == "complete"
-    assert left == set()  # a reference cycle would hold every span until a collection
+    assert len(made) == 2
+    assert left == []  # freed when the answer ended, not at some later collection
 
 
 class SpanWatchingHost(ScriptedHost):
