@@ -23,6 +23,7 @@ from chat_api.telemetry.spans import (
     record_failure,
     usage_attributes,
 )
+from chat_api.telemetry.tracer import app_tracer
 
 SCOPE = "chat_api"
 
@@ -107,7 +108,7 @@ class OpenTelemetry:
         meter_provider: metrics.MeterProvider | None = None,
     ) -> None:
         """The global providers (set by `exporters.py`) unless others are given."""
-        self.tracer = trace.get_tracer(SCOPE, tracer_provider=tracer_provider)
+        self.tracer = app_tracer(trace.get_tracer(SCOPE, tracer_provider=tracer_provider))
         self.instruments = Instruments(metrics.get_meter(SCOPE, meter_provider=meter_provider))
         self.record_content = record_content
         self._shutdown = shutdown
