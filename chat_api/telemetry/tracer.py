@@ -29,7 +29,7 @@ from opentelemetry.util import types
 
 log = logging.getLogger(__name__)
 
-_PLAIN = frozenset({str, int, float, bool})  # taken as they are: all the app itself sets
+_PLAIN = frozenset({str, int, float, bool})  # taken as they are (and tuples of them): the app's
 
 
 def app_tracer(tracer: trace.Tracer) -> trace.Tracer:
@@ -163,17 +163,22 @@ class AppSpan(trace.Span, ReadableSpan):
     def _set(self, key: str, value: types.AnyValue) -> None:
         attributes: dict[str, Any] = self._attributes  # type: ignore[assignment]
         limits = self._tracer.limits
-        if type(value) not in _PLAIN or type(key) is not str or not key:
-            # Someone else's value (the app's are all plain): the SDK's own checks.
-            checked = BoundedAttributes(
-                attributes={key: value}, max_value_len=limits.max_span_attribute_length
-            )
+        longest = limits.max_span_attribute_length
+        kind = type(value)
+        if type(key) is str and key and kind is str:
+            if longest is not None:
+                value = value[:longest]  # type: ignore[index]
+        elif (
+            type(key) is not str
+            or not key
+            or (kind not in _PLAIN and not _plain_tuple(value, longest))
+        ):
+            # Someone else's key or value (the app's are all plain): the SDK's own checks.
+            checked = BoundedAttributes(attributes={key: value}, max_value_len=longest)
             if not checked:
                 self._dropped_attributes += 1
                 return
             ((key, value),) = checked.items()
-        elif type(value) is str and limits.max_span_attribute_length is not None:
-            value = value[: limits.max_span_attribute_length]
         most = limits.max_span_attributes
         if key in attributes:
             del attributes[key]
@@ -271,6 +276,16 @@ class AppSpan(trace.Span, ReadableSpan):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(name="{self._name}", context={self._context})'
+
+
+def _plain_tuple(value: object, longest: int | None) -> bool:
+    """A tuple of plain values, whose texts need no cutting."""
+    if type(value) is not tuple:
+        return False
+    return all(
+        type(item) in _PLAIN and (longest is None or type(item) is not str or len(item) <= longest)
+        for item in value
+    )
 
 
 def _link(link: Link, limits: sdk_trace.SpanLimits) -> Link:

@@ -98,6 +98,7 @@ def _an_answer(tracer: trace.Tracer) -> None:
             "gen_ai.response.finish_reasons": ("stop",),
             "chat.long text": "x" * 40,
             "someone's list": ["a", "b"],
+            "long texts": ("y" * 20, "z"),
             "someone's odd value": object,
             "": "no key",
         }
