@@ -148,10 +148,10 @@ def markdown(results: dict[str, Any]) -> str:
             out.append(
                 f"\nIn one process, without HTTP ({alone['answers']} answers one after another, "
                 f"the median of {alone['runs']} runs): {alone['cpu_ms_off']} ms per answer off, "
-                f"{alone['cpu_ms_on']} on ({alone['added_ms']:+.3f} ms). The OpenTelemetry SDK "
+                f"{alone['cpu_ms_on']} on ({alone['added_ms']:+.3f} ms). The telemetry pipeline "
                 "by itself, making what one answer needs (the two spans with the same "
-                "attributes, the two histogram records) and exporting it the same way: "
-                f"{alone['sdk_ms']} ms per answer. Keeping one trace in ten "
+                "attributes through the app's tracer, the two histogram records) and exporting "
+                f"it the same way: {alone['pipeline_ms']} ms per answer. Keeping one trace in ten "
                 "(`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`; "
                 f"metrics still count every answer): {alone['added_ms_sampled']:+.3f} ms. "
                 "Sending everything to Application Insights instead (the Azure Monitor distro, "

@@ -1,12 +1,13 @@
-"""How much of telemetry's cost is the OpenTelemetry SDK's own: in one process, without HTTP,
-the CPU an answer takes with telemetry off and on, beside the SDK by itself doing what one answer
-needs (the request's and the model's spans with the same attributes, the two histogram records)
-through the same exporters. Each measurement runs in a fresh interpreter:
+"""How much of telemetry's cost is the recording itself: in one process, without HTTP, the CPU
+an answer takes with telemetry off and on, beside the pipeline by itself doing what one answer
+needs (the request's and the model's spans with the same attributes, through the app's tracer;
+the two histogram records) through the same exporters. Each measurement runs in a fresh
+interpreter:
 
-    python -m bench.telemetry_floor app-off|app-on|app-sampled|sdk [answers]
+    python -m bench.telemetry_floor app-off|app-on|app-sampled|pipeline [answers]
 
 prints the CPU milliseconds per answer (every thread of the process, the exporter's included).
-OTEL_EXPORTER_OTLP_ENDPOINT names the collector that app-on and sdk export to. `app-sampled` is
+OTEL_EXPORTER_OTLP_ENDPOINT names the collector that app-on and pipeline export to. `app-sampled` is
 app-on keeping one trace in ten (`SAMPLED`); its metrics still count every answer. `app-azure`
 sends everything to Application Insights instead (APPLICATIONINSIGHTS_CONNECTION_STRING names
 the ingestion; `in_process_costs` starts the tests' stand-in for it), every answer traced.
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("app-off", "app-on", "app-sampled", "sdk", "app-azure")
+KINDS = ("app-off", "app-on", "app-sampled", "pipeline", "app-azure")
 # The standard sampler settings that keep one root trace in ten (and follow a caller's choice).
 SAMPLED = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
 ANSWERS = 5000
@@ -69,7 +70,7 @@ def in_process_costs(sink_url: str, runs: int = 5) -> dict[str, Any]:
         "added_ms": round(median["app-on"] - median["app-off"], 3),
         "added_ms_sampled": round(median["app-sampled"] - median["app-off"], 3),
         "added_ms_azure": round(median["app-azure"] - median["app-off"], 3),
-        "sdk_ms": round(median["sdk"], 3),
+        "pipeline_ms": round(median["pipeline"], 3),
     }
 
 
@@ -119,16 +120,18 @@ def _app_answer(telemetry_on: bool) -> tuple[Callable[[], None], Callable[[], No
     return lambda: loop.run_until_complete(answer()), telemetry.shutdown
 
 
-def _sdk_answer() -> tuple[Callable[[], None], Callable[[], None]]:
-    """What one answer asks of the SDK, set up by the app's own exporters."""
+def _pipeline_answer() -> tuple[Callable[[], None], Callable[[], None]]:
+    """What one answer asks of the tracer and the SDK's metrics, set up by the app's own
+    exporters, and nothing else of the app."""
     from opentelemetry import metrics, trace
     from opentelemetry.trace import SpanKind
 
     from chat_api.settings_from_env import settings_from_env
     from chat_api.telemetry.exporters import start_exporters
+    from chat_api.telemetry.tracer import app_tracer
 
     shutdown = start_exporters(settings_from_env())
-    tracer = trace.get_tracer("chat_api")
+    tracer = app_tracer(trace.get_tracer("chat_api"))
     meter = metrics.get_meter("chat_api")
     duration = meter.create_histogram("chat.answer.duration", unit="s")
     first_token = meter.create_histogram("chat.answer.time_to_first_token", unit="s")
@@ -188,7 +191,7 @@ def _flush_spans() -> None:
 def _cpu_ms_per_answer(kind: str, answers: int) -> float:
     from chat_api import process
 
-    answer, shutdown = _sdk_answer() if kind == "sdk" else _app_answer(kind != "app-off")
+    answer, shutdown = _pipeline_answer() if kind == "pipeline" else _app_answer(kind != "app-off")
     process.tune_for_serving()  # as the app does once it serves
     for _ in range(WARM_UP):
         answer()
