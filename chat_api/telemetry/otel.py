@@ -30,6 +30,18 @@ SCOPE = "chat_api"
 
 Attributes = tuple[tuple[str, str], ...]
 
+# Bucket bounds in seconds, those the GenAI semantic conventions advise for a model's time to first
+# token and for a model call's duration. The SDK's default bounds (0, 5, 10, 25, ... 10000) are
+# made for milliseconds: in seconds nearly every answer would fall in one bucket.
+# fmt: off
+FIRST_TOKEN_BUCKETS = (
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+)
+DURATION_BUCKETS = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)
+# fmt: on
+
 
 class Tally:
     """Counts by attribute set, kept as plain integers and read by an observable instrument
@@ -61,10 +73,16 @@ class Instruments:
             "Answers, by route and outcome.",
         )
         self.duration = meter.create_histogram(
-            "chat.answer.duration", unit="s", description="Request to last line sent."
+            "chat.answer.duration",
+            unit="s",
+            description="Request to last line sent.",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self.first_token = meter.create_histogram(
-            "chat.answer.time_to_first_token", unit="s", description="Request to first text."
+            "chat.answer.time_to_first_token",
+            unit="s",
+            description="Request to first text.",
+            explicit_bucket_boundaries_advisory=FIRST_TOKEN_BUCKETS,
         )
         self.tokens = _tallied(
             meter.create_observable_counter, "chat.tokens", "{token}", "Model tokens, by kind."

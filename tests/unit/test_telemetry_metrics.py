@@ -83,3 +83,18 @@ async def test_answers_leave_outcome_duration_first_token_and_token_metrics(
     assert tokens == {"input": usage["input_tokens"], "output": usage["output_tokens"]}
     (open_streams,) = recorded.metric_points("chat.streams.open")
     assert open_streams.value == 0  # opened and closed again
+
+
+async def test_answer_times_are_counted_in_buckets_made_for_seconds(
+    opened, recorded, mock_model, fake_search
+):
+    await streamed_lines(recorded_service(recorded, opened), question("Cost?"))
+
+    for name in ("chat.answer.duration", "chat.answer.time_to_first_token"):
+        (point,) = recorded.metric_points(name)
+        seconds = point.sum
+        assert 0 < seconds < 1  # an answer from the mocked model, in seconds
+        # The bucket it falls in ends within twice its value: fine enough for percentiles.
+        upper = next(bound for bound in point.explicit_bounds if bound >= seconds)
+        assert point.bucket_counts[point.explicit_bounds.index(upper)] == 1
+        assert upper <= max(2 * seconds, point.explicit_bounds[0])
