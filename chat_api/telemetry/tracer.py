@@ -4,9 +4,10 @@ An SDK span checks every attribute through generic validation (made for values o
 takes a lock for each change, and copies itself when it ends: 175 thousand instructions for a
 request's span with eight attributes, the largest part of what telemetry added to an answer. The
 app's spans carry attributes of its own making (strings, numbers, flags), so `AppSpan` keeps them
-in a plain dict, checks just their type, and is itself the finished span handed on: 71 thousand. Everything else is the SDK's, taken from
-its tracer for the app's scope: the sampler, ids, limits, resource, and the span processors, so
-batching, exporters and the Azure Monitor distro's processors get what the SDK's spans give them.
+in a plain dict, checks just their type, and is itself the finished span handed on: 71 thousand.
+Everything else is the SDK's, taken from its tracer for the app's scope: the sampler, ids,
+limits, resource, and the span processors, so batching, exporters and the Azure Monitor distro's
+processors get what the SDK's spans give them.
 A span is changed by the thread that runs the answer (the event loop's) and by nothing once ended.
 """
 
