@@ -67,6 +67,16 @@ telemetry = create_telemetry(Settings.from_env(os.environ))
 print(json.dumps(trace_exporter.encode_spans.__module__))
 telemetry.shutdown()
 """
+# Starts telemetry as the app does, and names the kind of span its tracer starts (none is ended,
+# so nothing is exported).
+_SPAN_KIND = """
+import os
+from chat_api.settings import Settings
+from chat_api.telemetry import create_telemetry
+telemetry = create_telemetry(Settings.from_env(os.environ))
+print(json.dumps(type(telemetry.tracer.start_span("probe")).__name__))
+telemetry.shutdown()
+"""
 
 
 def _last_line(code: str, **env: str) -> Any:
@@ -106,6 +116,12 @@ def test_the_otlp_span_exporter_encodes_with_the_in_place_encoder():
     encoder = _last_line(_SPAN_ENCODER, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
 
     assert encoder == "chat_api.telemetry.span_encoding"
+
+
+def test_the_app_s_spans_are_recorded_by_its_own_tracer():
+    kind = _last_line(_SPAN_KIND, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
+
+    assert kind == "AppSpan"  # not the SDK's span, at more than twice the cost
 
 
 def test_no_destination_means_no_telemetry():
