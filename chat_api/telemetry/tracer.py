@@ -13,7 +13,6 @@ A span is changed by the thread that runs the answer (the event loop's) and by n
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from time import time_ns
@@ -27,8 +26,6 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.util import types
-
-log = logging.getLogger(__name__)
 
 _PLAIN = frozenset({str, int, float, bool})  # taken as they are (and tuples of them): the app's
 
@@ -166,10 +163,7 @@ class AppSpan(trace.Span, ReadableSpan):
         limits = self._tracer.limits
         longest = limits.max_span_attribute_length
         kind = type(value)
-        if type(key) is str and key and kind is str:
-            if longest is not None:
-                value = value[:longest]  # type: ignore[index]
-        elif (
+        if (
             type(key) is not str
             or not key
             or (kind not in _PLAIN and not _plain_tuple(value, longest))
@@ -180,6 +174,8 @@ class AppSpan(trace.Span, ReadableSpan):
                 self._dropped_attributes += 1
                 return
             ((key, value),) = checked.items()
+        elif kind is str and longest is not None:
+            value = value[:longest]  # type: ignore[index]
         most = limits.max_span_attributes
         if key in attributes:
             del attributes[key]
