@@ -1,9 +1,11 @@
 """`python -m scripts.choose_models`: the azd preprovision hook (scripts/preprovision.sh, .ps1).
 
-Reads the azd environment (azd exports it to hooks), lists what the Azure OpenAI region offers,
-chooses the chat and embedding models, writes them with `azd env set` and says what it chose and
-why. Exit status: 0 chosen (or the check is off), 1 nothing fits or the list could not be read,
-2 the environment lacks the subscription or region.
+Reads the azd environment (azd exports it to hooks); fixes the cost budget's start date the first
+time; checks what would fail minutes into provisioning (preflight.py); lists what the Azure OpenAI
+region offers and the subscription's quota there; chooses the chat and embedding models (keeping
+the ones the environment already runs); writes them with `azd env set` and says what it chose
+and why. Exit status: 0 chosen (or the check is off), 1 nothing fits, a preflight check failed or
+the management API could not be read, 2 the environment lacks a setting.
 """
 
 from __future__ import annotations
@@ -13,61 +15,94 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 
-from scripts.choose_models.catalog import PUBLIC_RESOURCE_MANAGER, Offer, list_offers
-from scripts.choose_models.selection import CHAT, EMBEDDINGS, Choice, NoFit, choose
+from scripts.choose_models import preflight
+from scripts.choose_models.budget import START_VARIABLE, start_date_to_record
+from scripts.choose_models.management import PUBLIC_RESOURCE_MANAGER, Subscription
+from scripts.choose_models.regions import nearby
+from scripts.choose_models.selection import (
+    CHAT,
+    EMBEDDINGS,
+    Ask,
+    Choice,
+    NoFit,
+    NoQuota,
+    Purpose,
+    choose,
+)
 
 OFF = ("false", "0", "no", "off")
 DEFAULT_SKU = "GlobalStandard"
+DEFAULT_CAPACITY = 30
 
 
 def main(env: Mapping[str, str] = os.environ) -> int:
+    _fix_budget_start(env)
     if env.get("AZURE_OPENAI_MODEL_CHECK", "true").strip().lower() in OFF:
         return _unchecked(env)
     subscription = env.get("AZURE_SUBSCRIPTION_ID", "").strip()
     location = (env.get("AZURE_OPENAI_LOCATION") or env.get("AZURE_LOCATION") or "").strip()
-    if not subscription or not location:
+    if not subscription or not location or not env.get("AZURE_ENV_NAME", "").strip():
         print(
-            "Choosing the models needs AZURE_SUBSCRIPTION_ID and AZURE_LOCATION (or "
-            "AZURE_OPENAI_LOCATION) in the azd environment: run azd up, or azd env set them.",
+            "Choosing the models needs AZURE_ENV_NAME, AZURE_SUBSCRIPTION_ID and AZURE_LOCATION "
+            "(or AZURE_OPENAI_LOCATION) in the azd environment: run azd up, or azd env set them.",
             file=sys.stderr,
         )
         return 2
     print(f"Choosing the Azure OpenAI models from what {location} offers this subscription...")
+    manager = env.get("AZURE_RESOURCE_MANAGER_ENDPOINT") or PUBLIC_RESOURCE_MANAGER
     try:
-        offers = list_offers(
-            credential(env.get("AZURE_TENANT_ID") or None),
-            subscription,
-            location,
-            resource_manager=env.get("AZURE_RESOURCE_MANAGER_ENDPOINT") or PUBLIC_RESOURCE_MANAGER,
-        )
+        with Subscription(
+            credential(env.get("AZURE_TENANT_ID") or None), subscription, resource_manager=manager
+        ) as azure:
+            return _preflight(azure, env) or _choose_and_write(azure, env, location)
     except AzureError as exc:
-        print(f"Could not list the models offered in {location}: {explain(exc)}", file=sys.stderr)
+        print(f"Could not read the subscription in {location}: {explain(exc)}", file=sys.stderr)
         return 1
-    return _choose_and_write(offers, env, location)
 
 
-def _choose_and_write(offers: list[Offer], env: Mapping[str, str], location: str) -> int:
+def _fix_budget_start(env: Mapping[str, str]) -> None:
+    start = start_date_to_record(env, datetime.now(UTC).date())
+    if start is not None:
+        print(f"Cost budget: starts {start}, kept for later runs (Azure cannot move it)")
+        set_azd_value(START_VARIABLE, start, env)
+
+
+def _preflight(azure: Subscription, env: Mapping[str, str]) -> int:
+    group = preflight.resource_group(env)
+    deleted = preflight.deleted_in(group, azure.deleted_accounts())
+    if deleted and not preflight.purge_wanted(env):
+        print(preflight.deleted_message(deleted), file=sys.stderr)
+        return 1
+    for account in deleted:
+        print(f"Purging the soft-deleted account {account.name} ({preflight.PURGE_VARIABLE})...")
+        azure.purge(account)
+    services = azure.search_services() if preflight.lists_search_services(env) else []
+    problem = preflight.search_problem(env, services, group)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _choose_and_write(azure: Subscription, env: Mapping[str, str], location: str) -> int:
     now = datetime.now(UTC)
+    offers, quota = azure.offers(location), azure.free_quota(location)
+    deployed = azure.deployments(preflight.resource_group(env))
     choices: list[Choice] = []
     failures: list[str] = []
     for purpose in (CHAT, EMBEDDINGS):
+        own = deployed.get(env.get(purpose.deployment_variable) or purpose.deployment)
         try:
-            choices.append(
-                choose(
-                    offers,
-                    purpose,
-                    sku=env.get(purpose.sku_variable) or DEFAULT_SKU,
-                    location=location,
-                    now=now,
-                    wanted=env.get(purpose.variable, "").strip(),
-                    wanted_version=env.get(purpose.version_variable, "").strip(),
-                )
-            )
+            ask = replace(_ask(env, purpose), quota=quota, deployed=own)
+            choices.append(choose(offers, purpose, ask, location=location, now=now))
+        except NoQuota as exc:
+            failures.append(f"{exc}\n{_quota_elsewhere(azure, env, purpose, location, now)}")
         except NoFit as exc:
             failures.append(str(exc))
     if failures:
@@ -78,15 +113,58 @@ def _choose_and_write(offers: list[Offer], env: Mapping[str, str], location: str
     return 0
 
 
+def _ask(env: Mapping[str, str], purpose: Purpose) -> Ask:
+    return Ask(
+        sku=env.get(purpose.sku_variable) or DEFAULT_SKU,
+        capacity=requested_capacity(env, purpose),
+        wanted=env.get(purpose.variable, "").strip(),
+        wanted_version=env.get(purpose.version_variable, "").strip(),
+    )
+
+
+def requested_capacity(env: Mapping[str, str], purpose: Purpose) -> int:
+    text = env.get(purpose.capacity_variable, "").strip()
+    if not text:
+        return DEFAULT_CAPACITY
+    if not text.isdigit() or int(text) < 1:
+        raise SystemExit(f"{purpose.capacity_variable} must be a whole number above 0, got {text}")
+    return int(text)
+
+
+def _quota_elsewhere(
+    azure: Subscription, env: Mapping[str, str], purpose: Purpose, location: str, now: datetime
+) -> str:
+    """Which models have quota in the regions nearest `location`, checked one by one."""
+    regions = nearby(location)
+    found = []
+    for region in regions:
+        try:
+            ask = replace(_ask(env, purpose), quota=azure.free_quota(region))
+            choice = choose(azure.offers(region), purpose, ask, location=region, now=now)
+        except (NoFit, AzureError):
+            continue
+        found.append(f"  {region}: {choice.offer.name} ({choice.capacity} thousand tokens/minute)")
+    if not regions:
+        return "No nearby regions are known for this one: try another with AZURE_OPENAI_LOCATION."
+    if not found:
+        return f"The nearest regions checked ({', '.join(regions)}) have no room either."
+    use = "To use one: azd env set AZURE_OPENAI_LOCATION <region>, then azd up again."
+    return "\n".join([f"Quota in the nearest regions checked ({', '.join(regions)}):", *found, use])
+
+
 def _record(choice: Choice, env: Mapping[str, str]) -> None:
     purpose, offer = choice.purpose, choice.offer
     pinned = f"version {offer.version}" if choice.version else f"default version {offer.version}"
     print(f"{purpose.label.capitalize()} model: {offer.name} ({pinned})")
     print(f"  why: {choice.reason}")
+    if choice.warning:
+        print(f"Warning: {choice.warning}", file=sys.stderr)
     if env.get(purpose.variable, "").strip() != offer.name:
         set_azd_value(purpose.variable, offer.name, env)
     if choice.version and env.get(purpose.version_variable, "").strip() != choice.version:
         set_azd_value(purpose.version_variable, choice.version, env)
+    if choice.capacity and choice.capacity != requested_capacity(env, purpose):
+        set_azd_value(purpose.capacity_variable, str(choice.capacity), env)
 
 
 def _unchecked(env: Mapping[str, str]) -> int:

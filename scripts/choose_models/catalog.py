@@ -1,17 +1,15 @@
-"""The models a region offers a subscription, from the Azure management API
-(GET /subscriptions/{id}/providers/Microsoft.CognitiveServices/locations/{region}/models),
-read with the Cognitive Services management SDK into plain `Offer`s."""
+"""What the hook knows of Azure OpenAI, as plain data: the models a region offers a subscription
+(GET /subscriptions/{id}/providers/Microsoft.CognitiveServices/locations/{region}/models, read
+with the Cognitive Services management SDK into `Offer`s), and the deployments an environment
+already has (`Deployed`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from azure.core.credentials import TokenCredential
-
-PUBLIC_RESOURCE_MANAGER = "https://management.azure.com"
 # Model entries for the account kind the Bicep deploys come first (infra/modules/openai.bicep);
 # the list repeats OpenAI models under the older OpenAI kind too.
 ACCOUNT_KINDS = ("AIServices", "OpenAI")
@@ -31,24 +29,20 @@ class Offer:
     """Deployment SKUs (GlobalStandard, Standard, ...) and when each stops, if announced."""
     capabilities: frozenset[str]
     """Capabilities whose value is "true": responses, chatCompletion, embeddings, ..."""
+    usage_names: dict[str, str] = field(default_factory=dict)
+    """Deployment SKU to the name its quota is counted under in the region's usages list
+    (`OpenAI.GlobalStandard.gpt-5-mini`)."""
 
 
-def list_offers(
-    credential: TokenCredential,
-    subscription_id: str,
-    location: str,
-    *,
-    resource_manager: str = PUBLIC_RESOURCE_MANAGER,
-) -> list[Offer]:
-    """Every OpenAI-format model version offered in `location`, once each."""
-    from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
+@dataclass(frozen=True)
+class Deployed:
+    """A model deployment the environment's Azure OpenAI account already has."""
 
-    base = resource_manager.rstrip("/")
-    client = CognitiveServicesManagementClient(
-        credential, subscription_id, base_url=base, credential_scopes=[f"{base}/.default"]
-    )
-    with client:
-        return from_models(client.models.list(location))
+    name: str
+    model: str
+    version: str
+    sku: str
+    capacity: int
 
 
 def from_models(models: Iterable[Any]) -> list[Offer]:
@@ -74,6 +68,7 @@ def _offer(model: Any) -> Offer:
         is_default_version=bool(model.is_default_version),
         retires=_when(deprecation.inference if deprecation is not None else None),
         skus={sku.name: _when(sku.deprecation_date) for sku in model.skus or [] if sku.name},
+        usage_names={sku.name: sku.usage_name for sku in model.skus or [] if sku.usage_name},
         capabilities=frozenset(
             name for name, value in (model.capabilities or {}).items() if value.lower() == "true"
         ),

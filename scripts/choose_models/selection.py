@@ -1,38 +1,35 @@
-"""Which offers a new deployment can use, and which one to take. No I/O: `choose` gets the
-offers, the deployment SKU and the current time, and returns a `Choice` or raises `NoFit` with
-a message for the person running `azd up`."""
+"""Which offers a deployment can use, and which one to take. No I/O: `choose` gets the offers,
+what is asked for (SKU, capacity, a model if set), the region's free quota, the environment's
+existing deployment and the current time, and returns a `Choice` or raises `NoFit` (or `NoQuota`)
+with a message for the person running `azd up`."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from scripts.choose_models.catalog import Offer
+from scripts.choose_models.catalog import Deployed, Offer
+from scripts.choose_models.ranking import (
+    CHAT_PREFERENCE,
+    EMBEDDING_PREFERENCE_TEXT,
+    chat_rank,
+    chat_tier,
+    embedding_rank,
+)
 
 # Statuses a new customer can deploy. "Stable" is the older name of GenerallyAvailable. Preview
-# models may change or vanish; "Deprecating" ones take no new customers; "Deprecated" ones are
-# retired; "Legacy" ones are superseded.
+# models may change or vanish; "Deprecating" ones take no new customers (a deployment that already
+# has one may keep it); "Deprecated" ones are retired; "Legacy" ones are superseded.
 DEPLOYABLE = frozenset({"generallyavailable", "stable"})
 CLOSED = "deprecating"
 RETIRED = "deprecated"
+CLOSED_PROBLEM = "closed to new customers (Deprecating)"
 
-# Chat: small GPT reasoning models first (gpt-5 and later, "-mini"), then the full-size ones,
-# then the "-nano" ones, then o-series minis, then anything else that serves the Responses API.
-# Within a tier the newest generation; of one model's versions, Azure's default, else the newest.
-_GPT = re.compile(r"^gpt-(\d+(?:\.\d+)*)(?:-(mini|nano))?$")
-_O_MINI = re.compile(r"^o\d+-mini$")
-_GPT_TIERS = {"mini": 0, None: 1, "nano": 2}
-FIRST_REASONING_GENERATION = (5,)
-
-# Embeddings: the cheapest first. Changing the model later means refilling the search index (the
-# vectors change), so the choice is kept in the azd environment once made.
-EMBEDDING_PREFERENCE = (
-    "text-embedding-3-small",
-    "text-embedding-3-large",
-    "text-embedding-ada-002",
-)
+# The least capacity (thousands of tokens per minute) worth deploying: when the subscription's
+# quota leaves less than the capacity asked for, the deployment gets what is free, down to this.
+# 10 serves a few people chatting at once; below it the model answers 429 to the second question.
+MIN_CAPACITY = 10
 
 
 @dataclass(frozen=True)
@@ -45,9 +42,20 @@ class Purpose:
     variable: str
     sku_variable: str
 
+    deployment: str
+    """infra/main.bicep's default name of the deployment."""
+
     @property
     def version_variable(self) -> str:
         return f"{self.variable}_VERSION"
+
+    @property
+    def deployment_variable(self) -> str:
+        return self.variable.removesuffix("_MODEL") + "_DEPLOYMENT"
+
+    @property
+    def capacity_variable(self) -> str:
+        return f"{self.deployment_variable}_CAPACITY"
 
 
 CHAT = Purpose(
@@ -56,6 +64,7 @@ CHAT = Purpose(
     "the Responses API",
     "AZURE_OPENAI_CHAT_MODEL",
     "AZURE_OPENAI_CHAT_DEPLOYMENT_SKU",
+    "chat",
 )
 EMBEDDINGS = Purpose(
     "embedding",
@@ -63,6 +72,7 @@ EMBEDDINGS = Purpose(
     "embeddings",
     "AZURE_OPENAI_EMBEDDING_MODEL",
     "AZURE_OPENAI_EMBEDDING_DEPLOYMENT_SKU",
+    "embedding",
 )
 
 
@@ -74,10 +84,31 @@ class Choice:
     offer: Offer
     version: str | None
     reason: str
+    capacity: int = 0
+    """Capacity to deploy, in thousands of tokens per minute."""
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What the person running `azd up` asks for: SKU and capacity, and a model if they set one.
+    `quota` is the region's free capacity by usage name (None: not checked); `deployed` the
+    environment's existing deployment for this purpose, if any."""
+
+    sku: str
+    capacity: int
+    wanted: str = ""
+    wanted_version: str = ""
+    quota: Mapping[str, int] | None = None
+    deployed: Deployed | None = None
 
 
 class NoFit(Exception):
     """Nothing offered fits: the message says what the region offers and what to do."""
+
+
+class NoQuota(NoFit):
+    """Models fit, but the subscription's quota in the region has no room for any of them."""
 
 
 def problems(offer: Offer, purpose: Purpose, sku: str, now: datetime) -> list[str]:
@@ -106,28 +137,58 @@ def problems(offer: Offer, purpose: Purpose, sku: str, now: datetime) -> list[st
 
 
 def choose(
-    offers: Sequence[Offer],
-    purpose: Purpose,
-    *,
-    sku: str,
-    location: str,
-    now: datetime,
-    wanted: str = "",
-    wanted_version: str = "",
+    offers: Sequence[Offer], purpose: Purpose, ask: Ask, *, location: str, now: datetime
 ) -> Choice:
-    """The model to deploy for `purpose`: the one asked for if it fits, else the preferred fit."""
-    if wanted:
-        return _check_wanted(offers, purpose, sku, location, now, wanted, wanted_version)
-    fitting = [offer for offer in offers if not problems(offer, purpose, sku, now)]
+    """The model to deploy for `purpose`: the one asked for (or already deployed) if it fits,
+    else the preferred fit the subscription's quota has room for."""
+    if ask.wanted or ask.deployed is not None:
+        return _check_wanted(offers, purpose, ask, location, now)
+    fitting = [offer for offer in offers if not problems(offer, purpose, ask.sku, now)]
     if not fitting:
-        raise NoFit(_no_fit(offers, purpose, sku, location, now, f"No {purpose.label} model fits."))
+        headline = f"No {purpose.label} model fits."
+        raise NoFit(_failing(offers, purpose, ask.sku, location, now)(headline))
     rank = chat_rank if purpose is CHAT else embedding_rank
-    # min() keeps the first of equals: of one model's fitting versions, Azure's default version
-    # wins, else the newest.
-    best = min(sorted(fitting, key=_default_then_newest, reverse=True), key=rank)
-    default = default_version([offer for offer in offers if offer.name == best.name])
-    version = None if best == default else best.version
-    return Choice(purpose, best, version, _why_chosen(best, purpose, sku, location))
+    # Sorted stably: by preference, and of one model's versions Azure's default first, else the
+    # newest.
+    ordered = sorted(sorted(fitting, key=_default_then_newest, reverse=True), key=rank)
+    passed_over: list[str] = []
+    for best in ordered:
+        granted = grant(best, ask)
+        if granted is None:
+            passed_over.append(f"{best.name} ({_free_text(best, ask)})")
+            continue
+        default = default_version([offer for offer in offers if offer.name == best.name])
+        version = None if best == default else best.version
+        reason = _why_chosen(best, purpose, ask, location, granted, passed_over)
+        return Choice(purpose, best, version, reason, granted)
+    raise NoQuota(_no_quota(ordered, purpose, ask, location))
+
+
+def grant(offer: Offer, ask: Ask) -> int | None:
+    """The capacity a new deployment of `offer` gets within the quota: what was asked, else what
+    is free down to MIN_CAPACITY; None when less is free. The environment's own deployment of
+    the same model and SKU counts as free: redeploying it takes no new quota."""
+    free = free_capacity(offer, ask)
+    if free is None or free >= ask.capacity:
+        return ask.capacity
+    return free if free >= MIN_CAPACITY else None
+
+
+def free_capacity(offer: Offer, ask: Ask) -> int | None:
+    """Capacity free for `offer` as `ask.sku`; None when the usages list does not count it."""
+    usage = offer.usage_names.get(ask.sku)
+    if ask.quota is None or usage is None or usage not in ask.quota:
+        return None
+    free = ask.quota[usage]
+    own = ask.deployed
+    if own is not None and own.model == offer.name and own.sku == ask.sku:
+        free += own.capacity
+    return max(free, 0)
+
+
+def _free_text(offer: Offer, ask: Ask) -> str:
+    free = free_capacity(offer, ask)
+    return f"{free} free of the {ask.capacity} asked for, below the floor of {MIN_CAPACITY}"
 
 
 def default_version(versions: Sequence[Offer]) -> Offer:
@@ -145,67 +206,90 @@ def _default_then_newest(offer: Offer) -> tuple[bool, tuple[int, str]]:
     return (offer.is_default_version, version_order(offer))
 
 
-def chat_rank(offer: Offer) -> tuple[int, tuple[int, ...]]:
-    """Sort key, smallest first (see the preference above)."""
-    match = _GPT.match(offer.name)
-    generation = tuple(int(part) for part in match[1].split(".")) if match else ()
-    if match and generation >= FIRST_REASONING_GENERATION:
-        tier = _GPT_TIERS[match[2]]
-    elif _O_MINI.match(offer.name):
-        tier, generation = 3, ()
-    else:
-        tier, generation = 4, ()
-    padded = (*generation, 0, 0, 0)[:3]  # gpt-5 is 5.0: gpt-5.4 is newer
-    return (tier, tuple(-part for part in padded))
-
-
-def embedding_rank(offer: Offer) -> tuple[int]:
-    if offer.name in EMBEDDING_PREFERENCE:
-        return (EMBEDDING_PREFERENCE.index(offer.name),)
-    return (len(EMBEDDING_PREFERENCE),)
-
-
 def _check_wanted(
-    offers: Sequence[Offer],
-    purpose: Purpose,
-    sku: str,
-    location: str,
-    now: datetime,
-    wanted: str,
-    wanted_version: str,
+    offers: Sequence[Offer], purpose: Purpose, ask: Ask, location: str, now: datetime
 ) -> Choice:
+    """The model set in the environment, else the one the environment's deployment already runs:
+    kept when it fits, and when it is only closed to new customers but already deployed."""
+    kept = ask.deployed
+    if kept is not None and ask.wanted not in ("", kept.model):
+        kept = None
+    wanted = ask.wanted or (kept.model if kept else "")
+    wanted_version = ask.wanted_version or (kept.version if kept and not ask.wanted else "")
     versions = [offer for offer in offers if offer.name == wanted]
     asked = f"{purpose.variable}={wanted}" + (
         f" ({purpose.version_variable}={wanted_version})" if wanted_version else ""
     )
+    if not ask.wanted:
+        asked = f"{purpose.label.capitalize()} deployment {kept.name if kept else ''} runs {wanted}"
+    sku, fail = ask.sku, _failing(offers, purpose, ask.sku, location, now)
     if not versions:
-        raise NoFit(_no_fit(offers, purpose, sku, location, now, f"{asked}: not offered."))
+        raise NoFit(fail(f"{asked}: not offered."))
+    default = default_version(versions)
+    target = default
     if wanted_version:
         target = next((offer for offer in versions if offer.version == wanted_version), None)
         if target is None:
             listed = ", ".join(sorted(offer.version for offer in versions))
-            message = f"{asked}: version not offered (offered: {listed})."
-            raise NoFit(_no_fit(offers, purpose, sku, location, now, message))
-    else:
-        target = default_version(versions)
+            raise NoFit(fail(f"{asked}: version not offered (offered: {listed})."))
     found = problems(target, purpose, sku, now)
+    warning = ""
+    if found == [CLOSED_PROBLEM] and kept is not None and kept.version in ("", target.version):
+        found, warning = [], _closing_warning(target, purpose)
     if found:
-        message = f"{asked}: version {target.version} cannot be deployed: {'; '.join(found)}."
-        raise NoFit(_no_fit(offers, purpose, sku, location, now, message))
-    reason = f"{purpose.variable} is set (by you, or kept from an earlier run) and still fits"
-    return Choice(purpose, target, None, f"{reason}: {_facts(target, sku, location)}")
-
-
-def _why_chosen(offer: Offer, purpose: Purpose, sku: str, location: str) -> str:
-    if purpose is CHAT:
-        preference = (
-            "the preferred fit: the newest small GPT reasoning model (gpt-5 or later, -mini), "
-            "else a full-size one, -nano, an o-series mini, then any model that serves the "
-            "Responses API"
-        )
+        cannot = f"version {target.version} cannot be deployed: {'; '.join(found)}."
+        raise NoFit(fail(f"{asked}: {cannot}"))
+    granted = grant(target, ask)
+    if granted is None:
+        raise NoQuota(_no_quota([target], purpose, ask, location))
+    if ask.wanted:
+        reason = f"{purpose.variable} is set (by you, or kept from an earlier run) and still fits"
+        version = None
     else:
-        preference = f"the preferred fit ({', '.join(EMBEDDING_PREFERENCE)}, then any other)"
-    return f"{purpose.variable} is not set, so {preference}: {_facts(offer, sku, location)}"
+        reason = f"the environment's {kept.name if kept else ''} deployment already runs it"
+        version = None if target == default else target.version
+    reason = f"{reason}: {_facts(target, sku, location)}{_capacity_note(ask, granted)}"
+    return Choice(purpose, target, version, reason, granted, warning)
+
+
+def _closing_warning(offer: Offer, purpose: Purpose) -> str:
+    retires = f"{offer.retires:%Y-%m-%d}" if offer.retires is not None else "a date not announced"
+    return (
+        f"{offer.name} {offer.version} is closed to new customers (Deprecating) and retires on "
+        f"{retires}. This environment already has it, so it is kept; a new environment cannot "
+        f'deploy it. Before then: azd env set {purpose.variable} "" (the hook chooses a model '
+        "open to new customers) and azd provision."
+    )
+
+
+def _why_chosen(
+    offer: Offer,
+    purpose: Purpose,
+    ask: Ask,
+    location: str,
+    granted: int,
+    passed_over: Sequence[str],
+) -> str:
+    if purpose is CHAT:
+        preference = f"{CHAT_PREFERENCE}. It is {chat_tier(offer)}"
+    else:
+        preference = EMBEDDING_PREFERENCE_TEXT
+    skipped = f"; passed over for want of quota: {', '.join(passed_over)}" if passed_over else ""
+    return (
+        f"{purpose.variable} is not set, so {preference}: {_facts(offer, ask.sku, location)}"
+        f"{_capacity_note(ask, granted)}{skipped}"
+    )
+
+
+def _capacity_note(ask: Ask, granted: int) -> str:
+    if ask.quota is None:
+        return ""
+    if granted < ask.capacity:
+        return (
+            f"; capacity lowered from {ask.capacity} to {granted} (thousand tokens per minute), "
+            "what the subscription's quota leaves free"
+        )
+    return f"; quota has room for {granted} (thousand tokens per minute)"
 
 
 def _facts(offer: Offer, sku: str, location: str) -> str:
@@ -215,6 +299,31 @@ def _facts(offer: Offer, sku: str, location: str) -> str:
         f"{', '.join(sorted(offer.capabilities & {'responses', 'chatCompletion', 'embeddings'}))}"
         f"{retires}"
     )
+
+
+def _failing(
+    offers: Sequence[Offer], purpose: Purpose, sku: str, location: str, now: datetime
+) -> Callable[[str], str]:
+    return lambda headline: _no_fit(offers, purpose, sku, location, now, headline)
+
+
+def _no_quota(candidates: Sequence[Offer], purpose: Purpose, ask: Ask, location: str) -> str:
+    lines = [
+        f"No {purpose.label} model fits the subscription's quota in {location}: {ask.sku} "
+        f"capacity asked for: {ask.capacity} (thousand tokens per minute), floor {MIN_CAPACITY}."
+    ]
+    seen = set()
+    for offer in candidates:
+        if offer.name not in seen:
+            seen.add(offer.name)
+            lines.append(f"  {offer.name}: {free_capacity(offer, ask)} free")
+    lines += [
+        f"To deploy less: azd env set {purpose.capacity_variable} <n>",
+        "To see the quota: az cognitiveservices usage list --location " + location,
+        "To request more: the Azure AI Foundry portal, Quota (or the quota increase form "
+        "linked from Microsoft's page 'Manage Azure OpenAI quota').",
+    ]
+    return "\n".join(lines)
 
 
 def _no_fit(

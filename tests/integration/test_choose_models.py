@@ -9,8 +9,8 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 
-from scripts.choose_models.catalog import list_offers
-from scripts.choose_models.selection import CHAT, EMBEDDINGS, NoFit, choose
+from scripts.choose_models.management import Subscription
+from scripts.choose_models.selection import CHAT, EMBEDDINGS, Ask, NoFit, choose
 from tests.integration.conftest import (
     LATER,
     NOW,
@@ -33,11 +33,14 @@ class StaticToken:
 
 
 def offers(management: StandInManagement, region: str = REGION) -> list:
-    return list_offers(StaticToken(), SUBSCRIPTION, region, resource_manager=management.base_url)
+    with Subscription(StaticToken(), SUBSCRIPTION, resource_manager=management.base_url) as azure:
+        return azure.offers(region)
 
 
-def pick(management: StandInManagement, purpose=CHAT, sku="GlobalStandard", **wanted: str):
-    return choose(offers(management), purpose, sku=sku, location=REGION, now=NOW, **wanted)
+def pick(management: StandInManagement, purpose=CHAT, sku="GlobalStandard", **asked):
+    """The choice for `purpose` from what the stand-in offers in REGION, asking 30 by default."""
+    ask = Ask(sku=sku, capacity=asked.pop("capacity", 30), **asked)
+    return choose(offers(management), purpose, ask, location=REGION, now=NOW)
 
 
 # --- Reading the list ----------------------------------------------------------------------

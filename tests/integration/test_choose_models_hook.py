@@ -94,7 +94,9 @@ def test_hook_asks_the_azure_openai_region_when_it_differs(management, azd_bin):
     management.offer(REGION, *late_2026_region())
     result = run_hook(management, azd_bin, AZURE_OPENAI_LOCATION=REGION)
     assert result.returncode == 0, result.stderr
-    assert all(f"/locations/{REGION}/" in r["path"] for r in management.requests)
+    regional = [r["path"] for r in management.requests if "/locations/" in r["path"]]
+    assert regional
+    assert all(f"/locations/{REGION}/" in path for path in regional)
 
 
 def test_hook_keeps_a_set_model_that_still_fits_without_rewriting_it(management, azd_bin):

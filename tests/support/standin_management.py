@@ -1,12 +1,21 @@
-"""A stand-in for the Azure management API's model list, over HTTPS on loopback:
+"""A stand-in for the parts of the Azure management API that `azd up`'s preprovision hook reads,
+over HTTPS on loopback:
 
   GET /subscriptions/{id}/providers/Microsoft.CognitiveServices/locations/{region}/models
+  GET /subscriptions/{id}/providers/Microsoft.CognitiveServices/locations/{region}/usages
+  GET /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.CognitiveServices/accounts
+  GET .../accounts/{account}/deployments
+  GET /subscriptions/{id}/providers/Microsoft.CognitiveServices/deletedAccounts
+  DELETE .../locations/{region}/resourceGroups/{group}/deletedAccounts/{account} (purge)
+  GET /subscriptions/{id}/providers/Microsoft.Search/searchServices
 
-answered the way the service answers it (`value` items with `kind`, `skuName` and `model`:
-format, name, version, lifecycleStatus, isDefaultVersion, capabilities as "true"/"false" strings,
-deprecation dates, skus with their deprecationDate), in pages linked by `nextLink`. It wants a
-bearer token and an api-version, and refuses anything else as the service does. Its certificate
-comes from a local test CA (trustme); clients trust it through REQUESTS_CA_BUNDLE.
+answered the way the service answers them: the model list's `value` items with `kind`, `skuName`
+and `model` (format, name, version, lifecycleStatus, isDefaultVersion, capabilities as
+"true"/"false" strings, deprecation dates, skus with their usageName and deprecationDate); usages
+as `name.value`, `currentValue` and `limit`; every list in pages linked by `nextLink`. It wants a
+bearer token and an api-version, and refuses anything else as the service does (an unknown
+resource group is 404 ResourceGroupNotFound). Its certificate comes from a local test CA
+(trustme); clients trust it through REQUESTS_CA_BUNDLE.
 
 It runs in a thread of the test process, so tests set the offers directly.
 """
@@ -18,7 +27,7 @@ import contextlib
 import re
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,10 +36,32 @@ from typing import Any
 import trustme
 from aiohttp import web
 
+_PROVIDER = r"^/subscriptions/(?P<subscription>[^/]+)"
+_COGNITIVE = r"/providers/Microsoft\.CognitiveServices"
+_GROUP = r"/resourceGroups/(?P<group>[^/]+)"
 _MODELS_PATH = re.compile(
-    r"^/subscriptions/([^/]+)/providers/Microsoft\.CognitiveServices/locations/([^/]+)/models$",
+    _PROVIDER + _COGNITIVE + r"/locations/(?P<location>[^/]+)/models$", re.IGNORECASE
+)
+_USAGES_PATH = re.compile(
+    _PROVIDER + _COGNITIVE + r"/locations/(?P<location>[^/]+)/usages$", re.IGNORECASE
+)
+_ACCOUNTS_PATH = re.compile(_PROVIDER + _GROUP + _COGNITIVE + r"/accounts$", re.IGNORECASE)
+_DEPLOYMENTS_PATH = re.compile(
+    _PROVIDER + _GROUP + _COGNITIVE + r"/accounts/(?P<account>[^/]+)/deployments$", re.IGNORECASE
+)
+_DELETED_PATH = re.compile(_PROVIDER + _COGNITIVE + r"/deletedAccounts$", re.IGNORECASE)
+_PURGE_PATH = re.compile(
+    _PROVIDER
+    + _COGNITIVE
+    + r"/locations/(?P<location>[^/]+)"
+    + _GROUP
+    + r"/deletedAccounts/(?P<account>[^/]+)$",
     re.IGNORECASE,
 )
+_SEARCH_PATH = re.compile(
+    _PROVIDER + r"/providers/Microsoft\.Search/searchServices$", re.IGNORECASE
+)
+_Answer = Callable[[web.Request, dict[str, str]], web.Response]
 CHAT_CAPABILITIES = ("chatCompletion", "responses")
 EMBEDDING_CAPABILITIES = ("embeddings",)
 
@@ -96,9 +127,53 @@ class StandInManagement:
     page_size: int = 3
     requests: list[dict[str, Any]] = field(default_factory=list)
     base_url: str = ""
+    usages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Region (lower case) to usage items."""
+    accounts: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    """Resource group (lower case) to its accounts, each account name to its deployments."""
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+    search_services: list[dict[str, Any]] = field(default_factory=list)
 
     def offer(self, location: str, *items: dict[str, Any]) -> None:
         self.offers[location.lower()] = list(items)
+
+    def quota(self, location: str, usage_name: str, *, used: int, limit: int) -> None:
+        """One usages item: `used` of `limit` capacity units (thousands of tokens per minute)."""
+        self.usages.setdefault(location.lower(), []).append(
+            {
+                "name": {"value": usage_name, "localizedValue": usage_name},
+                "currentValue": used,
+                "limit": limit,
+                "unit": "Count",
+            }
+        )
+
+    def account(self, group: str, name: str, *deployments: dict[str, Any]) -> None:
+        self.accounts.setdefault(group.lower(), {})[name] = list(deployments)
+
+    def deleted_account(self, location: str, group: str, name: str) -> None:
+        self.deleted.append(
+            {
+                "id": f"/subscriptions/{self.subscription}/providers/Microsoft.CognitiveServices"
+                f"/locations/{location}/resourceGroups/{group}/deletedAccounts/{name}",
+                "name": name,
+                "location": location,
+                "kind": "AIServices",
+                "properties": {"deletionDate": "2026-11-30T10:00:00Z"},
+            }
+        )
+
+    def search_service(self, group: str, name: str, sku: str, location: str = "eastus2") -> None:
+        self.search_services.append(
+            {
+                "id": f"/subscriptions/{self.subscription}/resourceGroups/{group}"
+                f"/providers/Microsoft.Search/searchServices/{name}",
+                "name": name,
+                "location": location,
+                "sku": {"name": sku},
+                "properties": {"replicaCount": 1, "partitionCount": 1},
+            }
+        )
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -116,15 +191,78 @@ class StandInManagement:
         )
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return _error(401, "InvalidAuthenticationToken", "The access token is invalid.")
-        match = _MODELS_PATH.match(request.path)
-        if request.method != "GET" or match is None:
-            return _error(404, "NotFound", "No such resource.")
         if not request.query.get("api-version"):
             return _error(400, "MissingApiVersionParameter", "The api-version is missing.")
-        subscription, location = match.group(1), match.group(2).lower()
-        if subscription != self.subscription:
-            return _error(404, "SubscriptionNotFound", f"{subscription} could not be found.")
-        items = self.offers.get(location, [])
+        for method, pattern, answer in self._routes():
+            match = pattern.match(request.path)
+            if match is None or request.method != method:
+                continue
+            subscription = match["subscription"]
+            if subscription != self.subscription:
+                return _error(404, "SubscriptionNotFound", f"{subscription} could not be found.")
+            return answer(request, {k: v for k, v in match.groupdict().items() if v})
+        return _error(404, "NotFound", "No such resource.")
+
+    def _routes(self) -> list[tuple[str, re.Pattern[str], _Answer]]:
+        listed = self._page
+
+        def regional(table: dict[str, list[dict[str, Any]]]) -> _Answer:
+            return lambda r, m: listed(r, table.get(m["location"].lower(), []))
+
+        return [
+            ("GET", _MODELS_PATH, regional(self.offers)),
+            ("GET", _USAGES_PATH, regional(self.usages)),
+            ("GET", _ACCOUNTS_PATH, self._accounts),
+            ("GET", _DEPLOYMENTS_PATH, self._deployments),
+            ("GET", _DELETED_PATH, lambda r, m: listed(r, self.deleted)),
+            ("DELETE", _PURGE_PATH, self._purge),
+            ("GET", _SEARCH_PATH, lambda r, m: listed(r, self.search_services)),
+        ]
+
+    def _group(self, name: str) -> dict[str, list[dict[str, Any]]] | None:
+        return self.accounts.get(name.lower())
+
+    def _accounts(self, request: web.Request, match: dict[str, str]) -> web.Response:
+        group = self._group(match["group"])
+        if group is None:
+            return _missing_group(match["group"])
+        items = [
+            {
+                "id": f"{request.path}/{name}",
+                "name": name,
+                "kind": "AIServices",
+                "location": "swedencentral",
+                "sku": {"name": "S0"},
+                "properties": {"provisioningState": "Succeeded"},
+            }
+            for name in group
+        ]
+        return self._page(request, items)
+
+    def _deployments(self, request: web.Request, match: dict[str, str]) -> web.Response:
+        group = self._group(match["group"])
+        if group is None:
+            return _missing_group(match["group"])
+        if match["account"] not in group:
+            return _error(404, "ResourceNotFound", f"{match['account']} was not found.")
+        return self._page(request, group[match["account"]])
+
+    def _purge(self, request: web.Request, match: dict[str, str]) -> web.Response:
+        before = len(self.deleted)
+        self.deleted = [
+            item
+            for item in self.deleted
+            if not item["id"]
+            .lower()
+            .endswith(
+                f"/resourcegroups/{match['group']}/deletedaccounts/{match['account']}".lower()
+            )
+        ]
+        if len(self.deleted) == before:
+            return _error(404, "ResourceNotFound", f"{match['account']} is not soft-deleted.")
+        return web.Response(status=200, headers=_CLOSE)
+
+    def _page(self, request: web.Request, items: list[dict[str, Any]]) -> web.Response:
         start = int(request.query.get("$skiptoken", "0"))
         page: dict[str, Any] = {"value": items[start : start + self.page_size]}
         if start + self.page_size < len(items):
@@ -137,6 +275,23 @@ class StandInManagement:
 
 # One request per connection, so no TLS connection outlives the server thread's event loop.
 _CLOSE = {"Connection": "close"}
+
+
+def deployment(name: str, model: str, version: str, *, sku: str, capacity: int) -> dict[str, Any]:
+    """One item of an account's deployment list, shaped like the service's."""
+    return {
+        "id": f"/deployments/{name}",
+        "name": name,
+        "sku": {"name": sku, "capacity": capacity},
+        "properties": {
+            "model": {"format": "OpenAI", "name": model, "version": version},
+            "provisioningState": "Succeeded",
+        },
+    }
+
+
+def _missing_group(name: str) -> web.Response:
+    return _error(404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found.")
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
