@@ -63,6 +63,14 @@ def management(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stan
         yield standin
 
 
+@pytest.fixture
+def azd_bin(tmp_path: Path) -> Path:
+    """A stand-in `azd` (token and `env set`) and an `az` that is never signed in."""
+    from tests.integration.azd_hook import fake_tools
+
+    return fake_tools(tmp_path, {"token": TOKEN, "expiresOn": "2099-01-01T00:00:00Z"})
+
+
 # --- Grounded answers: a knowledge base in Azure AI Search ------------------------------------
 
 INDEX = "grounded-answers"

@@ -6,11 +6,11 @@ request leaves the machine."""
 from __future__ import annotations
 
 import pytest
-from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 
 from scripts.choose_models.management import Subscription
 from scripts.choose_models.selection import CHAT, EMBEDDINGS, Ask, NoFit, choose
+from tests.integration.azd_hook import StaticToken
 from tests.integration.conftest import (
     LATER,
     NOW,
@@ -23,13 +23,6 @@ from tests.integration.conftest import (
     late_2026_region,
 )
 from tests.support.standin_management import StandInManagement, model_entry
-
-
-class StaticToken:
-    """A credential that hands out one fixed token and calls nobody."""
-
-    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
-        return AccessToken(TOKEN, int(NOW.timestamp()) + 3600)
 
 
 def offers(management: StandInManagement, region: str = REGION) -> list:

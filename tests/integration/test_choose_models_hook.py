@@ -5,75 +5,8 @@ request leaves the machine."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import pytest
-
-from tests.integration.conftest import REGION, SUBSCRIPTION, TOKEN, late_2026_region
-from tests.support.standin_management import StandInManagement
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def azd_bin(tmp_path: Path) -> Path:
-    """A stand-in `azd` (token and `env set`) and an `az` that is never signed in."""
-    return fake_tools(tmp_path, {"token": TOKEN, "expiresOn": "2099-01-01T00:00:00Z"})
-
-
-def fake_tools(tmp_path: Path, token_answer: dict[str, str] | None) -> Path:
-    """`azd` that hands out `token_answer` (or refuses: not signed in) and records `env set`."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    log = tmp_path / "azd-env-set.log"
-    if token_answer:
-        answer = "printf '%s\\n' '" + json.dumps(token_answer) + "'"
-    else:
-        answer = "echo 'not logged in, run `azd auth login` to login' >&2; exit 1"
-    (bin_dir / "azd").write_text(
-        "#!/bin/sh\n"
-        'case "$1 $2" in\n'
-        f"  'auth token') {answer} ;;\n"
-        f"  'env set') shift 2; printf '%s\\n' \"$*\" >> '{log}' ;;\n"
-        "  *) exit 1 ;;\n"
-        "esac\n",
-        encoding="utf-8",
-    )
-    (bin_dir / "az").write_text("#!/bin/sh\necho 'Please run az login' >&2\nexit 1\n")
-    for tool in ("azd", "az"):
-        (bin_dir / tool).chmod(0o755)
-    return bin_dir
-
-
-def run_hook(management: StandInManagement, azd_bin: Path, **env: str):
-    clean = {
-        "PATH": f"{azd_bin}{os.pathsep}/usr/bin{os.pathsep}/bin",
-        "HOME": str(azd_bin.parent),
-        "REQUESTS_CA_BUNDLE": str(management.ca_bundle),  # type: ignore[attr-defined]
-        "NO_PROXY": "127.0.0.1",
-        "AZURE_RESOURCE_MANAGER_ENDPOINT": management.base_url,
-        "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
-        "AZURE_LOCATION": "eastus2",
-        "AZURE_ENV_NAME": "dev",
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "scripts.choose_models"],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def env_sets(azd_bin: Path) -> list[str]:
-    log = azd_bin.parent / "azd-env-set.log"
-    return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+from tests.integration.azd_hook import env_sets, fake_tools, run_hook
+from tests.integration.conftest import REGION, TOKEN, late_2026_region
 
 
 def test_hook_writes_the_choice_into_the_azd_environment_and_says_why(management, azd_bin):
