@@ -25,11 +25,12 @@ param resourceGroupName string = ''
 @description('Object id of the deploying user or service principal, granted what `make ingest` and `make run` against Azure need. azd fills it in.')
 param principalId string = ''
 
-@description('Kind of principal principalId is: User locally, ServicePrincipal in a pipeline.')
+// azd sets AZURE_PRINCIPAL_TYPE itself from the signed-in account (User, or ServicePrincipal in a
+// pipeline). A group cannot sign in, so it is never principalId.
+@description('Kind of principal principalId is: User locally, ServicePrincipal in a pipeline. azd fills it in.')
 @allowed([
   'User'
   'ServicePrincipal'
-  'Group'
 ])
 param principalType string = 'User'
 
@@ -128,6 +129,12 @@ param budgetAmount int = 50
 @description('E-mail address for the cost budget alerts; empty for no budget.')
 param budgetAlertEmail string = ''
 
+// Azure refuses to move a budget's start date, so it cannot follow the current month: the
+// preprovision hook fixes it (the month of the first provision with a budget) in the azd
+// environment as AZURE_BUDGET_START_DATE, and every later run passes the same date.
+@description('First day of the cost budget (yyyy-MM-01), fixed once by the preprovision hook; empty without a budget.')
+param budgetStartDate string = ''
+
 // --- Azure OpenAI ------------------------------------------------------------------------------
 
 @description('Region of the Azure OpenAI account; empty for the main region. The models must be offered there.')
@@ -139,9 +146,10 @@ param chatDeploymentName string = 'chat'
 // No model is written here: a hard-coded model goes stale as Azure retires models (and closes them
 // to new customers months before that). The preprovision hook (scripts/choose_models) picks one the
 // region offers this subscription and sets AZURE_OPENAI_CHAT_MODEL; docs/deploy.md says how.
+// Empty by default, not required: azd resolves the parameters before the hook runs, and would ask
+// for a required one (or fail under --no-prompt) although the hook fills it a moment later.
 @description('Chat model name (AZURE_OPENAI_CHAT_MODEL, set by the preprovision hook unless you set it). It must serve the Responses API.')
-@minLength(1)
-param chatModelName string
+param chatModelName string = ''
 
 @description('Chat model version; empty to let Azure assign the model\'s default version.')
 param chatModelVersion string = ''
@@ -161,9 +169,8 @@ param chatDeploymentCapacity int = 30
 @description('Deployment name of the embedding model (AZURE_OPENAI_EMBEDDING_DEPLOYMENT).')
 param embeddingDeploymentName string = 'embedding'
 
-@description('Embedding model name (AZURE_OPENAI_EMBEDDING_MODEL, set by the preprovision hook unless you set it).')
-@minLength(1)
-param embeddingModelName string
+@description('Embedding model name (AZURE_OPENAI_EMBEDDING_MODEL, set by the preprovision hook unless you set it; empty by default as above).')
+param embeddingModelName string = ''
 
 @description('Embedding model version; empty to let Azure assign the model\'s default version.')
 param embeddingModelVersion string = ''
@@ -500,6 +507,7 @@ module budget 'modules/budget.bicep' = if (!empty(budgetAlertEmail)) {
   params: {
     name: 'budget-${resourceToken}'
     amount: budgetAmount
+    startDate: budgetStartDate
     contactEmails: [
       budgetAlertEmail
     ]

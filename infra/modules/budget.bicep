@@ -14,8 +14,12 @@ param amount int
 @minLength(1)
 param contactEmails array
 
-@description('First day of the budget period (yyyy-MM-01); defaults to this month.')
-param startDate string = utcNow('yyyy-MM-01')
+// Fixed by the caller, not taken from the clock: Azure refuses to change a budget's start date, so a date that
+// follows the current month would fail every deployment after the budget's first month.
+@description('First day of the budget period (yyyy-MM-01), the same on every deployment.')
+@minLength(10)
+@maxLength(10)
+param startDate string
 
 resource budget 'Microsoft.Consumption/budgets@2023-11-01' = {
   name: name

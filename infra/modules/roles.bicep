@@ -13,11 +13,10 @@ param appPrincipalId string
 @description('Object id of the deploying user or service principal; empty to grant nothing.')
 param userPrincipalId string = ''
 
-@description('Kind of principal userPrincipalId is.')
+@description('Kind of principal userPrincipalId is (the signed-in account: a group cannot sign in).')
 @allowed([
   'User'
   'ServicePrincipal'
-  'Group'
 ])
 param userPrincipalType string = 'User'
 
