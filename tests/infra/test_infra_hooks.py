@@ -160,6 +160,56 @@ def test_preprovision_installs_again_when_the_lock_changes(scratch):
     assert len(installs) == 2
 
 
+def fake_system_python(scratch, *, version, has_venv=True):
+    """A `python` that answers the hook's checks as an interpreter of `version` would."""
+    below = tuple(int(part) for part in version.split(".")) < (3, 11)
+    python = scratch / "bin" / "python-under-test"
+    python.write_text(
+        "#!/bin/sh\n"
+        'case "$2" in\n'
+        f"  *version_info*) exit {1 if below else 0} ;;\n"
+        f"  *python_version*) echo {version} ;;\n"
+        f"  *ensurepip*) exit {0 if has_venv else 1} ;;\n"
+        "esac\n"
+        f"echo \"$*\" >> '{scratch / 'system-python.log'}'\n"
+        "exit 1\n",
+        encoding="utf-8",
+    )
+    python.chmod(0o755)
+    return str(python)
+
+
+def test_preprovision_names_a_python_too_old_for_it(scratch):
+    python = fake_system_python(scratch, version="3.10.12")
+    result = run_hook(scratch, "preprovision.sh", PYTHON=python)
+    assert result.returncode == 1
+    assert "needs Python 3.11 or newer" in result.stderr
+    assert "is 3.10.12" in result.stderr
+    assert "PYTHON=python3.13 azd up" in result.stderr
+    assert not (scratch / ".venv-azd").exists()
+
+
+def test_preprovision_says_how_to_get_venv_where_it_is_missing(scratch):
+    python = fake_system_python(scratch, version="3.11.2", has_venv=False)
+    result = run_hook(scratch, "preprovision.sh", PYTHON=python)
+    assert result.returncode == 1
+    assert "sudo apt install python3-venv" in result.stderr
+    assert not (scratch / "system-python.log").exists(), "no venv was attempted"
+
+
+def test_preprovision_names_a_python_not_on_the_path(scratch):
+    result = run_hook(scratch, "preprovision.sh", PYTHON="python3.99-nowhere")
+    assert result.returncode == 1
+    assert "'python3.99-nowhere' is not on the PATH" in result.stderr
+
+
+def test_preprovision_checks_python_on_windows_too():
+    script = (ROOT / "scripts" / "preprovision.ps1").read_text(encoding="utf-8")
+    assert "sys.version_info < (3, 11)" in script
+    assert "import ensurepip, venv" in script
+    assert "needs Python 3.11 or newer" in script
+
+
 def test_preprovision_hook_runs_the_chooser_on_windows_too():
     script = (ROOT / "scripts" / "preprovision.ps1").read_text(encoding="utf-8")
     assert "-m scripts.choose_models" in script
