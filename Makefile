@@ -87,7 +87,7 @@ bench: install web $(VENV)-functions/.installed
 WEB     := static_web
 # Everything the build reads: a change to one of these rebuilds the page, nothing else does.
 WEB_SRC := $(WEB)/index.html $(WEB)/404.html $(WEB)/vite.config.js $(WEB)/swa-config.js $(WEB)/package.json \
-           $(WEB)/staticwebapp.config.json $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null)
+           $(WEB)/staticwebapp.template.json $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null)
 
 # npm ci only when the lock file changed.
 $(WEB)/node_modules/.installed: $(WEB)/package-lock.json

@@ -1,6 +1,7 @@
-// The Static Web Apps config shipped beside the built page: staticwebapp.config.json with the
-// API's origin (from public/config.json, written at deploy time) as the one other address the
-// page may connect to. Without an API base the page talks to its own origin only.
+// The Static Web Apps config shipped beside the built page: staticwebapp.config.json, made from
+// staticwebapp.template.json with the API's origin (from public/config.json, written at deploy
+// time) as the one other address the page may connect to. Without an API base the page talks to
+// its own origin only.
 
 /** The origin of an https:// API base, or '' when there is none to allow. */
 export function apiOrigin(apiBaseUrl) {

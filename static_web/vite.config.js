@@ -8,14 +8,16 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 
 const readJson = (path) => JSON.parse(readFileSync(here(path), 'utf8'));
 
-/** Ships staticwebapp.config.json beside the build, where Static Web Apps reads it, with the
- * deployed API's origin (public/config.json) in its Content-Security-Policy. */
+/** Ships staticwebapp.config.json beside the build, where Static Web Apps reads it, made from
+ * staticwebapp.template.json with the deployed API's origin (public/config.json) in its
+ * Content-Security-Policy. The source has another name so that the folder the SWA CLI deploys
+ * holds one config only: with two it keeps whichever it finds last. */
 function staticWebAppConfig() {
   return {
     name: 'static-web-app-config',
     generateBundle() {
       const { apiBaseUrl } = readJson('./public/config.json');
-      const config = withApiOrigin(readJson('./staticwebapp.config.json'), apiBaseUrl);
+      const config = withApiOrigin(readJson('./staticwebapp.template.json'), apiBaseUrl);
       this.emitFile({
         type: 'asset',
         fileName: 'staticwebapp.config.json',

@@ -52,7 +52,7 @@ describe('production build', () => {
   it('ships the runtime config, the Static Web Apps config and the 404 page', () => {
     assert.deepEqual(JSON.parse(readFileSync(join(outDir, 'config.json'), 'utf8')), { apiBaseUrl: '' });
     const swa = JSON.parse(readFileSync(join(outDir, 'staticwebapp.config.json'), 'utf8'));
-    assert.deepEqual(swa, JSON.parse(readFileSync(join(root, 'staticwebapp.config.json'), 'utf8')));
+    assert.deepEqual(swa, JSON.parse(readFileSync(join(root, 'staticwebapp.template.json'), 'utf8')));
     assert.match(readFileSync(join(outDir, '404.html'), 'utf8'), /Page not found/);
   });
 
@@ -70,8 +70,8 @@ describe('production build', () => {
   });
 });
 
-describe('staticwebapp.config.json', () => {
-  const config = JSON.parse(readFileSync(join(root, 'staticwebapp.config.json'), 'utf8'));
+describe('staticwebapp.template.json', () => {
+  const config = JSON.parse(readFileSync(join(root, 'staticwebapp.template.json'), 'utf8'));
   const headers = config.globalHeaders;
   const csp = Object.fromEntries(
     headers['Content-Security-Policy'].split(';').map((part) => {
@@ -108,7 +108,7 @@ describe('staticwebapp.config.json', () => {
 });
 
 describe('the shipped Static Web Apps config', () => {
-  const config = JSON.parse(readFileSync(join(root, 'staticwebapp.config.json'), 'utf8'));
+  const config = JSON.parse(readFileSync(join(root, 'staticwebapp.template.json'), 'utf8'));
   const connectSrc = (c) =>
     c.globalHeaders['Content-Security-Policy']
       .split(';')

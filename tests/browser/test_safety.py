@@ -61,7 +61,7 @@ def test_markdown_renders_with_safe_links(app_server, page):
 
 
 def test_page_works_under_its_content_security_policy(app_server, page):
-    config = json.loads((ROOT / "static_web" / "staticwebapp.config.json").read_text())
+    config = json.loads((ROOT / "static_web" / "staticwebapp.template.json").read_text())
     policy = config["globalHeaders"]["Content-Security-Policy"]
 
     def with_policy(route: Route) -> None:

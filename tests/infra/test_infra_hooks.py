@@ -64,7 +64,7 @@ def test_config_hook_writes_the_api_origin(scratch):
 def test_config_hook_also_updates_a_built_page(scratch):
     (scratch / "static_web" / "dist").mkdir()
     shutil.copy(
-        ROOT / "static_web" / "staticwebapp.config.json",
+        ROOT / "static_web" / "staticwebapp.template.json",
         scratch / "static_web" / "dist" / "staticwebapp.config.json",
     )
     result = run_hook(scratch, "write-web-config.sh", API_BASE_URL="https://func-api.example.net")
