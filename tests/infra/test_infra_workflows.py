@@ -1,5 +1,6 @@
 """The GitHub workflows: CI runs `make test`; the deploy workflow signs in with OIDC and no secret
-and passes every parameter with the defaults main.parameters.json has; both on Node.js 22."""
+and passes every parameter with the defaults main.parameters.json has; both on Node.js 22; the
+weekly deployment check compiles and lints the Bicep and previews `azd provision`, with OIDC."""
 
 from __future__ import annotations
 
@@ -71,3 +72,50 @@ def test_workflows_use_node_22(name):
         if step.get("uses", "").startswith("actions/setup-node")
     ]
     assert versions == ["22"]
+
+
+# --- The weekly deployment check -------------------------------------------------------------
+
+
+def triggers(document):
+    """The `on:` block (PyYAML reads the bare key `on` as True)."""
+    return document.get("on", document.get(True))
+
+
+def test_deployment_check_runs_on_demand_and_weekly():
+    check = workflow("azure-check.yml")
+    on = triggers(check)
+    assert "workflow_dispatch" in on
+    [schedule] = on["schedule"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert minute.isdigit(), "at one time of day"
+    assert hour.isdigit(), "at one time of day"
+    assert (day, month) == ("*", "*")
+    assert weekday.isdigit(), "on one day of the week"
+
+
+def test_deployment_check_signs_in_with_oidc_and_no_secret():
+    text = (ROOT / ".github" / "workflows" / "azure-check.yml").read_text(encoding="utf-8")
+    assert "secrets." not in text
+    check = workflow("azure-check.yml")
+    assert check["permissions"] == {"id-token": "write", "contents": "read"}
+    runs = "\n".join(step.get("run", "") for step in steps(check))
+    assert "--federated-credential-provider github" in runs
+
+
+def test_deployment_check_builds_lints_and_previews_without_deploying():
+    runs = [step.get("run", "") for step in steps(workflow("azure-check.yml"))]
+    text = "\n".join(runs)
+    assert re.search(r"\bbicep build --file infra/main\.bicep", text)
+    assert re.search(r"\bbicep lint --file infra/main\.bicep", text)
+    assert re.search(r"^azd provision --preview --no-prompt$", text, re.M)
+    assert "azd deploy" not in text
+    assert "azd up" not in text
+    assert not re.search(r"azd provision(?! --preview)", text), "only a preview"
+
+
+def test_deployment_check_signs_in_before_previewing():
+    runs = [step.get("run", "") for step in steps(workflow("azure-check.yml"))]
+    login = next(i for i, run in enumerate(runs) if "azd auth login" in run)
+    preview = next(i for i, run in enumerate(runs) if "azd provision --preview" in run)
+    assert login < preview
