@@ -97,3 +97,68 @@ def test_deploy_guide_covers_models_cost_streaming_lockdown_and_teardown():
         assert topic in guide, topic
     assert re.search(r"checked on \d{4}-\d{2}-\d{2}", guide), "the model guidance carries no date"
     assert "gpt-4.1-mini`, `2025-04-14" not in guide, "the retired default is still documented"
+
+
+def guide_section(title: str) -> str:
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    start = guide.index(f"\n## {title}\n")
+    end = guide.find("\n## ", start + 1)
+    return guide[start : end if end != -1 else len(guide)]
+
+
+def hook_sources() -> str:
+    folder = ROOT / "scripts"
+    return "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in sorted(folder.rglob("*"))
+        if path.suffix in (".py", ".sh", ".ps1")
+    )
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("needs Python 3.11 or newer", "needs Python 3.11 or newer"),
+        ("has no venv module with pip", "has no venv module with pip"),
+        ("not signed in. Run azd auth login", "not signed in. Run azd auth login"),
+        ("No {purpose.label} model fits.", "No chat model fits."),
+        ("closed to new customers (Deprecating)", "closed to new customers (Deprecating)"),
+        (
+            "No {purpose.label} model fits the subscription's quota in",
+            "No chat model fits the subscription's quota in",
+        ),
+        (
+            "A soft-deleted Azure OpenAI account of this environment holds its name",
+            "A soft-deleted Azure OpenAI account of this environment holds its name",
+        ),
+        (
+            "The subscription already has a Free search service",
+            "The subscription already has a Free search service",
+        ),
+        ("gets the semantic ranker, which", "gets the semantic ranker, which"),
+    ],
+)
+def test_troubleshooting_explains_each_message_the_hook_stops_with(written, shown):
+    """Every stop of the preprovision hook is in the guide's table, worded as the hook words it."""
+    assert written in hook_sources()
+    assert shown in guide_section("Troubleshooting `azd up`")
+
+
+def test_troubleshooting_covers_azures_own_errors():
+    table = guide_section("Troubleshooting `azd up`")
+    for error in ("InsufficientQuota", "FlagMustBeSetForRestore", "UnmatchedPrincipalType"):
+        assert error in table, error
+
+
+def test_deploy_guide_lets_azd_set_the_principal_type_and_claims_no_group():
+    section = guide_section("Provisioning as a service principal")
+    assert "sets both itself" in section
+    assert "azd env set AZURE_PRINCIPAL_TYPE" not in section
+    assert "`Group` grants" not in section
+
+
+def test_deploy_guide_says_how_to_turn_on_the_weekly_check():
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    assert "### A weekly deployment check" in guide
+    assert ".github/workflows/azure-check.yml" in guide
+    assert "azd pipeline config" in guide
