@@ -10,8 +10,10 @@ docs/deploy.md describes the preference.
     catalog.py     the model list read into `Offer`s; `Deployed`, a deployment that exists
     management.py  the management API of one subscription (models, usages, deployments,
                    soft-deleted accounts, search services)
+    asks.py        what a deployment is for, and what is asked of it
     ranking.py     the order of preference among models
-    selection.py   which offers fit, the quota, and which one to take (no I/O)
+    quota.py       how much of the subscription's quota a deployment gets (no I/O)
+    selection.py   which offers fit, and which one to take (no I/O)
     regions.py     the regions near a region, for quota elsewhere
     preflight.py   what would fail minutes into provisioning (no I/O)
     budget.py      the cost budget's start date, fixed once (no I/O)

@@ -22,19 +22,11 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError
 
 from scripts.choose_models import preflight
+from scripts.choose_models.asks import CHAT, EMBEDDINGS, Ask, Purpose
 from scripts.choose_models.budget import START_VARIABLE, start_date_to_record
 from scripts.choose_models.management import PUBLIC_RESOURCE_MANAGER, Subscription
 from scripts.choose_models.regions import nearby
-from scripts.choose_models.selection import (
-    CHAT,
-    EMBEDDINGS,
-    Ask,
-    Choice,
-    NoFit,
-    NoQuota,
-    Purpose,
-    choose,
-)
+from scripts.choose_models.selection import Choice, NoFit, NoQuota, choose
 
 OFF = ("false", "0", "no", "off")
 DEFAULT_SKU = "GlobalStandard"

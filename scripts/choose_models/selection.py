@@ -5,11 +5,13 @@ with a message for the person running `azd up`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from scripts.choose_models.catalog import Deployed, Offer
+from scripts.choose_models.asks import CHAT, Ask, Purpose
+from scripts.choose_models.catalog import Offer
+from scripts.choose_models.quota import capacity_note, free_text, grant, no_quota
 from scripts.choose_models.ranking import (
     CHAT_PREFERENCE,
     EMBEDDING_PREFERENCE_TEXT,
@@ -26,55 +28,6 @@ CLOSED = "deprecating"
 RETIRED = "deprecated"
 CLOSED_PROBLEM = "closed to new customers (Deprecating)"
 
-# The least capacity (thousands of tokens per minute) worth deploying: when the subscription's
-# quota leaves less than the capacity asked for, the deployment gets what is free, down to this.
-# 10 serves a few people chatting at once; below it the model answers 429 to the second question.
-MIN_CAPACITY = 10
-
-
-@dataclass(frozen=True)
-class Purpose:
-    """What a deployment is for: the capability it needs and the azd variables that name it."""
-
-    label: str
-    capability: str
-    serves: str
-    variable: str
-    sku_variable: str
-
-    deployment: str
-    """infra/main.bicep's default name of the deployment."""
-
-    @property
-    def version_variable(self) -> str:
-        return f"{self.variable}_VERSION"
-
-    @property
-    def deployment_variable(self) -> str:
-        return self.variable.removesuffix("_MODEL") + "_DEPLOYMENT"
-
-    @property
-    def capacity_variable(self) -> str:
-        return f"{self.deployment_variable}_CAPACITY"
-
-
-CHAT = Purpose(
-    "chat",
-    "responses",
-    "the Responses API",
-    "AZURE_OPENAI_CHAT_MODEL",
-    "AZURE_OPENAI_CHAT_DEPLOYMENT_SKU",
-    "chat",
-)
-EMBEDDINGS = Purpose(
-    "embedding",
-    "embeddings",
-    "embeddings",
-    "AZURE_OPENAI_EMBEDDING_MODEL",
-    "AZURE_OPENAI_EMBEDDING_DEPLOYMENT_SKU",
-    "embedding",
-)
-
 
 @dataclass(frozen=True)
 class Choice:
@@ -87,20 +40,6 @@ class Choice:
     capacity: int = 0
     """Capacity to deploy, in thousands of tokens per minute."""
     warning: str = ""
-
-
-@dataclass(frozen=True)
-class Ask:
-    """What the person running `azd up` asks for: SKU and capacity, and a model if they set one.
-    `quota` is the region's free capacity by usage name (None: not checked); `deployed` the
-    environment's existing deployment for this purpose, if any."""
-
-    sku: str
-    capacity: int
-    wanted: str = ""
-    wanted_version: str = ""
-    quota: Mapping[str, int] | None = None
-    deployed: Deployed | None = None
 
 
 class NoFit(Exception):
@@ -116,7 +55,7 @@ def problems(offer: Offer, purpose: Purpose, sku: str, now: datetime) -> list[st
     found = []
     status = offer.lifecycle.lower()
     if status == CLOSED:
-        found.append("closed to new customers (Deprecating)")
+        found.append(CLOSED_PROBLEM)
     elif status == RETIRED:
         found.append("retired (Deprecated)")
     elif status not in DEPLOYABLE:
@@ -155,40 +94,13 @@ def choose(
     for best in ordered:
         granted = grant(best, ask)
         if granted is None:
-            passed_over.append(f"{best.name} ({_free_text(best, ask)})")
+            passed_over.append(f"{best.name} ({free_text(best, ask)})")
             continue
         default = default_version([offer for offer in offers if offer.name == best.name])
         version = None if best == default else best.version
         reason = _why_chosen(best, purpose, ask, location, granted, passed_over)
         return Choice(purpose, best, version, reason, granted)
-    raise NoQuota(_no_quota(ordered, purpose, ask, location))
-
-
-def grant(offer: Offer, ask: Ask) -> int | None:
-    """The capacity a new deployment of `offer` gets within the quota: what was asked, else what
-    is free down to MIN_CAPACITY; None when less is free. The environment's own deployment of
-    the same model and SKU counts as free: redeploying it takes no new quota."""
-    free = free_capacity(offer, ask)
-    if free is None or free >= ask.capacity:
-        return ask.capacity
-    return free if free >= MIN_CAPACITY else None
-
-
-def free_capacity(offer: Offer, ask: Ask) -> int | None:
-    """Capacity free for `offer` as `ask.sku`; None when the usages list does not count it."""
-    usage = offer.usage_names.get(ask.sku)
-    if ask.quota is None or usage is None or usage not in ask.quota:
-        return None
-    free = ask.quota[usage]
-    own = ask.deployed
-    if own is not None and own.model == offer.name and own.sku == ask.sku:
-        free += own.capacity
-    return max(free, 0)
-
-
-def _free_text(offer: Offer, ask: Ask) -> str:
-    free = free_capacity(offer, ask)
-    return f"{free} free of the {ask.capacity} asked for, below the floor of {MIN_CAPACITY}"
+    raise NoQuota(no_quota(ordered, purpose, ask, location))
 
 
 def default_version(versions: Sequence[Offer]) -> Offer:
@@ -241,14 +153,14 @@ def _check_wanted(
         raise NoFit(fail(f"{asked}: {cannot}"))
     granted = grant(target, ask)
     if granted is None:
-        raise NoQuota(_no_quota([target], purpose, ask, location))
+        raise NoQuota(no_quota([target], purpose, ask, location))
     if ask.wanted:
         reason = f"{purpose.variable} is set (by you, or kept from an earlier run) and still fits"
         version = None
     else:
         reason = f"the environment's {kept.name if kept else ''} deployment already runs it"
         version = None if target == default else target.version
-    reason = f"{reason}: {_facts(target, sku, location)}{_capacity_note(ask, granted)}"
+    reason = f"{reason}: {_facts(target, sku, location)}{capacity_note(ask, granted)}"
     return Choice(purpose, target, version, reason, granted, warning)
 
 
@@ -277,19 +189,8 @@ def _why_chosen(
     skipped = f"; passed over for want of quota: {', '.join(passed_over)}" if passed_over else ""
     return (
         f"{purpose.variable} is not set, so {preference}: {_facts(offer, ask.sku, location)}"
-        f"{_capacity_note(ask, granted)}{skipped}"
+        f"{capacity_note(ask, granted)}{skipped}"
     )
-
-
-def _capacity_note(ask: Ask, granted: int) -> str:
-    if ask.quota is None:
-        return ""
-    if granted < ask.capacity:
-        return (
-            f"; capacity lowered from {ask.capacity} to {granted} (thousand tokens per minute), "
-            "what the subscription's quota leaves free"
-        )
-    return f"; quota has room for {granted} (thousand tokens per minute)"
 
 
 def _facts(offer: Offer, sku: str, location: str) -> str:
@@ -305,25 +206,6 @@ def _failing(
     offers: Sequence[Offer], purpose: Purpose, sku: str, location: str, now: datetime
 ) -> Callable[[str], str]:
     return lambda headline: _no_fit(offers, purpose, sku, location, now, headline)
-
-
-def _no_quota(candidates: Sequence[Offer], purpose: Purpose, ask: Ask, location: str) -> str:
-    lines = [
-        f"No {purpose.label} model fits the subscription's quota in {location}: {ask.sku} "
-        f"capacity asked for: {ask.capacity} (thousand tokens per minute), floor {MIN_CAPACITY}."
-    ]
-    seen = set()
-    for offer in candidates:
-        if offer.name not in seen:
-            seen.add(offer.name)
-            lines.append(f"  {offer.name}: {free_capacity(offer, ask)} free")
-    lines += [
-        f"To deploy less: azd env set {purpose.capacity_variable} <n>",
-        "To see the quota: az cognitiveservices usage list --location " + location,
-        "To request more: the Azure AI Foundry portal, Quota (or the quota increase form "
-        "linked from Microsoft's page 'Manage Azure OpenAI quota').",
-    ]
-    return "\n".join(lines)
 
 
 def _no_fit(

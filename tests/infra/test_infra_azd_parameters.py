@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from scripts.choose_models.asks import CHAT, EMBEDDINGS
 from scripts.choose_models.budget import START_VARIABLE, start_date_to_record
-from scripts.choose_models.selection import CHAT, EMBEDDINGS
 from tests.infra.conftest import INFRA, Template
 
 pytestmark = pytest.mark.infra

@@ -8,8 +8,9 @@ from __future__ import annotations
 import pytest
 from azure.core.exceptions import HttpResponseError
 
+from scripts.choose_models.asks import CHAT, EMBEDDINGS, Ask
 from scripts.choose_models.management import Subscription
-from scripts.choose_models.selection import CHAT, EMBEDDINGS, Ask, NoFit, choose
+from scripts.choose_models.selection import NoFit, choose
 from tests.integration.azd_hook import StaticToken
 from tests.integration.conftest import (
     LATER,

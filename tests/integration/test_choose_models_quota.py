@@ -6,19 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from scripts.choose_models.asks import CHAT, EMBEDDINGS, Ask, Purpose
 from scripts.choose_models.catalog import Deployed
 from scripts.choose_models.management import Subscription
-from scripts.choose_models.selection import (
-    CHAT,
-    EMBEDDINGS,
-    MIN_CAPACITY,
-    Ask,
-    Choice,
-    NoFit,
-    NoQuota,
-    Purpose,
-    choose,
-)
+from scripts.choose_models.quota import MIN_CAPACITY
+from scripts.choose_models.selection import Choice, NoFit, NoQuota, choose
 from tests.integration.azd_hook import StaticToken
 from tests.integration.conftest import (
     LATER,
