@@ -84,7 +84,7 @@ def _preflight(azure: Subscription, env: Mapping[str, str]) -> int:
 
 def _choose_and_write(azure: Subscription, env: Mapping[str, str], location: str) -> int:
     now = datetime.now(UTC)
-    offers, quota = azure.offers(location), azure.free_quota(location)
+    offers, quota = azure.offers(location), _quota_if_readable(azure, location)
     deployed = azure.deployments(preflight.resource_group(env))
     choices: list[Choice] = []
     failures: list[str] = []
@@ -103,6 +103,23 @@ def _choose_and_write(azure: Subscription, env: Mapping[str, str], location: str
     for choice in choices:
         _record(choice, env)
     return 0
+
+
+def _quota_if_readable(azure: Subscription, location: str) -> dict[str, int] | None:
+    """The region's free quota; None, with a warning, when the account may not read it (the
+    deployment may still fit: Azure says so minutes into provisioning, as InsufficientQuota)."""
+    try:
+        return azure.free_quota(location)
+    except HttpResponseError as exc:
+        if exc.status_code != 403:
+            raise
+        print(
+            f"Warning: the quota in {location} could not be read ({explain(exc)}), so it is not "
+            "checked. Reading it needs Reader, or Cognitive Services Usages Reader, on the "
+            "subscription.",
+            file=sys.stderr,
+        )
+        return None
 
 
 def _ask(env: Mapping[str, str], purpose: Purpose) -> Ask:

@@ -129,6 +129,16 @@ def test_no_quota_in_the_region_names_models_with_quota_in_the_nearest_regions(m
     assert env_sets(azd_bin) == []
 
 
+def test_quota_the_account_may_not_read_is_left_unchecked_with_a_warning(management, azd_bin):
+    offer_everything(management)
+    management.forbidden.add("/usages")
+    result = run_hook(management, azd_bin)
+    assert result.returncode == 0, result.stderr
+    assert "Warning: the quota in eastus2 could not be read" in result.stderr
+    assert "403" in result.stderr
+    assert "AZURE_OPENAI_CHAT_MODEL gpt-5-mini --environment dev" in env_sets(azd_bin)
+
+
 # --- A model closed to new customers that the environment runs -------------------------------
 
 

@@ -133,6 +133,8 @@ class StandInManagement:
     """Resource group (lower case) to its accounts, each account name to its deployments."""
     deleted: list[dict[str, Any]] = field(default_factory=list)
     search_services: list[dict[str, Any]] = field(default_factory=list)
+    forbidden: set[str] = field(default_factory=set)
+    """Path endings (such as "/usages") the caller's token may not read: 403 AuthorizationFailed."""
 
     def offer(self, location: str, *items: dict[str, Any]) -> None:
         self.offers[location.lower()] = list(items)
@@ -193,6 +195,8 @@ class StandInManagement:
             return _error(401, "InvalidAuthenticationToken", "The access token is invalid.")
         if not request.query.get("api-version"):
             return _error(400, "MissingApiVersionParameter", "The api-version is missing.")
+        if any(request.path.endswith(ending) for ending in self.forbidden):
+            return _error(403, "AuthorizationFailed", "The client may not perform this action.")
         for method, pattern, answer in self._routes():
             match = pattern.match(request.path)
             if match is None or request.method != method:
