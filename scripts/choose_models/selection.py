@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scripts.choose_models.asks import CHAT, Ask, Purpose
-from scripts.choose_models.catalog import Offer
+from scripts.choose_models.catalog import Deployed, Offer
 from scripts.choose_models.quota import capacity_note, free_text, grant, no_quota
 from scripts.choose_models.ranking import (
     CHAT_PREFERENCE,
@@ -150,7 +150,7 @@ def _check_wanted(
         found, warning = [], _closing_warning(target, purpose)
     if found:
         cannot = f"version {target.version} cannot be deployed: {'; '.join(found)}."
-        raise NoFit(fail(f"{asked}: {cannot}"))
+        raise NoFit(fail(f"{asked}: {cannot}{_new_deployment_hint(kept, purpose)}"))
     granted = grant(target, ask)
     if granted is None:
         raise NoQuota(no_quota([target], purpose, ask, location))
@@ -164,13 +164,23 @@ def _check_wanted(
     return Choice(purpose, target, version, reason, granted, warning)
 
 
+def _new_deployment_hint(kept: Deployed | None, purpose: Purpose) -> str:
+    if kept is None:
+        return ""
+    return (
+        f" A deployment keeps its model: to deploy another, give it a new name "
+        f"(azd env set {purpose.deployment_variable} {kept.name}-2)."
+    )
+
+
 def _closing_warning(offer: Offer, purpose: Purpose) -> str:
     retires = f"{offer.retires:%Y-%m-%d}" if offer.retires is not None else "a date not announced"
     return (
         f"{offer.name} {offer.version} is closed to new customers (Deprecating) and retires on "
         f"{retires}. This environment already has it, so it is kept; a new environment cannot "
-        f'deploy it. Before then: azd env set {purpose.variable} "" (the hook chooses a model '
-        "open to new customers) and azd provision."
+        "deploy it. Before then, move to a model open to new customers in a new deployment: "
+        f"azd env set {purpose.deployment_variable} {purpose.deployment}-2, "
+        f'azd env set {purpose.variable} "", then azd provision (the hook chooses the model).'
     )
 
 

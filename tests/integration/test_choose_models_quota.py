@@ -192,6 +192,7 @@ def test_a_deprecating_model_already_deployed_is_kept_with_a_warning(management)
     assert (choice.offer.name, choice.offer.version) == ("gpt-5.4-mini", "2026-03-17")
     assert f"retires on {SOON:%Y-%m-%d}" in choice.warning
     assert "closed to new customers" in choice.warning
+    assert "azd env set AZURE_OPENAI_CHAT_DEPLOYMENT chat-2" in choice.warning
 
 
 def test_a_fresh_azd_environment_keeps_what_the_account_already_runs(management):
@@ -221,8 +222,9 @@ def test_a_deployed_model_that_has_retired_is_not_kept(management):
         "oai-x",
         deployment("chat", "gpt-4.1-mini", "2025-04-14", sku="GlobalStandard", capacity=30),
     )
-    with pytest.raises(NoFit, match="retired"):
+    with pytest.raises(NoFit, match="retired") as caught:
         pick(management)
+    assert "azd env set AZURE_OPENAI_CHAT_DEPLOYMENT chat-2" in str(caught.value)
 
 
 def test_another_deployment_name_is_a_new_deployment(management):
@@ -236,3 +238,8 @@ def test_the_kept_deployment_is_found_by_its_name_among_the_accounts_deployments
     with Subscription(StaticToken(), SUBSCRIPTION, resource_manager=management.base_url) as azure:
         found = azure.deployments(GROUP)
     assert found == {"chat": Deployed("chat", "gpt-5.4-mini", "2026-03-17", "GlobalStandard", 30)}
+
+
+def test_a_new_deployment_name_lets_the_hook_choose_a_model_open_to_new_customers(management):
+    closed_mini_deployed(management)
+    assert pick(management, deployment_name="chat-2").offer.name == "gpt-5.6-luna"
