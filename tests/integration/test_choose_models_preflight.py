@@ -163,6 +163,29 @@ def test_a_deprecating_model_the_environment_runs_is_kept_with_its_retirement_da
     assert "Chat model: gpt-5.4-mini" in result.stdout
 
 
+def test_a_fresh_azd_environment_writes_what_the_account_already_runs(management, azd_bin):
+    """A pipeline's new azd environment, nothing set, meeting the account an earlier run made."""
+    management.offer(
+        "eastus2",
+        model_entry("gpt-5.4-mini", "2026-03-17", lifecycle="Deprecating", retires=SOON),
+        model_entry("gpt-5.6-luna", "2026-06-25", retires=LATER),
+        embedding(retires=LATER),
+    )
+    management.account(
+        GROUP,
+        "oai-abc123",
+        deployment("chat", "gpt-5.4-mini", "2026-03-17", sku="GlobalStandard", capacity=30),
+        deployment("embedding", "text-embedding-3-small", "1", sku="GlobalStandard", capacity=30),
+    )
+    result = run_hook(management, azd_bin)
+    assert result.returncode == 0, result.stderr
+    assert env_sets(azd_bin) == [
+        "AZURE_OPENAI_CHAT_MODEL gpt-5.4-mini --environment dev",
+        "AZURE_OPENAI_EMBEDDING_MODEL text-embedding-3-small --environment dev",
+    ]
+    assert "retires on" in result.stderr
+
+
 # --- The cost budget -------------------------------------------------------------------------
 
 
