@@ -114,9 +114,9 @@ def _quota_if_readable(azure: Subscription, location: str) -> dict[str, int] | N
         if exc.status_code != 403:
             raise
         print(
-            f"Warning: the quota in {location} could not be read ({explain(exc)}), so it is not "
-            "checked. Reading it needs Reader, or Cognitive Services Usages Reader, on the "
-            "subscription.",
+            f"Warning: the quota in {location} could not be read (the management API answered "
+            "403), so it is not checked. Reading it needs Reader, or Cognitive Services Usages "
+            "Reader, on the subscription.",
             file=sys.stderr,
         )
         return None
