@@ -142,29 +142,8 @@ def test_quota_the_account_may_not_read_is_left_unchecked_with_a_warning(managem
 # --- A model closed to new customers that the environment runs -------------------------------
 
 
-def test_a_deprecating_model_the_environment_runs_is_kept_with_its_retirement_date(
-    management, azd_bin
-):
-    management.offer(
-        "eastus2",
-        model_entry("gpt-5.4-mini", "2026-03-17", lifecycle="Deprecating", retires=SOON),
-        model_entry("gpt-5.6-luna", "2026-06-25", retires=LATER),
-        embedding(retires=LATER),
-    )
-    management.account(
-        GROUP,
-        "oai-abc123",
-        deployment("chat", "gpt-5.4-mini", "2026-03-17", sku="GlobalStandard", capacity=30),
-    )
-    result = run_hook(management, azd_bin, AZURE_OPENAI_CHAT_MODEL="gpt-5.4-mini")
-    assert result.returncode == 0, result.stderr
-    assert "Warning: gpt-5.4-mini 2026-03-17 is closed to new customers" in result.stderr
-    assert f"retires on {SOON:%Y-%m-%d}" in result.stderr
-    assert "Chat model: gpt-5.4-mini" in result.stdout
-
-
-def test_a_fresh_azd_environment_writes_what_the_account_already_runs(management, azd_bin):
-    """A pipeline's new azd environment, nothing set, meeting the account an earlier run made."""
+def closing_mini_deployed(management) -> None:
+    """An account in the environment's group whose chat deployment runs a closing model."""
     management.offer(
         "eastus2",
         model_entry("gpt-5.4-mini", "2026-03-17", lifecycle="Deprecating", retires=SOON),
@@ -177,6 +156,22 @@ def test_a_fresh_azd_environment_writes_what_the_account_already_runs(management
         deployment("chat", "gpt-5.4-mini", "2026-03-17", sku="GlobalStandard", capacity=30),
         deployment("embedding", "text-embedding-3-small", "1", sku="GlobalStandard", capacity=30),
     )
+
+
+def test_a_deprecating_model_the_environment_runs_is_kept_with_its_retirement_date(
+    management, azd_bin
+):
+    closing_mini_deployed(management)
+    result = run_hook(management, azd_bin, AZURE_OPENAI_CHAT_MODEL="gpt-5.4-mini")
+    assert result.returncode == 0, result.stderr
+    assert "Warning: gpt-5.4-mini 2026-03-17 is closed to new customers" in result.stderr
+    assert f"retires on {SOON:%Y-%m-%d}" in result.stderr
+    assert "Chat model: gpt-5.4-mini" in result.stdout
+
+
+def test_a_fresh_azd_environment_writes_what_the_account_already_runs(management, azd_bin):
+    """A pipeline's new azd environment, nothing set, meeting the account an earlier run made."""
+    closing_mini_deployed(management)
     result = run_hook(management, azd_bin)
     assert result.returncode == 0, result.stderr
     assert env_sets(azd_bin) == [
