@@ -21,6 +21,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from chat_api.errors import ChatError
 from chat_api.events import End
+from chat_api.telemetry import Stage
 
 if TYPE_CHECKING:
     from chat_api.telemetry.answer import AnswerTrace
@@ -44,7 +45,7 @@ class UpstreamReport:
         self.throttled_by: set[str] = set()
 
 
-class StageSpan:
+class StageSpan(Stage):
     """A stage's span, current while the stage runs (no yield happens inside a stage)."""
 
     def __init__(
@@ -169,7 +170,7 @@ def usage_attributes(
     for kind, count in tokens.items():
         if type(count) is int:
             attributes[f"gen_ai.usage.{kind}_tokens"] = count
-            instruments.tokens.add(count, (("gen_ai.token.type", kind), ("chat.stage", stage)))
+            instruments.tokens.add(count, {"gen_ai.token.type": kind, "chat.stage": stage})
     return attributes
 
 
