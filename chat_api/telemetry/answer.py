@@ -32,17 +32,18 @@ from chat_api.telemetry.spans import (
 
 if TYPE_CHECKING:
     from chat_api.reply import Reply
-    from chat_api.telemetry.otel import OpenTelemetry
+    from chat_api.telemetry.instruments import Recording
 
 
 class AnswerTrace(RequestTrace):
     """One request's span, and what the answer's events said about it."""
 
-    def __init__(self, telemetry: OpenTelemetry, route: str, parent: otel_context.Context | None):
-        self._telemetry = telemetry
+    def __init__(self, recording: Recording, route: str, parent: otel_context.Context | None):
+        self._recording = recording
+        self._instruments = recording.instruments
         self.route = route
         self.started = time.perf_counter()
-        self.span = telemetry.tracer.start_span(
+        self.span = recording.tracer.start_span(
             f"POST {route}",
             context=parent,
             kind=SpanKind.SERVER,
@@ -71,7 +72,8 @@ class AnswerTrace(RequestTrace):
 
     def query_stage(self, model: str, question: str) -> StageSpan:
         return StageSpan(
-            self,
+            self._recording,
+            self.ctx,
             f"chat {model}",
             {"gen_ai.operation.name": "chat", "gen_ai.request.model": model, "chat.stage": "query"},
             content=("chat.question", question),
@@ -80,7 +82,8 @@ class AnswerTrace(RequestTrace):
 
     def search_stage(self, retriever: str, query: str) -> StageSpan:
         return StageSpan(
-            self,
+            self._recording,
+            self.ctx,
             f"search {retriever}",
             {"chat.stage": "search", "chat.retriever": retriever},
             content=("chat.search.query", query),
@@ -89,7 +92,7 @@ class AnswerTrace(RequestTrace):
     def model_stage(self, model: str, prompt: object) -> None:
         """The model's call begins with the next pull of the events: its span is current from
         then on, and ends with the answer's End, its failure, or the client leaving."""
-        self._model = ModelSpan(self, model, prompt)
+        self._model = ModelSpan(self._recording, self.ctx, model, prompt)
         self._current = self._model.ctx
         self._texts = self._model.texts
 
@@ -166,7 +169,7 @@ class AnswerTrace(RequestTrace):
             self._end(client_left=False)
         else:
             self._streaming = True
-            self._telemetry.instruments.open_streams.add(1, self._route)
+            self._instruments.open_streams.add(1, self._route)
             if self._over is not None:  # it ended before the reply was handed out
                 self._stream_over(client_left=self._over)
         return reply
@@ -178,7 +181,7 @@ class AnswerTrace(RequestTrace):
     def _stream_over(self, *, client_left: bool) -> None:
         self._over = client_left
         if self._streaming and not self._ended:
-            self._telemetry.instruments.open_streams.add(-1, self._route)
+            self._instruments.open_streams.add(-1, self._route)
             self._end(client_left=client_left)
 
     def _end(self, *, client_left: bool) -> None:
@@ -186,7 +189,7 @@ class AnswerTrace(RequestTrace):
             return
         self._ended = True
         elapsed = time.perf_counter() - self.started
-        span, instruments = self.span, self._telemetry.instruments
+        span, instruments = self.span, self._instruments
         error = self.error
         # Set at once, and only what says something: each attribute is work on every answer,
         # here and again when the span is exported.
@@ -231,7 +234,7 @@ class AnswerTrace(RequestTrace):
             and MODEL not in self.upstream.throttled_by
         ):
             self.upstream.throttled_by.add(MODEL)
-            self._telemetry.instruments.throttled.add(1, {"chat.upstream": MODEL})
+            self._instruments.throttled.add(1, {"chat.upstream": MODEL})
 
     def _refused(self, error: ChatError | None, attributes: dict[str, Any]) -> None:
         """Turned away before the model was asked: by a check of the request, or by one of the
@@ -241,7 +244,7 @@ class AnswerTrace(RequestTrace):
         refusal = {"http.route": self.route, "chat.refusal.reason": reason}
         if error is not None and error.limit is not None:
             refusal["chat.limit"] = attributes["chat.limit"] = str(error.limit)
-        self._telemetry.instruments.refused.add(1, refusal)
+        self._instruments.refused.add(1, refusal)
         attributes["chat.outcome"] = "refused"
         span.set_attributes(attributes)
         if error is not None and error.status >= 500:
