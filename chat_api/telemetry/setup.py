@@ -51,7 +51,9 @@ _CHATTY_LOGGERS = (
 
 
 def start_exporters(settings: Settings) -> Callable[[], None]:
-    os.environ.setdefault("OTEL_TRACES_SAMPLER", DEFAULT_SAMPLER)
+    if "OTEL_TRACES_SAMPLER" not in os.environ:
+        os.environ["OTEL_TRACES_SAMPLER"] = DEFAULT_SAMPLER
+        os.environ.setdefault("OTEL_TRACES_SAMPLER_ARG", "1.0")  # said, or the SDK warns
     resource = Resource.create({SERVICE_NAME: settings.telemetry_service_name})
     if settings.applicationinsights_connection_string:
         _azure_monitor(settings, resource)
