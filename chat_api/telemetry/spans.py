@@ -95,7 +95,7 @@ class ModelSpan:
     its whole life: the answer's trace makes it current around each pull of the events, and
     ends it by what the events say (End, a Failure, or none: the client left)."""
 
-    __slots__ = ("_ended", "_instruments", "_span", "_started", "ctx", "texts")
+    __slots__ = ("_ended", "_first_text_ms", "_instruments", "_span", "_started", "ctx", "texts")
 
     def __init__(
         self, recording: Recording, parent: otel_context.Context, model: str, prompt: object
@@ -115,16 +115,16 @@ class ModelSpan:
         self.texts: list[str] | None = [] if recording.record_content else None
         self._instruments = recording.instruments
         self._started = time.perf_counter()
+        self._first_text_ms: float | None = None
         self._ended = False
 
     def first_text(self, at: float) -> None:
-        self._span.set_attribute("chat.time_to_first_token_ms", to_ms(at - self._started))
+        self._first_text_ms = to_ms(at - self._started)
 
     def ended(self, end: End) -> None:
         attributes = usage_attributes(end.usage or {}, end.model, self._instruments, "answer")
         attributes["gen_ai.response.finish_reasons"] = (end.finish_reason,)
-        self._span.set_attributes(attributes)
-        self.close()
+        self.close(attributes)
 
     def failed(self, error: ChatError) -> None:
         if not self._ended:
@@ -137,12 +137,17 @@ class ModelSpan:
             self._span.set_attribute("chat.cancelled", True)
             self.close()
 
-    def close(self) -> None:
+    def close(self, attributes: dict[str, Any] | None = None) -> None:
+        """Ends the span, its attributes set at once (each call to the span has its cost)."""
         if self._ended:
             return
         self._ended = True
+        attributes = attributes or {}
+        if self._first_text_ms is not None:
+            attributes["chat.time_to_first_token_ms"] = self._first_text_ms
         if self.texts is not None:
-            self._span.set_attribute("gen_ai.output.messages", "".join(self.texts))
+            attributes["gen_ai.output.messages"] = "".join(self.texts)
+        self._span.set_attributes(attributes)
         self._span.end()
 
 
