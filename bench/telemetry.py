@@ -41,8 +41,9 @@ def telemetry_cost(
         "sampled": {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url, **SAMPLED},
     }
     samples: dict[tuple[Path, str], list[float]] = {(r, k): [] for r in roots for k in KINDS}
-    for _ in range(runs):
-        for root, kind in samples:
+    for run in range(runs):
+        # Each kind of every checkout side by side, the checkouts' order swapped every run.
+        for root, kind in [(r, k) for k in KINDS for r in (roots[::-1] if run % 2 else roots)]:
             out = subprocess.run(
                 [sys.executable, __file__, kind, str(answers)],
                 cwd=root,
