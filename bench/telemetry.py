@@ -3,7 +3,7 @@ HTTP, with telemetry off, on with every answer traced, and on keeping one trace 
 metrics still count every answer); traces and metrics exported over OTLP/HTTP to a local sink.
 Each figure is measured in a fresh interpreter, the kinds in turns, the median of a few runs.
 
-    python -m bench.telemetry [--runs 5] [--answers 3000] [--against /path/to/another/checkout]
+    python -m bench.telemetry [--runs 5] [--answers 2000] [--against /path/to/another/checkout]
 
 `--against` measures another checkout of the app beside this one, in the same turns.
 """
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The standard sampler settings that keep one root trace in ten (and follow a caller's choice).
 SAMPLED = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
 KINDS = ("off", "on", "sampled")
-ANSWERS = 3000
+ANSWERS = 2000
 WARM_UP = 300
 DELTAS = 40  # as the stand-in model streams in the HTTP scenarios
 
