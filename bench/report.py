@@ -66,11 +66,10 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     titles = {
         "streaming": "streaming (Chat Completions)",
-        "telemetry on": "streaming (Chat Completions), telemetry on",
         "responses": "streaming (Responses API)",
         "thinking": "streaming (Responses API, a reasoning model's thinking as steps)",
     }
-    modes = ("streaming", "telemetry on", "responses", "thinking", "streaming off", "offline")
+    modes = ("streaming", "responses", "thinking", "streaming off", "offline")
     for mode in (*modes, RUNTIME_MODE):
         rows = results.get(mode)
         if not rows:
@@ -126,45 +125,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"HTTP streaming extension: {cold['bare_ms']} ms; ratio {cold['ratio']}.",
             "",
         ]
-    cost = results.get("telemetry_cost")
-    if cost:
-        out += [
-            "## Telemetry",
-            "",
-            "CPU per streamed answer with every answer traced and measured, exported over "
-            "OTLP/HTTP to a local sink, against telemetry off: both apps up, loaded in turns "
-            f"({cost['scenario']}; target: at most 0.5 ms more).",
-            "",
-            "| round | CPU ms/answer off | on | added |",
-            "|---|---|---|---|",
-        ]
-        out += [
-            f"| {n} | {r['cpu_ms_off']} | {r['cpu_ms_on']} | {r['added_ms']:+.3f} ms |"
-            for n, r in enumerate(cost["rounds"], start=1)
-        ]
-        out.append(f"\nMedian added: {cost['added_ms_median']:+.3f} ms per answer.")
-        alone = cost.get("in_process")
-        if alone:
-            out.append(
-                f"\nIn one process, without HTTP ({alone['answers']} answers one after another, "
-                f"the median of {alone['runs']} runs): {alone['cpu_ms_off']} ms per answer off, "
-                f"{alone['cpu_ms_on']} on ({alone['added_ms']:+.3f} ms). The telemetry pipeline "
-                "by itself, making what one answer needs (the two spans with the same "
-                "attributes through the app's tracer, the two histogram records) and exporting "
-                f"it the same way: {alone['pipeline_ms']} ms per answer. Keeping one trace in ten "
-                "(`OTEL_TRACES_SAMPLER=parentbased_traceidratio`, `OTEL_TRACES_SAMPLER_ARG=0.1`; "
-                f"metrics still count every answer): {alone['added_ms_sampled']:+.3f} ms. "
-                "Sending everything to Application Insights instead (the Azure Monitor distro, "
-                "to the tests' stand-in for its ingestion), every answer traced: "
-                f"{alone['added_ms_azure']:+.3f} ms."
-            )
-        on = results.get("cold_import_telemetry_on")
-        if on:
-            out.append(
-                f"\nCold import with telemetry on (exporters set up at load): "
-                f"{on['function_app_ms']} ms; with it off, the figure above."
-            )
-        out.append("")
+    out += _telemetry(results.get("telemetry"))
     for title, key in (("Soak", "soak"), ("Soak, Functions runtime", "soak, Functions runtime")):
         out += _soak(title, results.get(key))
     return "\n".join(out)
@@ -183,3 +144,21 @@ def _soak(title: str, soak: dict[str, Any] | None) -> list[str]:
             "",
         ]
     return out
+
+
+def _telemetry(cost: dict[str, Any] | None) -> list[str]:
+    if not cost:
+        return []
+    ((_, ms),) = cost["cpu_ms_per_answer"].items()
+    return [
+        "## Telemetry",
+        "",
+        f"CPU ms per streamed answer in one process, without HTTP ({cost['answers']} answers, "
+        f"median of {cost['runs']} runs), exported over OTLP/HTTP to a local sink:",
+        "",
+        "| off | on, every answer traced | on, one trace in ten |",
+        "|---|---|---|",
+        f"| {ms['off']} | {ms['on']} ({ms['on'] - ms['off']:+.3f}) "
+        f"| {ms['sampled']} ({ms['sampled'] - ms['off']:+.3f}) |",
+        "",
+    ]

@@ -23,7 +23,7 @@ from typing import Any
 from bench.cold_import import cold_import
 from bench.loadgen import Target
 from bench.scenarios import Scenario, measure, run_scenarios, summarise
-from bench.telemetry_cost import telemetry_cost
+from bench.telemetry import telemetry_cost
 from tests.support import processes
 
 REASONING_MODEL = "gpt-5.4-mini"
@@ -84,7 +84,7 @@ def main() -> int:
     parser.add_argument("--soak-streams", type=int, default=10_000)
     parser.add_argument(
         "--modes",
-        default="streaming,telemetry on,responses,thinking,streaming off,offline,limits,"
+        default="streaming,telemetry,responses,thinking,streaming off,offline,limits,"
         "functions runtime",
         help="comma-separated modes to run (default: all)",
     )
@@ -158,8 +158,6 @@ async def _main(args: argparse.Namespace) -> int:
         sink = stack.enter_context(processes.collector_server())
         modes = {
             "streaming": chat,
-            # Every answer traced, measured and exported over OTLP/HTTP to a local sink.
-            "telemetry on": {**chat, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url},
             "responses": {**chat, "OPENAI_API_STYLE": "responses"},
             "thinking": {
                 **chat,
@@ -201,14 +199,10 @@ async def _main(args: argparse.Namespace) -> int:
             )
         results["cold_import"] = cold_import(RESULTS, model_env)
         print(f"\nCold import: {results['cold_import']}", flush=True)
-        if "telemetry on" in wanted:
-            print("\nTelemetry cost: off and on in turns", flush=True)
-            # Not so many at once that the machine is saturated: then the CPU an answer takes
-            # depends on how the load happens to bunch up, more than on what the app does.
-            results["telemetry_cost"] = await telemetry_cost(answer_target, chat, sink.url, 100)
-            telemetry_env = {**chat, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url}
-            results["cold_import_telemetry_on"] = cold_import(RESULTS, telemetry_env)
-            print(f"Cold import, telemetry on: {results['cold_import_telemetry_on']}", flush=True)
+        if "telemetry" in wanted:
+            print("\nTelemetry: CPU per answer off, on, sampled", flush=True)
+            results["telemetry"] = telemetry_cost(sink.url)
+            print(f"  {results['telemetry']}", flush=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(results, indent=2))
     summary = report.markdown(results)

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from chat_api import telemetry
+from chat_api import upstream
 
 
 class CallTally:
@@ -43,7 +43,7 @@ def report_model_usage(usage: object, model: str) -> None:
     figures = dump() if callable(dump) else usage
     if not isinstance(figures, dict):
         return  # none reported, or of a shape no one can read
-    telemetry.model_usage(figures, model)
+    upstream.model_usage(figures, model)
     tally = _CURRENT.get()
     if tally is not None:
         tally.tokens += total_tokens(figures)

@@ -9,7 +9,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from chat_api import model_errors, telemetry
+from chat_api import model_errors, upstream
 from chat_api.errors import ChatError
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ async def with_retries(attempt: Callable[[], Awaitable[_T]], budget_seconds: flo
                 delay = min(8.0, 0.5 * 2**tries) * random.uniform(0.8, 1.2)
             tries += 1
             retrying = failure.retryable and loop.time() + delay <= deadline
-            telemetry.upstream_failure(failure.error.code, retrying=retrying)
+            upstream.upstream_failure(failure.error.code, retrying=retrying)
             if not retrying:
                 raise failure.error from None
             log.info("model call failed (%s), retry %d in %.1fs", failure.error.code, tries, delay)

@@ -16,7 +16,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.search.documents.aio import SearchClient
 from azure.search.documents.models import VectorizedQuery
 
-from chat_api import errors, telemetry
+from chat_api import errors, upstream
 from chat_api.retrieval import Embed, Found, Passage
 from chat_api.settings import Settings
 
@@ -53,7 +53,7 @@ def watch_throttling(response: Any) -> None:
     by itself): a throttled one is reported to telemetry, as the model's 429s are."""
     status = response.http_response.status_code
     if status in THROTTLED_STATUSES:
-        telemetry.upstream_throttled("search", status)
+        upstream.upstream_throttled("search", status)
 
 
 # The Free plan of the semantic ranker allows 1,000 queries a month, and a service may have the

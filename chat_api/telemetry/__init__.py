@@ -1,46 +1,64 @@
 """Telemetry behind one small interface, chosen at start-up from the settings.
 
 Off unless APPLICATIONINSIGHTS_CONNECTION_STRING or OTEL_EXPORTER_OTLP_ENDPOINT is set. Off costs
-nothing: no OpenTelemetry SDK, exporter or Azure Monitor package is imported, the hooks hand the
-events through untouched, and a request reference is only made when an error needs one. On, the
-OpenTelemetry implementation (`otel.py`, set up by `exporters.py`) traces each answer as one
-server span (`answer.py`) with a child span per stage (`spans.py`), and records the metrics
-docs/observability.md lists.
+nothing: no OpenTelemetry SDK, exporter or Azure Monitor package is imported, the classes below
+hand everything through untouched, and a request reference is only made when an error needs one.
+On, `otel.py` (set up by `setup.py`) subclasses them: each answer is one trace, a server span
+(`answer.py`) with a child span per stage (`spans.py`), plus the metrics docs/observability.md
+lists.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from chat_api.events import Event
     from chat_api.reply import Reply
-    from chat_api.retrieval import Embed
     from chat_api.settings import Settings
 
+# A model's embeddings call (the retriever's type, spelled here so telemetry needs no retrieval).
+Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 
-class Stage(Protocol):
+
+class Stage:
     """One stage of an answer (writing the search query, the search), as a context manager."""
 
-    def __enter__(self) -> Stage: ...
-    def __exit__(self, kind: object, error: object, traceback: object) -> None: ...
+    def __enter__(self) -> Stage:
+        return self
+
+    def __exit__(self, kind: object, error: object, traceback: object) -> None:
+        return None
 
     def result(self, text: str = "", count: int | None = None) -> None:
         """What the stage produced: text (recorded only with CHAT_TRACE_CONTENT=true) and how
         many items (sources found)."""
 
 
-class RequestTrace(Protocol):
-    """One request: from the body read to the last line sent, or the client leaving."""
+_NO_STAGE = Stage()
+
+
+class RequestTrace:
+    """One request, from the body read to the last line sent, or the client leaving. This one
+    records nothing."""
+
+    _ref = ""
 
     @property
     def ref(self) -> str:
         """A short reference, sent with an error, that finds this request's trace and logs."""
-        ...
+        if not self._ref:
+            import secrets  # only when an error needs a reference
 
-    def query_stage(self, model: str, question: str) -> Stage: ...
-    def search_stage(self, retriever: str, query: str) -> Stage: ...
+            self._ref = secrets.token_hex(6)
+        return self._ref
+
+    def query_stage(self, model: str, question: str) -> Stage:
+        return _NO_STAGE
+
+    def search_stage(self, retriever: str, query: str) -> Stage:
+        return _NO_STAGE
 
     def model_stage(self, model: str, prompt: object) -> None:
         """The model's streamed answer begins with the next event the pipeline is asked for:
@@ -48,84 +66,23 @@ class RequestTrace(Protocol):
 
     def observe(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
         """The answer's events as they go to the client."""
-        ...
-
-    def finish(self, reply: Reply) -> Reply:
-        """Ends the request's span when the reply is whole, or when its stream ends."""
-        ...
-
-    def client_left(self) -> None:
-        """Ends the request's span: the client went away before its reply was ready."""
-        ...
-
-
-class Telemetry(Protocol):
-    enabled: bool
-
-    def request(self, route: str, headers: Mapping[str, str] | None = None) -> RequestTrace: ...
-    def traced_embed(self, embed: Embed, model: str) -> Embed: ...
-    def shutdown(self) -> None: ...
-
-
-# ---- Off -------------------------------------------------------------------------------------
-
-
-class _NoStage:
-    __slots__ = ()
-
-    def __enter__(self) -> _NoStage:
-        return self
-
-    def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        return None
-
-    def result(self, text: str = "", count: int | None = None) -> None:
-        return None
-
-
-_NO_STAGE = _NoStage()
-
-
-class _NoTrace:
-    """Hands everything through; a reference is made only when an error asks for one."""
-
-    __slots__ = ("_ref",)
-
-    def __init__(self) -> None:
-        self._ref = ""
-
-    @property
-    def ref(self) -> str:
-        if not self._ref:
-            import secrets  # only when an error needs a reference
-
-            self._ref = secrets.token_hex(6)
-        return self._ref
-
-    def query_stage(self, model: str, question: str) -> _NoStage:
-        return _NO_STAGE
-
-    def search_stage(self, retriever: str, query: str) -> _NoStage:
-        return _NO_STAGE
-
-    def model_stage(self, model: str, prompt: object) -> None:
-        return None
-
-    def observe(self, events: AsyncGenerator[Event, None]) -> AsyncGenerator[Event, None]:
         return events
 
     def finish(self, reply: Reply) -> Reply:
+        """Ends the request's span when the reply is whole, or when its stream ends."""
         return reply
 
     def client_left(self) -> None:
-        return None
+        """Ends the request's span: the client went away before its reply was ready."""
 
 
-class NoTelemetry:
+class Telemetry:
+    """Off: every request gets a trace that records nothing."""
+
     enabled = False
 
-    def request(self, route: str, headers: Mapping[str, str] | None = None) -> _NoTrace:
-        return _NoTrace()
+    def request(self, route: str, headers: Mapping[str, str] | None = None) -> RequestTrace:
+        return RequestTrace()
 
     def traced_embed(self, embed: Embed, model: str) -> Embed:
         return embed
@@ -134,62 +91,22 @@ class NoTelemetry:
         return None
 
 
-NO_TELEMETRY = NoTelemetry()
+NO_TELEMETRY = Telemetry()
 
 
 def no_trace() -> RequestTrace:
     """A request trace that records nothing (tests, and callers outside any request)."""
-    return _NoTrace()
-
-
-# ---- What the model and search clients report, to the span current there ----------------------
-
-
-class UpstreamListener(Protocol):
-    def upstream_failure(self, code: str, retrying: bool) -> None: ...
-    def upstream_throttled(self, upstream: str, status: int) -> None: ...
-    def model_usage(self, usage: dict[str, Any], model: str) -> None: ...
-
-
-_listener: UpstreamListener | None = None
-
-
-def upstream_failure(code: str, *, retrying: bool) -> None:
-    """One attempt at a model call failed (code: what the client would be told), and whether it
-    is tried again."""
-    if _listener is not None:
-        _listener.upstream_failure(code, retrying)
-
-
-def upstream_throttled(upstream: str, status: int) -> None:
-    """A service other than the model (`search`) throttled a call: answered 429, or 503."""
-    if _listener is not None:
-        _listener.upstream_throttled(upstream, status)
-
-
-def model_usage(usage: dict[str, Any], model: str = "") -> None:
-    """The usage figures of a model call made outside the answer's stream (the search query,
-    embeddings), and the model that answered (`chat_api.usage` reports them)."""
-    if _listener is not None:
-        _listener.model_usage(usage, model)
-
-
-def _listen(listener: UpstreamListener | None) -> None:
-    global _listener
-    _listener = listener
-
-
-# ---- Choosing ----------------------------------------------------------------------------------
+    return RequestTrace()
 
 
 def create_telemetry(settings: Settings) -> Telemetry:
     """Off, or OpenTelemetry exporting where the settings say; only then imported."""
     if not settings.telemetry_enabled:
         return NO_TELEMETRY
-    from chat_api.telemetry.exporters import start_exporters
+    from chat_api import upstream
     from chat_api.telemetry.otel import OpenTelemetry
+    from chat_api.telemetry.setup import start_exporters
 
-    providers = start_exporters(settings)
-    telemetry = OpenTelemetry(providers, record_content=settings.trace_content)
-    _listen(telemetry)
+    telemetry = OpenTelemetry(start_exporters(settings), record_content=settings.trace_content)
+    upstream.listen(telemetry)
     return telemetry

@@ -10,18 +10,17 @@ everything else happens once per answer: its outcome, or the refusal that turned
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable
-from contextvars import ContextVar
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from chat_api import errors
 from chat_api.errors import ChatError, Code
 from chat_api.events import End, Event, Failure, TextDelta, close_events
+from chat_api.telemetry import RequestTrace
 from chat_api.telemetry.spans import (
     MODEL,
     UPSTREAM_KEY,
@@ -33,30 +32,18 @@ from chat_api.telemetry.spans import (
 
 if TYPE_CHECKING:
     from chat_api.reply import Reply
-    from chat_api.telemetry.otel import OpenTelemetry
+    from chat_api.telemetry.instruments import Recording
 
 
-def _context_switch() -> tuple[Callable[[Any], Any], Callable[[Any], None]]:
-    """How `observe` makes a span current around each pull of the events, and undoes it:
-    OpenTelemetry's `attach` and `detach`, or, while its context is kept in the context variable
-    of its default runtime context, that variable's own `set` and `reset`. Same effect (each is
-    undone in the step that made it, so in the same task), at a fifth of the cost, on a path
-    taken for every line of every answer (nearly a tenth of what telemetry adds to one)."""
-    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
-    variable = getattr(runtime, "_current_context", None)
-    if type(runtime) is ContextVarsRuntimeContext and isinstance(variable, ContextVar):
-        return variable.set, variable.reset
-    return otel_context.attach, otel_context.detach
-
-
-class AnswerTrace:
+class AnswerTrace(RequestTrace):
     """One request's span, and what the answer's events said about it."""
 
-    def __init__(self, telemetry: OpenTelemetry, route: str, parent: otel_context.Context | None):
-        self._telemetry = telemetry
+    def __init__(self, recording: Recording, route: str, parent: otel_context.Context | None):
+        self._recording = recording
+        self._instruments = recording.instruments
         self.route = route
         self.started = time.perf_counter()
-        self.span = telemetry.tracer.start_span(
+        self.span = recording.tracer.start_span(
             f"POST {route}",
             context=parent,
             kind=SpanKind.SERVER,
@@ -66,13 +53,12 @@ class AnswerTrace:
         self.ctx = otel_context.set_value(
             UPSTREAM_KEY, self.upstream, trace.set_span_in_context(self.span, parent)
         )
-        self.ref = format(self.span.get_span_context().trace_id, "032x")[:12]
+        self._ref = format(self.span.get_span_context().trace_id, "032x")[:12]
         self.answered = False  # the pipeline ran: failures from here on are the answer's
         self.first_token: float | None = None
         self.finish_reason: str | None = None
         self.error: ChatError | None = None
-        self._route_attributes = {"http.route": route}
-        self._route_key = (("http.route", route),)
+        self._route = {"http.route": route}
         self._status = 0  # the reply's, once there is one
         self._streaming = False  # the reply is a stream: `observe` sees its end
         self._over: bool | None = None  # the events ended: whether because the client left
@@ -86,7 +72,8 @@ class AnswerTrace:
 
     def query_stage(self, model: str, question: str) -> StageSpan:
         return StageSpan(
-            self,
+            self._recording,
+            self.ctx,
             f"chat {model}",
             {"gen_ai.operation.name": "chat", "gen_ai.request.model": model, "chat.stage": "query"},
             content=("chat.question", question),
@@ -95,7 +82,8 @@ class AnswerTrace:
 
     def search_stage(self, retriever: str, query: str) -> StageSpan:
         return StageSpan(
-            self,
+            self._recording,
+            self.ctx,
             f"search {retriever}",
             {"chat.stage": "search", "chat.retriever": retriever},
             content=("chat.search.query", query),
@@ -104,7 +92,7 @@ class AnswerTrace:
     def model_stage(self, model: str, prompt: object) -> None:
         """The model's call begins with the next pull of the events: its span is current from
         then on, and ends with the answer's End, its failure, or the client leaving."""
-        self._model = ModelSpan(self, model, prompt)
+        self._model = ModelSpan(self._recording, self.ctx, model, prompt)
         self._current = self._model.ctx
         self._texts = self._model.texts
 
@@ -115,19 +103,18 @@ class AnswerTrace:
         the previous line was sent: so when it has no more, the last line has left. The one
         layer per answer between the pipeline and the wire: it also keeps the model's span."""
         self.answered = True
-        attach, detach = _context_switch()
         lines = 0
         try:
             while True:
                 # The current stage's span is current while the pipeline works: its clients and
                 # log lines find it.
-                token = attach(self._current)
+                token = otel_context.attach(self._current)
                 try:
                     event = await anext(events)
                 except StopAsyncIteration:
                     break
                 finally:
-                    detach(token)
+                    otel_context.detach(token)
                 kind = type(event)
                 if kind is TextDelta:
                     if self.first_token is None:
@@ -182,7 +169,7 @@ class AnswerTrace:
             self._end(client_left=False)
         else:
             self._streaming = True
-            self._telemetry.instruments.open_streams.add(1, self._route_key)
+            self._instruments.open_streams.add(1, self._route)
             if self._over is not None:  # it ended before the reply was handed out
                 self._stream_over(client_left=self._over)
         return reply
@@ -194,7 +181,7 @@ class AnswerTrace:
     def _stream_over(self, *, client_left: bool) -> None:
         self._over = client_left
         if self._streaming and not self._ended:
-            self._telemetry.instruments.open_streams.add(-1, self._route_key)
+            self._instruments.open_streams.add(-1, self._route)
             self._end(client_left=client_left)
 
     def _end(self, *, client_left: bool) -> None:
@@ -202,7 +189,7 @@ class AnswerTrace:
             return
         self._ended = True
         elapsed = time.perf_counter() - self.started
-        span, instruments = self.span, self._telemetry.instruments
+        span, instruments = self.span, self._instruments
         error = self.error
         # Set at once, and only what says something: each attribute is work on every answer,
         # here and again when the span is exported.
@@ -230,12 +217,13 @@ class AnswerTrace:
         if self.first_token is not None:
             first = self.first_token - self.started
             attributes["chat.time_to_first_token_ms"] = to_ms(first)
-            instruments.first_token.record(first, self._route_attributes)
+            instruments.first_token.record(first, self._route)
         span.set_attributes(attributes)
         if error is not None:
             span.set_status(Status(StatusCode.ERROR, error.code))
-        instruments.answers.add(1, (("http.route", self.route), ("chat.outcome", outcome)))
-        instruments.duration.record(elapsed, {"http.route": self.route, "chat.outcome": outcome})
+        outcome_attributes = {"http.route": self.route, "chat.outcome": outcome}
+        instruments.answers.add(1, outcome_attributes)
+        instruments.duration.record(elapsed, outcome_attributes)
         span.end()
 
     def _note_throttling_in_stream(self, error: ChatError) -> None:
@@ -246,7 +234,7 @@ class AnswerTrace:
             and MODEL not in self.upstream.throttled_by
         ):
             self.upstream.throttled_by.add(MODEL)
-            self._telemetry.instruments.throttled.add(1, {"chat.upstream": MODEL})
+            self._instruments.throttled.add(1, {"chat.upstream": MODEL})
 
     def _refused(self, error: ChatError | None, attributes: dict[str, Any]) -> None:
         """Turned away before the model was asked: by a check of the request, or by one of the
@@ -256,7 +244,7 @@ class AnswerTrace:
         refusal = {"http.route": self.route, "chat.refusal.reason": reason}
         if error is not None and error.limit is not None:
             refusal["chat.limit"] = attributes["chat.limit"] = str(error.limit)
-        self._telemetry.instruments.refused.add(1, refusal)
+        self._instruments.refused.add(1, refusal)
         attributes["chat.outcome"] = "refused"
         span.set_attributes(attributes)
         if error is not None and error.status >= 500:

@@ -21,10 +21,10 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from chat_api.errors import ChatError
 from chat_api.events import End
+from chat_api.telemetry import Stage
 
 if TYPE_CHECKING:
-    from chat_api.telemetry.answer import AnswerTrace
-    from chat_api.telemetry.otel import Instruments
+    from chat_api.telemetry.instruments import Instruments, Recording
 
 UPSTREAM_KEY = otel_context.create_key("chat.upstream")  # the answer's `UpstreamReport`
 STAGE_KEY = otel_context.create_key("chat.stage")  # which stage runs: tokens are counted by it
@@ -44,34 +44,34 @@ class UpstreamReport:
         self.throttled_by: set[str] = set()
 
 
-class StageSpan:
+class StageSpan(Stage):
     """A stage's span, current while the stage runs (no yield happens inside a stage)."""
 
     def __init__(
         self,
-        answer: AnswerTrace,
+        recording: Recording,
+        parent: otel_context.Context,
         name: str,
         attributes: dict[str, Any],
         *,
         content: tuple[str, str],
         output: str = "",
     ) -> None:
-        self._answer = answer
+        self._recording = recording
+        self._parent = parent
         self._name = name
         self._attributes = attributes
-        self._record_content = answer._telemetry.record_content
-        if self._record_content:
+        if recording.record_content:
             attributes[content[0]] = content[1]
         self._output = output
         self._span: Span = trace.INVALID_SPAN
         self._token: object = None
 
     def __enter__(self) -> StageSpan:
-        answer = self._answer
-        self._span = answer._telemetry.tracer.start_span(
-            self._name, context=answer.ctx, kind=SpanKind.CLIENT, attributes=self._attributes
+        self._span = self._recording.tracer.start_span(
+            self._name, context=self._parent, kind=SpanKind.CLIENT, attributes=self._attributes
         )
-        current = trace.set_span_in_context(self._span, answer.ctx)
+        current = trace.set_span_in_context(self._span, self._parent)
         self._token = otel_context.attach(
             otel_context.set_value(STAGE_KEY, self._attributes["chat.stage"], current)
         )
@@ -86,7 +86,7 @@ class StageSpan:
     def result(self, text: str = "", count: int | None = None) -> None:
         if count is not None:
             self._span.set_attribute("chat.search.results", count)
-        if text and self._output and self._record_content:
+        if text and self._output and self._recording.record_content:
             self._span.set_attribute(self._output, text)
 
 
@@ -95,35 +95,36 @@ class ModelSpan:
     its whole life: the answer's trace makes it current around each pull of the events, and
     ends it by what the events say (End, a Failure, or none: the client left)."""
 
-    __slots__ = ("_ended", "_instruments", "_span", "_started", "ctx", "texts")
+    __slots__ = ("_ended", "_first_text_ms", "_instruments", "_span", "_started", "ctx", "texts")
 
-    def __init__(self, answer: AnswerTrace, model: str, prompt: object) -> None:
-        telemetry = answer._telemetry
+    def __init__(
+        self, recording: Recording, parent: otel_context.Context, model: str, prompt: object
+    ) -> None:
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "chat",
             "gen_ai.request.model": model,
             "chat.stage": "answer",
         }
         messages = getattr(prompt, "messages", None)
-        if telemetry.record_content and messages is not None:
+        if recording.record_content and messages is not None:
             attributes["gen_ai.input.messages"] = orjson.dumps(messages).decode()
-        self._span = telemetry.tracer.start_span(
-            f"chat {model}", context=answer.ctx, kind=SpanKind.CLIENT, attributes=attributes
+        self._span = recording.tracer.start_span(
+            f"chat {model}", context=parent, kind=SpanKind.CLIENT, attributes=attributes
         )
-        self.ctx = trace.set_span_in_context(self._span, answer.ctx)
-        self.texts: list[str] | None = [] if telemetry.record_content else None
-        self._instruments = telemetry.instruments
+        self.ctx = trace.set_span_in_context(self._span, parent)
+        self.texts: list[str] | None = [] if recording.record_content else None
+        self._instruments = recording.instruments
         self._started = time.perf_counter()
+        self._first_text_ms: float | None = None
         self._ended = False
 
     def first_text(self, at: float) -> None:
-        self._span.set_attribute("chat.time_to_first_token_ms", to_ms(at - self._started))
+        self._first_text_ms = to_ms(at - self._started)
 
     def ended(self, end: End) -> None:
         attributes = usage_attributes(end.usage or {}, end.model, self._instruments, "answer")
         attributes["gen_ai.response.finish_reasons"] = (end.finish_reason,)
-        self._span.set_attributes(attributes)
-        self.close()
+        self.close(attributes)
 
     def failed(self, error: ChatError) -> None:
         if not self._ended:
@@ -136,12 +137,17 @@ class ModelSpan:
             self._span.set_attribute("chat.cancelled", True)
             self.close()
 
-    def close(self) -> None:
+    def close(self, attributes: dict[str, Any] | None = None) -> None:
+        """Ends the span, its attributes set at once (each call to the span has its cost)."""
         if self._ended:
             return
         self._ended = True
+        attributes = attributes or {}
+        if self._first_text_ms is not None:
+            attributes["chat.time_to_first_token_ms"] = self._first_text_ms
         if self.texts is not None:
-            self._span.set_attribute("gen_ai.output.messages", "".join(self.texts))
+            attributes["gen_ai.output.messages"] = "".join(self.texts)
+        self._span.set_attributes(attributes)
         self._span.end()
 
 
@@ -169,7 +175,7 @@ def usage_attributes(
     for kind, count in tokens.items():
         if type(count) is int:
             attributes[f"gen_ai.usage.{kind}_tokens"] = count
-            instruments.tokens.add(count, (("gen_ai.token.type", kind), ("chat.stage", stage)))
+            instruments.tokens.add(count, {"gen_ai.token.type": kind, "chat.stage": stage})
     return attributes
 
 

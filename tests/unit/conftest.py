@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 from azure.search.documents.aio import SearchClient
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from chat_api.hosts import ModelHost, Prompt, create_host, openai_compatible
 from chat_api.service import ChatService
@@ -14,7 +13,6 @@ from chat_api.telemetry import NO_TELEMETRY, Telemetry
 from tests.support.openai_mock import MockModel
 from tests.support.search_mock import FakeSearch
 from tests.unit.model_hosts import PROMPT
-from tests.unit.telemetry_recording import Recorded, recording
 
 
 @pytest.fixture
@@ -79,21 +77,3 @@ def collect(opened):
         return [event async for event in host.stream_answer(prompt)]
 
     return answer
-
-
-@pytest.fixture
-def recorded() -> Iterator[Recorded]:
-    """Telemetry on, its spans and metrics kept in memory; off again when the test ends."""
-    yield from recording()
-
-
-@pytest.fixture
-def recorded_unsampled() -> Iterator[Recorded]:
-    """As `recorded`, with a sampler that keeps no trace (as a sampled-out answer has)."""
-    yield from recording(sampler=ALWAYS_OFF)
-
-
-@pytest.fixture
-def recorded_with_content() -> Iterator[Recorded]:
-    """As `recorded`, with the question, the search query and the answer's text recorded too."""
-    yield from recording(record_content=True)

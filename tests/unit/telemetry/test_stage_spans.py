@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from chat_api.events import End
 from tests.support.ndjson import question
 from tests.support.openai_mock_chat import COMPLETION_PROMPT_TOKENS
-from tests.unit.telemetry_recording import recorded_service, streamed_lines
+from tests.unit.telemetry.recording import recorded_service, streamed_lines
 
 
 async def test_the_model_span_follows_the_genai_conventions(

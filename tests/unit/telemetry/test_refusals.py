@@ -15,7 +15,7 @@ from aiohttp import web
 from chat_api.settings import Limits
 from tests.support.ndjson import question
 from tests.support.search_mock import DOCUMENTS
-from tests.unit.telemetry_recording import Recorded, recorded_service, streamed_lines
+from tests.unit.telemetry.recording import Recorded, recorded_service, streamed_lines
 
 
 def _refusals(recorded: Recorded) -> list[dict[str, Any]]:

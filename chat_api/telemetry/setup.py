@@ -1,10 +1,13 @@
 """Where telemetry goes: Application Insights through the Azure Monitor OpenTelemetry distro
 (ingestion authenticated by Entra ID when the deployment turns keys off), and/or any OpenTelemetry
-collector over OTLP/HTTP. Sets the global providers once and returns how to flush them."""
+collector over OTLP/HTTP. Sets the global providers once, through the SDK's and the distro's
+public API, and returns how to flush them. Exporters, batching, limits and sampling read the
+standard OTEL_* variables themselves."""
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +17,12 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from chat_api.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Parent-based, so that a trace is whole or absent (the caller's or the Functions host's decision
+# is followed), and a ratio, so that OTEL_TRACES_SAMPLER_ARG alone keeps one in N (its default,
+# 1.0, keeps every trace). Set as the default of the variable that the SDK and the distro both
+# read: the distro's own default would keep about five traces a second.
+DEFAULT_SAMPLER = "parentbased_traceidratio"
 
 # The distro's own instrumentations for web frameworks and HTTP clients stay off: the app traces
 # each request itself (a framework's span would end when the response object is returned, not
@@ -31,27 +40,27 @@ _UNINSTRUMENTED = (
     "urllib3",
 )
 
-
-class _HashedOnce(Resource):
-    """A resource that computes its hash once. The OTLP exporter groups each batch's spans by
-    resource, and a Resource hashes by writing its attributes out as JSON: every span, about a
-    twentieth of the CPU telemetry adds to an answer."""
-
-    def __init__(self, resource: Resource) -> None:
-        super().__init__(resource.attributes, resource.schema_url)
-        self._hash = super().__hash__()
-
-    def __hash__(self) -> int:
-        return self._hash
+# The exporters' own HTTP calls and token requests would otherwise be logged at INFO, and those
+# log records exported in turn, with every ingestion address in them.
+_CHATTY_LOGGERS = (
+    "azure.core.pipeline.policies.http_logging_policy",
+    "azure.identity",
+    "azure.monitor.opentelemetry",
+    "opentelemetry",
+)
 
 
 def start_exporters(settings: Settings) -> Callable[[], None]:
-    resource = _HashedOnce(Resource.create({SERVICE_NAME: settings.telemetry_service_name}))
+    if "OTEL_TRACES_SAMPLER" not in os.environ:
+        os.environ["OTEL_TRACES_SAMPLER"] = DEFAULT_SAMPLER
+        os.environ.setdefault("OTEL_TRACES_SAMPLER_ARG", "1.0")  # said, or the SDK warns
+    resource = Resource.create({SERVICE_NAME: settings.telemetry_service_name})
     if settings.applicationinsights_connection_string:
         _azure_monitor(settings, resource)
     else:
         _otlp_only(resource)
-    _quiet_sdk_loggers()
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     from opentelemetry.instrumentation.logging import LoggingInstrumentor
 
     # Every log record carries otelTraceID and otelSpanID (for any formatter); the log records
@@ -63,37 +72,19 @@ def start_exporters(settings: Settings) -> Callable[[], None]:
     return _shutdown
 
 
-# The exporters' own HTTP calls and token requests would otherwise be logged at INFO, and those
-# log records exported in turn, with every ingestion address in them.
-_CHATTY_LOGGERS = (
-    "azure.core.pipeline.policies.http_logging_policy",
-    "azure.identity",
-    "azure.monitor.opentelemetry",
-    "opentelemetry",
-)
-
-
-def _quiet_sdk_loggers() -> None:
-    for name in _CHATTY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
 def _azure_monitor(settings: Settings, resource: Resource) -> None:
     from azure.monitor.opentelemetry import configure_azure_monitor
 
-    extra: dict[str, Any] = {}
-    if settings.otlp_endpoint:
-        extra = _otlp_pipelines()
     configure_azure_monitor(
         connection_string=settings.applicationinsights_connection_string,
         credential=ingestion_credential(settings.applicationinsights_authentication),
         resource=resource,
         instrumentation_options={name: {"enabled": False} for name in _UNINSTRUMENTED},
-        # Both add work to every span and log record; Application Insights' Live Metrics view is
-        # the only user. Left off to keep the per-answer cost within what `make bench` allows.
+        # Both add work to every span and log record, for Application Insights' Live Metrics
+        # view alone.
         enable_live_metrics=False,
         enable_performance_counters=False,
-        **extra,
+        **(_otlp_pipelines() if settings.otlp_endpoint else {}),
     )
 
 
@@ -117,8 +108,9 @@ def ingestion_credential(authentication: str) -> Any:
 
 
 def _otlp_pipelines() -> dict[str, Any]:
-    """OTLP/HTTP exporters as extra pipelines; they read the standard OTEL_EXPORTER_OTLP_*
-    variables (endpoint, headers, timeout) themselves."""
+    """OTLP/HTTP exporters, in the shape the distro takes extra pipelines; they read the
+    standard OTEL_EXPORTER_OTLP_* variables (endpoint, headers, timeout) themselves. The logs
+    signal is still in development upstream: its SDK and exporter live in `_logs` modules."""
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -126,27 +118,11 @@ def _otlp_pipelines() -> dict[str, Any]:
     from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-    _encode_spans_in_place()
     return {
         "span_processors": [BatchSpanProcessor(OTLPSpanExporter())],
         "metric_readers": [PeriodicExportingMetricReader(OTLPMetricExporter())],
         "log_record_processors": [BatchLogRecordProcessor(OTLPLogExporter())],
     }
-
-
-def _encode_spans_in_place() -> None:
-    """The OTLP span exporter encodes each batch with `encode_spans`, looked up in its own
-    module: that name is pointed at the in-place encoder (`span_encoding.py`: the same
-    message in under two fifths of the library's instructions). Only while it still names the
-    library's encoder, so another version of the exporter keeps its own (a test checks that
-    this one takes it)."""
-    from opentelemetry.exporter.otlp.proto.common import trace_encoder
-    from opentelemetry.exporter.otlp.proto.http import trace_exporter
-
-    from chat_api.telemetry.span_encoding import encode_spans
-
-    if getattr(trace_exporter, "encode_spans", None) is trace_encoder.encode_spans:
-        trace_exporter.encode_spans = encode_spans  # type: ignore[attr-defined]
 
 
 def _otlp_only(resource: Resource) -> None:
@@ -157,7 +133,7 @@ def _otlp_only(resource: Resource) -> None:
     from opentelemetry.sdk.trace import TracerProvider
 
     pipelines = _otlp_pipelines()
-    tracer_provider = TracerProvider(resource=resource)  # sampler: OTEL_TRACES_SAMPLER
+    tracer_provider = TracerProvider(resource=resource)  # its sampler: OTEL_TRACES_SAMPLER
     for processor in pipelines["span_processors"]:
         tracer_provider.add_span_processor(processor)
     trace.set_tracer_provider(tracer_provider)

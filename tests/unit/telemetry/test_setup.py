@@ -14,7 +14,7 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, create_telemetry
-from chat_api.telemetry.exporters import ingestion_credential
+from chat_api.telemetry.setup import ingestion_credential
 from tests.support.processes import ROOT
 
 # Imports the app as the Functions worker does, answers one question offline, then lists the
@@ -47,6 +47,8 @@ _OFF_ENV = (
     "AZURE_OPENAI_ENDPOINT",
     "AZURE_SEARCH_ENDPOINT",
     "CHAT_STREAMING",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
 )
 _SDK_AND_EXPORTERS = (
     "opentelemetry.sdk",
@@ -57,25 +59,19 @@ _SDK_AND_EXPORTERS = (
 )
 
 
-# Starts telemetry as the app does, and names the encoder its OTLP span exporter uses.
-_SPAN_ENCODER = """
+# Starts telemetry as the app does (OTEL_TRACES_SAMPLER* as the environment says), and says
+# whether a span is kept at the root of a trace and under a caller's span that was not sampled.
+_SAMPLED = """
 import os
-from chat_api.settings import Settings
-from chat_api.telemetry import create_telemetry
-from opentelemetry.exporter.otlp.proto.http import trace_exporter
-telemetry = create_telemetry(Settings.from_env(os.environ))
-print(json.dumps(trace_exporter.encode_spans.__module__))
-telemetry.shutdown()
-"""
-# Starts telemetry as the app does, and names the kind of span its tracer starts (none is ended,
-# so nothing is exported).
-_SPAN_KIND = """
-import os
+from opentelemetry import propagate
 from chat_api.settings import Settings
 from chat_api.telemetry import create_telemetry
 telemetry = create_telemetry(Settings.from_env(os.environ))
-print(json.dumps(type(telemetry.tracer.start_span("probe")).__name__))
-telemetry.shutdown()
+unsampled = propagate.extract({"traceparent": "00-%s-%s-00" % ("ab" * 16, "cd" * 8)})
+kept = [
+    telemetry.tracer.start_span(f"probe {n}").is_recording() for n in range(200)
+] + [telemetry.tracer.start_span("under", context=unsampled).is_recording()]
+print(json.dumps({"root": sum(kept[:-1]), "under_unsampled": kept[-1]}))
 """
 
 
@@ -111,17 +107,18 @@ def test_with_streaming_off_no_opentelemetry_module_is_imported_at_all():
     assert _modules(_PROBE, CHAT_STREAMING="false") == set()
 
 
-def test_the_otlp_span_exporter_encodes_with_the_in_place_encoder():
-    # Nothing is exported: no span is made before the exporter is shut down.
-    encoder = _last_line(_SPAN_ENCODER, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
+def test_by_default_every_trace_is_kept_unless_the_caller_s_was_not():
+    kept = _last_line(_SAMPLED, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
 
-    assert encoder == "chat_api.telemetry.span_encoding"
+    assert kept == {"root": 200, "under_unsampled": False}
 
 
-def test_the_app_s_spans_are_recorded_by_its_own_tracer():
-    kind = _last_line(_SPAN_KIND, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9")
+def test_the_sampler_argument_alone_keeps_that_share_of_the_traces():
+    kept = _last_line(
+        _SAMPLED, OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:9", OTEL_TRACES_SAMPLER_ARG="0.1"
+    )
 
-    assert kind == "AppSpan"  # not the SDK's span, at more than twice the cost
+    assert 5 <= kept["root"] <= 45  # about 20 of 200, by random trace ids
 
 
 def test_no_destination_means_no_telemetry():

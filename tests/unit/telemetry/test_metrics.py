@@ -5,7 +5,7 @@ counted as it is retried. The real host talks to the mocked model over loopback 
 from __future__ import annotations
 
 from tests.support.ndjson import question
-from tests.unit.telemetry_recording import recorded_service, streamed_lines
+from tests.unit.telemetry.recording import recorded_service, streamed_lines
 
 
 async def test_a_throttled_model_is_retried_and_counted(opened, recorded, mock_model, fake_search):

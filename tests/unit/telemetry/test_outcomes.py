@@ -18,7 +18,7 @@ from chat_api import asgi, runtime
 from chat_api import service as service_module
 from chat_api.events import End, Step
 from tests.support.ndjson import question
-from tests.unit.telemetry_recording import recorded_service, streamed_lines
+from tests.unit.telemetry.recording import recorded_service, streamed_lines
 
 
 async def test_a_stream_cut_by_the_model_shows_as_cut(opened, recorded, mock_model, fake_search):

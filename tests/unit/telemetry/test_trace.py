@@ -12,10 +12,7 @@ from collections.abc import AsyncIterator
 
 import orjson
 import pytest
-from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.context import Context
-from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 
 from chat_api.events import End, TextDelta
 from chat_api.service import ChatService
@@ -23,7 +20,7 @@ from chat_api.settings import Settings
 from chat_api.telemetry.answer import AnswerTrace
 from tests.support.ndjson import question
 from tests.unit.scripted_host import ScriptedHost
-from tests.unit.telemetry_recording import recorded_service, streamed_lines
+from tests.unit.telemetry.recording import recorded_service, streamed_lines
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -151,16 +148,6 @@ class SpanWatchingHost(ScriptedHost):
         yield End()
 
 
-class CountingRuntimeContext(ContextVarsRuntimeContext):
-    """Another OpenTelemetry runtime context (OTEL_PYTHON_CONTEXT names one): counts attaches."""
-
-    attached = 0
-
-    def attach(self, context: Context) -> object:
-        CountingRuntimeContext.attached += 1
-        return super().attach(context)
-
-
 async def test_the_model_s_span_is_current_while_it_streams_and_not_after(recorded):
     host = SpanWatchingHost()
     service = ChatService(Settings(), host, telemetry=recorded.telemetry)
@@ -168,18 +155,4 @@ async def test_the_model_s_span_is_current_while_it_streams_and_not_after(record
     await streamed_lines(service, question("What does it cost?"))
 
     assert host.current == ["chat scripted-model"] * 3
-    assert trace.get_current_span() is trace.INVALID_SPAN
-
-
-async def test_under_another_runtime_context_the_model_s_span_is_made_current_through_it(
-    recorded, monkeypatch: pytest.MonkeyPatch
-):
-    monkeypatch.setattr(otel_context, "_RUNTIME_CONTEXT", CountingRuntimeContext())
-    host = SpanWatchingHost()
-    service = ChatService(Settings(), host, telemetry=recorded.telemetry)
-
-    await streamed_lines(service, question("What does it cost?"))
-
-    assert host.current == ["chat scripted-model"] * 3
-    assert CountingRuntimeContext.attached >= len(host.words)  # once per pull at least
     assert trace.get_current_span() is trace.INVALID_SPAN

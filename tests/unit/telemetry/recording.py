@@ -1,6 +1,6 @@
 """Telemetry recorded in memory for the telemetry tests: the OpenTelemetry implementation
 listening, with an in-memory span exporter and metric reader, and the app (the OpenAI host over the
-mocked model, Azure AI Search) reporting to it. The `recorded` fixtures are in conftest.py."""
+mocked model, Azure AI Search) reporting to it. The `recorded` fixtures (conftest.py) start it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.trace import SpanKind
 
-from chat_api import telemetry as telemetry_package
+from chat_api import upstream
 from chat_api.service import ChatService
 from chat_api.telemetry.otel import OpenTelemetry
 from tests.unit.test_pipeline import SETTINGS  # the same app: OpenAI host, Azure AI Search
@@ -63,9 +63,9 @@ def recording(record_content: bool = False, sampler: Sampler | None = None) -> I
         tracer_provider=tracer_provider,
         meter_provider=MeterProvider(metric_readers=[reader]),
     )
-    telemetry_package._listen(telemetry)
+    upstream.listen(telemetry)
     yield Recorded(telemetry, spans, reader)
-    telemetry_package._listen(None)
+    upstream.listen(None)
 
 
 def recorded_service(recorded: Recorded, opened: Opened, **changes: Any) -> ChatService:
