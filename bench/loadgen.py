@@ -60,9 +60,11 @@ class _StreamProtocol(asyncio.Protocol):
         self.ended = False  # the end marker has been seen
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if not isinstance(transport, asyncio.WriteTransport):
+            raise TypeError("the load generator speaks over a TCP connection only")
         self.transport = transport
         self.started = time.perf_counter()
-        transport.write(self.target.request())  # type: ignore[attr-defined]
+        transport.write(self.target.request())
 
     def data_received(self, data: bytes) -> None:
         now = time.perf_counter()
@@ -87,10 +89,10 @@ class _StreamProtocol(asyncio.Protocol):
             if buffer.startswith(EMPTY_CONTENT, found):
                 continue
             self.lines += 1
-            if self.first is None:
+            if self.last is None:
                 self.first = now - self.started
             else:
-                self.gaps.append(now - self.last)  # type: ignore[operator]
+                self.gaps.append(now - self.last)
             self.last = now
         self.scanned = len(buffer)
         # Seen before the buffer is trimmed: a large last event could push it out of the tail.

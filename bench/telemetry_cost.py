@@ -14,7 +14,7 @@ from typing import Any
 from bench.loadgen import Target, run_load
 from bench.process import cpu_seconds
 from bench.telemetry_floor import in_process_costs
-from tests.support import processes
+from standins import processes
 
 ROUNDS = 5  # the median of five holds against one or two rounds the machine disturbed
 WAVES = 10  # per app and round

@@ -39,7 +39,7 @@ ROUTE = "/api/chat/stream"
 
 def in_process_costs(sink_url: str, runs: int = 5) -> dict[str, Any]:
     """Each kind `runs` times, in turns; the median of each."""
-    from tests.support.standin_appinsights import app_insights
+    from standins.appinsights import app_insights
 
     env = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": sink_url}
     env.pop("APPLICATIONINSIGHTS_CONNECTION_STRING", None)

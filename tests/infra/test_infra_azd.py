@@ -43,7 +43,16 @@ def test_function_package_leaves_out_the_page_tests_and_tooling(azure_yaml):
     funcignore = ROOT / ".funcignore"
     assert funcignore.is_file(), "without .funcignore the whole repository is uploaded"
     entries = {line.strip().rstrip("/") for line in funcignore.read_text().splitlines()}
-    for required in ("static_web", "tests", "infra", "scripts", "local.settings.json", ".env*"):
+    left_out = (
+        "static_web",
+        "tests",
+        "standins",
+        "bench",
+        "infra",
+        "scripts",
+        "local.settings.json",
+    )
+    for required in (*left_out, ".env*"):
         assert required in entries, f".funcignore does not leave out {required}"
     assert entries & {".venv", ".venv*"}, ".funcignore does not leave out the virtual environments"
 

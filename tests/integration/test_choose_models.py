@@ -11,6 +11,7 @@ from azure.core.exceptions import HttpResponseError
 
 from scripts.choose_models.catalog import list_offers
 from scripts.choose_models.selection import CHAT, EMBEDDINGS, NoFit, choose
+from standins.management import StandInManagement, model_entry
 from tests.integration.conftest import (
     LATER,
     NOW,
@@ -22,7 +23,6 @@ from tests.integration.conftest import (
     embedding,
     late_2026_region,
 )
-from tests.support.standin_management import StandInManagement, model_entry
 
 
 class StaticToken:

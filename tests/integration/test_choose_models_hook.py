@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from standins.management import StandInManagement
 from tests.integration.conftest import REGION, SUBSCRIPTION, TOKEN, late_2026_region
-from tests.support.standin_management import StandInManagement
 
 ROOT = Path(__file__).resolve().parents[2]
 

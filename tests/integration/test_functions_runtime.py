@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.support.processes import ROOT
+from standins.processes import ROOT
 
 RUNTIME_PYTHON = ROOT / ".venv-functions" / "bin" / "python"
 

@@ -22,8 +22,8 @@ from chat_api.errors import ChatError
 from chat_api.retrieval import Passage
 from chat_api.retrieval.azure_search import SELECT, create_retriever
 from chat_api.settings import Settings
+from standins.model_answers import embed
 from tests.support.search_mock import DOCUMENTS
-from tests.support.standin_model_answers import embed
 
 SETTINGS = Settings(
     model_host="openai",

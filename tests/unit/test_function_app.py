@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support.processes import ROOT
+from standins.processes import ROOT
 
 EXPECTED = {
     "chat_stream": ("chat/stream", ["POST"]),

@@ -7,7 +7,7 @@ typed objects serialised as the service sends them, or a script of events."""
 from __future__ import annotations
 
 from chat_api.events import End, Step, TextDelta
-from tests.unit.model_hosts import (
+from tests.support.model_hosts import (
     PLAIN,
     REASONING,
     completed_event,
