@@ -72,15 +72,31 @@ def test_hooks_cover_provisioning_and_deployment(azure_yaml):
 def test_every_hook_script_exists_and_is_executable(azure_yaml):
     commands = list(hook_commands(azure_yaml))
     assert commands
-    for name, platform, shell, script in commands:
+    for name, platform, _, script in commands:
         assert script.is_file(), f"{name} ({platform}): {script} is missing"
         assert script.stat().st_mode & stat.S_IXUSR, f"{script} is not executable"
-        if platform == "posix":
-            assert shell == "sh"
-            assert script.read_text(encoding="utf-8").startswith("#!/bin/sh\n")
-        else:
-            assert shell == "pwsh"
-            assert script.suffix == ".ps1"
+
+
+def test_every_posix_hook_is_a_sh_script(azure_yaml):
+    posix = [
+        (shell, script)
+        for _, platform, shell, script in hook_commands(azure_yaml)
+        if platform == "posix"
+    ]
+    assert posix
+    assert {shell for shell, _ in posix} == {"sh"}
+    assert all(script.read_text(encoding="utf-8").startswith("#!/bin/sh\n") for _, script in posix)
+
+
+def test_every_windows_hook_is_a_powershell_script(azure_yaml):
+    windows = [
+        (shell, script)
+        for _, platform, shell, script in hook_commands(azure_yaml)
+        if platform == "windows"
+    ]
+    assert windows
+    assert {shell for shell, _ in windows} == {"pwsh"}
+    assert {script.suffix for _, script in windows} == {".ps1"}
 
 
 # --- The deploy guide ------------------------------------------------------------------------
