@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import stat
+from pathlib import Path
 
 import pytest
 import yaml
@@ -77,24 +78,20 @@ def test_every_hook_script_exists_and_is_executable(azure_yaml):
         assert script.stat().st_mode & stat.S_IXUSR, f"{script} is not executable"
 
 
-def test_every_posix_hook_is_a_sh_script(azure_yaml):
-    posix = [
-        (shell, script)
-        for _, platform, shell, script in hook_commands(azure_yaml)
-        if platform == "posix"
+def _scripts(azure_yaml, wanted: str) -> list[tuple[str, Path]]:
+    return [
+        (s, script) for _, platform, s, script in hook_commands(azure_yaml) if platform == wanted
     ]
-    assert posix
+
+
+def test_every_posix_hook_is_a_sh_script(azure_yaml):
+    posix = _scripts(azure_yaml, "posix")
     assert {shell for shell, _ in posix} == {"sh"}
     assert all(script.read_text(encoding="utf-8").startswith("#!/bin/sh\n") for _, script in posix)
 
 
 def test_every_windows_hook_is_a_powershell_script(azure_yaml):
-    windows = [
-        (shell, script)
-        for _, platform, shell, script in hook_commands(azure_yaml)
-        if platform == "windows"
-    ]
-    assert windows
+    windows = _scripts(azure_yaml, "windows")
     assert {shell for shell, _ in windows} == {"pwsh"}
     assert {script.suffix for _, script in windows} == {".ps1"}
 
