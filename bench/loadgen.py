@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 CONTENT = b'"content":"'
 EMPTY_CONTENT = b'"content":""'
@@ -60,11 +61,12 @@ class _StreamProtocol(asyncio.Protocol):
         self.ended = False  # the end marker has been seen
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if not isinstance(transport, asyncio.WriteTransport):
-            raise TypeError("the load generator speaks over a TCP connection only")
         self.transport = transport
         self.started = time.perf_counter()
-        transport.write(self.target.request())
+        # A TCP connection: asyncio's and uvloop's both write, though uvloop's transport does not
+        # subclass asyncio.WriteTransport (so no isinstance check can say so).
+        writer = cast(asyncio.WriteTransport, transport)
+        writer.write(self.target.request())
 
     def data_received(self, data: bytes) -> None:
         now = time.perf_counter()
