@@ -110,8 +110,32 @@ def _stop(process: Process) -> None:
         process.popen.stdout.close()
 
 
+class ControlledStandIn:
+    """What the tests ask a stand-in through the control routes it serves beside its API."""
+
+    @property
+    def url(self) -> str:
+        raise NotImplementedError
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = httpx.get(self.url + "/_stats", timeout=5).json()
+        return stats
+
+    def reset(self) -> None:
+        httpx.post(self.url + "/_reset", timeout=5)
+
+    def deny(self, count: int) -> None:
+        """Refuse the next `count` requests with 403, as before a role assignment applies."""
+        httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
+
+    def release(self) -> None:
+        """Let a held answer (`#held`, `#thinkheld`, `#queryheld`, `#lockstep`) send its next
+        part, or a held search (`#searchheld`) answer."""
+        httpx.post(self.url + "/_release", timeout=5)
+
+
 @dataclass
-class ModelServer:
+class ModelServer(ControlledStandIn):
     process: Process
 
     @property
@@ -123,24 +147,9 @@ class ModelServer:
         """What OPENAI_BASE_URL points at."""
         return self.process.url + "/v1"
 
-    def stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = httpx.get(self.url + "/_stats", timeout=5).json()
-        return stats
-
-    def reset(self) -> None:
-        httpx.post(self.url + "/_reset", timeout=5)
-
-    def deny(self, count: int) -> None:
-        """Refuse the next `count` requests with 403, as before a role assignment applies."""
-        httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
-
-    def release(self) -> None:
-        """Let a `#held`, `#thinkheld`, `#queryheld` or `#lockstep` answer send its next part."""
-        httpx.post(self.url + "/_release", timeout=5)
-
 
 @dataclass
-class SearchServer:
+class SearchServer(ControlledStandIn):
     process: Process
     api_key: str
 
@@ -148,21 +157,6 @@ class SearchServer:
     def url(self) -> str:
         """What AZURE_SEARCH_ENDPOINT points at."""
         return self.process.url
-
-    def stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = httpx.get(self.url + "/_stats", timeout=5).json()
-        return stats
-
-    def reset(self) -> None:
-        httpx.post(self.url + "/_reset", timeout=5)
-
-    def deny(self, count: int) -> None:
-        """Refuse the next `count` requests with 403, as before a role assignment applies."""
-        httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
-
-    def release(self) -> None:
-        """Let a `#searchheld` search answer."""
-        httpx.post(self.url + "/_release", timeout=5)
 
 
 @dataclass
