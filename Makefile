@@ -57,7 +57,7 @@ run: $(VENV)-functions/.installed
 	@test -x $(VENV)-functions/bin/python || { \
 	  echo "RUNTIME=functions needs Python 3.13: install it, or set PYTHON_FUNCTIONS" >&2; exit 1; }
 	@echo "Serving the API at http://127.0.0.1:$(PORT)/api in the Azure Functions Python runtime"
-	$(VENV)-functions/bin/python -m tests.support.functions_host --port $(PORT)
+	$(VENV)-functions/bin/python -m standins.functions_host --port $(PORT)
 else
 run: install web
 	$(PY) -m devhost --port $(PORT)
@@ -124,7 +124,7 @@ browser-deps: install
 
 # Azurite, the Azure Storage emulator, for the tests of the shared limits store (npm ci only
 # when its lock file changed; no install scripts run).
-AZURITE := tests/support/azurite
+AZURITE := standins/azurite
 $(AZURITE)/node_modules/.installed: $(AZURITE)/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "The tests need Node.js 20+ with npm for Azurite" >&2; exit 1; }
 	cd $(AZURITE) && npm ci --no-audit --no-fund --ignore-scripts

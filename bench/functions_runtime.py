@@ -8,9 +8,9 @@ from typing import Any
 
 from bench import report
 from bench.loadgen import Target
-from bench.run import _port, chat_body
 from bench.scenarios import Scenario, run_scenarios
-from tests.support import processes
+from bench.targets import streamed_answer
+from standins import processes
 
 RUNTIME_MODE = report.RUNTIME_MODE
 
@@ -30,10 +30,8 @@ async def runtime_scenarios(
         print(f"\n{RUNTIME_MODE}: skipped, no Python 3.13+ environment", flush=True)
         return None, None
     with processes.functions_host(env) as app:
-        worker_pid = int(re.search(r"worker pid=(\d+)", app.log()).group(1))  # type: ignore[union-attr]
-        target = Target(
-            "127.0.0.1", _port(app.url), "/api/chat/stream", chat_body("bench"), b"finish_reason"
-        )
+        worker_pid = _worker_pid(app.log())
+        target = streamed_answer(app.url)
         print(f"\nMode: {RUNTIME_MODE}", flush=True)
         rows = await run_scenarios(
             floor, target, model.process.popen.pid, worker_pid, scenarios, app.process.popen.pid
@@ -46,3 +44,11 @@ async def runtime_scenarios(
         soaked = await soak.run(target, worker_pid, soak_streams)
         print(f"  {soaked}", flush=True)
         return rows, soaked
+
+
+def _worker_pid(host_log: str) -> int:
+    """The worker's process id, which the stand-in host logs when it starts the worker."""
+    found = re.search(r"worker pid=(\d+)", host_log)
+    if found is None:
+        raise RuntimeError("the stand-in Functions host did not say which worker it started")
+    return int(found.group(1))

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from bench.loadgen import StreamResult, Target, one_stream, run_load
-from tests.support import processes
+from standins import processes
 
 # On, but out of reach of the load: every code path of the limits runs, nothing is refused.
 LIMITS_ON = {

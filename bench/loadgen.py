@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 CONTENT = b'"content":"'
 EMPTY_CONTENT = b'"content":""'
@@ -62,7 +63,10 @@ class _StreamProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
         self.started = time.perf_counter()
-        transport.write(self.target.request())  # type: ignore[attr-defined]
+        # A TCP connection: asyncio's and uvloop's both write, though uvloop's transport does not
+        # subclass asyncio.WriteTransport (so no isinstance check can say so).
+        writer = cast(asyncio.WriteTransport, transport)
+        writer.write(self.target.request())
 
     def data_received(self, data: bytes) -> None:
         now = time.perf_counter()
@@ -87,10 +91,10 @@ class _StreamProtocol(asyncio.Protocol):
             if buffer.startswith(EMPTY_CONTENT, found):
                 continue
             self.lines += 1
-            if self.first is None:
+            if self.last is None:
                 self.first = now - self.started
             else:
-                self.gaps.append(now - self.last)  # type: ignore[operator]
+                self.gaps.append(now - self.last)
             self.last = now
         self.scanned = len(buffer)
         # Seen before the buffer is trimmed: a large last event could push it out of the tail.

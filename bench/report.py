@@ -52,10 +52,32 @@ def _side_by_side(devhost: list[Any] | None, runtime: list[Any] | None) -> list[
     return out
 
 
+MODES = ("streaming", "responses", "thinking", "streaming off", "offline")
+_TITLES = {
+    "streaming": "streaming (Chat Completions)",
+    "responses": "streaming (Responses API)",
+    "thinking": "streaming (Responses API, a reasoning model's thinking as steps)",
+}
+
+
 def markdown(results: dict[str, Any]) -> str:
+    """The run's summary: its machine, each mode against the floor, then the other figures."""
+    out = _header(results)
+    for mode in (*MODES, RUNTIME_MODE):
+        out += _mode_table(_TITLES.get(mode, mode), results.get(mode))
+    out += _limits(results.get("limits_cpu"), results.get("limits_flood"))
+    out += _side_by_side(results.get("streaming"), results.get(RUNTIME_MODE))
+    out += _cold_import(results.get("cold_import"))
+    out += _telemetry(results.get("telemetry"))
+    for title, key in (("Soak", "soak"), ("Soak, Functions runtime", "soak, Functions runtime")):
+        out += _soak(title, results.get(key))
+    return "\n".join(out)
+
+
+def _header(results: dict[str, Any]) -> list[str]:
     machine = results["machine"]
     stand_in = results["stand_in"]
-    out = [
+    return [
         f"# Benchmark run {results['date']}",
         "",
         f"Machine: {machine['cpus']} CPUs, Python {machine['python']}, {machine['platform']}. "
@@ -64,86 +86,69 @@ def markdown(results: dict[str, Any]) -> str:
         "One app process; the load generator on the same machine.",
         "",
     ]
-    titles = {
-        "streaming": "streaming (Chat Completions)",
-        "responses": "streaming (Responses API)",
-        "thinking": "streaming (Responses API, a reasoning model's thinking as steps)",
-    }
-    modes = ("streaming", "responses", "thinking", "streaming off", "offline")
-    for mode in (*modes, RUNTIME_MODE):
-        rows = results.get(mode)
-        if not rows:
-            continue
-        out += [
-            f"## {titles.get(mode, mode)}",
-            "",
-            "| scenario | first line p50 ms (floor) | added, ratio | first word p50 ms (floor) "
-            "| added | gap p99 ms (floor) | added "
-            "| CPU ms/answer (floor) | ratio | peak MB | KB per open stream | errors |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for row in rows:
-            f, a = row["floor"], row["app"]
-            out.append(
-                f"| {row['scenario']} "
-                f"| {a['first_line_p50_ms']} ({f['first_line_p50_ms']}) "
-                f"| {_added(a['first_line_p50_ms'], f['first_line_p50_ms'])}, "
-                f"{_ratio(a['first_line_p50_ms'], f['first_line_p50_ms'])} "
-                f"| {a['first_word_p50_ms']} ({f['first_word_p50_ms']}) "
-                f"| {_added(a['first_word_p50_ms'], f['first_word_p50_ms'])} "
-                f"| {a['gap_p99_ms']} ({f['gap_p99_ms']}) "
-                f"| {_added(a['gap_p99_ms'], f['gap_p99_ms'])} "
-                f"| {a['cpu_ms_per_stream']} ({f['cpu_ms_per_stream']}) "
-                f"| {_ratio(a['cpu_ms_per_stream'], f['cpu_ms_per_stream'])} "
-                f"| {a['peak_rss_mb']} | {a['peak_kb_per_open_stream']} "
-                f"| {a['errors']}/{a['streams']} |"
-            )
-        out.append("")
-    cpu, flood = results.get("limits_cpu"), results.get("limits_flood")
-    if cpu and flood:
-        out += [
-            "## Limits for a public endpoint",
-            "",
-            f"CPU per streamed answer (100 concurrent): {cpu['cpu_ms_per_answer_off']} ms with "
-            f"the limits off, {cpu['cpu_ms_per_answer_on']} ms with them on (in-process "
-            f"counters): {cpu['added_ms']:+.3f} ms.",
-            "",
-            f"One client asking at ten times its per-minute limit ({flood['flood_requests']} "
-            f"requests, {flood['flood_refused_429']} refused with 429) while 50 others stream: "
-            f"their first line p50 {flood['others_first_line_p50_ms_flood']} ms, against "
-            f"{flood['others_first_line_p50_ms_quiet']} ms without the flood "
-            f"({flood['added_ms']:+.1f} ms); {flood['others_errors']} errors.",
-            "",
-        ]
-    out += _side_by_side(results.get("streaming"), results.get(RUNTIME_MODE))
-    cold = results.get("cold_import")
-    if cold:
-        out += [
-            "## Cold import",
-            "",
-            f"`import function_app`: {cold['function_app_ms']} ms; a bare Functions app with the "
-            f"HTTP streaming extension: {cold['bare_ms']} ms; ratio {cold['ratio']}.",
-            "",
-        ]
-    out += _telemetry(results.get("telemetry"))
-    for title, key in (("Soak", "soak"), ("Soak, Functions runtime", "soak, Functions runtime")):
-        out += _soak(title, results.get(key))
-    return "\n".join(out)
 
 
-def _soak(title: str, soak: dict[str, Any] | None) -> list[str]:
-    out: list[str] = []
-    if soak:
-        out += [
-            f"## {title}",
-            "",
-            f"{soak['streams']} streams at {soak['concurrency']} concurrent in "
-            f"{soak['seconds']} s: {soak['errors']} errors; memory after warm-up "
-            f"{soak['rss_after_warmup_mb']} MB, at the end {soak['rss_end_mb']} MB "
-            f"({soak['growth_percent']:+.1f}%).",
-            "",
-        ]
+def _mode_table(title: str, rows: list[dict[str, Any]] | None) -> list[str]:
+    """One mode's scenarios: the app's figures, the floor's in brackets, and what the app adds."""
+    if not rows:
+        return []
+    out = [
+        f"## {title}",
+        "",
+        "| scenario | first line p50 ms (floor) | added, ratio | first word p50 ms (floor) "
+        "| added | gap p99 ms (floor) | added "
+        "| CPU ms/answer (floor) | ratio | peak MB | KB per open stream | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        f, a = row["floor"], row["app"]
+        out.append(
+            f"| {row['scenario']} "
+            f"| {a['first_line_p50_ms']} ({f['first_line_p50_ms']}) "
+            f"| {_added(a['first_line_p50_ms'], f['first_line_p50_ms'])}, "
+            f"{_ratio(a['first_line_p50_ms'], f['first_line_p50_ms'])} "
+            f"| {a['first_word_p50_ms']} ({f['first_word_p50_ms']}) "
+            f"| {_added(a['first_word_p50_ms'], f['first_word_p50_ms'])} "
+            f"| {a['gap_p99_ms']} ({f['gap_p99_ms']}) "
+            f"| {_added(a['gap_p99_ms'], f['gap_p99_ms'])} "
+            f"| {a['cpu_ms_per_stream']} ({f['cpu_ms_per_stream']}) "
+            f"| {_ratio(a['cpu_ms_per_stream'], f['cpu_ms_per_stream'])} "
+            f"| {a['peak_rss_mb']} | {a['peak_kb_per_open_stream']} "
+            f"| {a['errors']}/{a['streams']} |"
+        )
+    out.append("")
     return out
+
+
+def _limits(cpu: dict[str, Any] | None, flood: dict[str, Any] | None) -> list[str]:
+    if not cpu or not flood:
+        return []
+    return [
+        "## Limits for a public endpoint",
+        "",
+        f"CPU per streamed answer (100 concurrent): {cpu['cpu_ms_per_answer_off']} ms with "
+        f"the limits off, {cpu['cpu_ms_per_answer_on']} ms with them on (in-process "
+        f"counters): {cpu['added_ms']:+.3f} ms.",
+        "",
+        f"One client asking at ten times its per-minute limit ({flood['flood_requests']} "
+        f"requests, {flood['flood_refused_429']} refused with 429) while 50 others stream: "
+        f"their first line p50 {flood['others_first_line_p50_ms_flood']} ms, against "
+        f"{flood['others_first_line_p50_ms_quiet']} ms without the flood "
+        f"({flood['added_ms']:+.1f} ms); {flood['others_errors']} errors.",
+        "",
+    ]
+
+
+def _cold_import(cold: dict[str, Any] | None) -> list[str]:
+    if not cold:
+        return []
+    return [
+        "## Cold import",
+        "",
+        f"`import function_app`: {cold['function_app_ms']} ms; a bare Functions app with the "
+        f"HTTP streaming extension: {cold['bare_ms']} ms; ratio {cold['ratio']}.",
+        "",
+    ]
 
 
 def _telemetry(cost: dict[str, Any] | None) -> list[str]:
@@ -162,3 +167,18 @@ def _telemetry(cost: dict[str, Any] | None) -> list[str]:
         f"| {ms['sampled']} ({ms['sampled'] - ms['off']:+.3f}) |",
         "",
     ]
+
+
+def _soak(title: str, soak: dict[str, Any] | None) -> list[str]:
+    out: list[str] = []
+    if soak:
+        out += [
+            f"## {title}",
+            "",
+            f"{soak['streams']} streams at {soak['concurrency']} concurrent in "
+            f"{soak['seconds']} s: {soak['errors']} errors; memory after warm-up "
+            f"{soak['rss_after_warmup_mb']} MB, at the end {soak['rss_end_mb']} MB "
+            f"({soak['growth_percent']:+.1f}%).",
+            "",
+        ]
+    return out

@@ -23,52 +23,12 @@ from typing import Any
 from bench.cold_import import cold_import
 from bench.loadgen import Target
 from bench.scenarios import Scenario, measure, run_scenarios, summarise
+from bench.targets import REASONING_MODEL, answer_target, model_floors
 from bench.telemetry import telemetry_cost
-from tests.support import processes
+from standins import processes
 
-REASONING_MODEL = "gpt-5.4-mini"
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def chat_body(question: str) -> bytes:
-    return json.dumps({"messages": [{"role": "user", "content": question}]}).encode()
-
-
-def model_body(question: str) -> bytes:
-    return json.dumps(
-        {
-            "model": "bench",
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "messages": [{"role": "user", "content": question}],
-        }
-    ).encode()
-
-
-def responses_body(question: str, model: str = "bench") -> bytes:
-    """What the app sends the Responses API for an answer, minus the instructions; a reasoning
-    model is asked for summaries of its thinking."""
-    body: dict[str, Any] = {
-        "model": model,
-        "stream": True,
-        "store": False,
-        "max_output_tokens": 1024,
-        "input": [{"role": "user", "content": question}],
-    }
-    if model != "bench":
-        body["reasoning"] = {"summary": "auto"}
-    return json.dumps(body).encode()
-
-
-def _port(url: str) -> int:
-    return int(url.rsplit(":", 1)[1])
-
-
-def answer_target(app: processes.AppServer) -> Target:
-    """A streamed answer from `app`, done when its end line has arrived."""
-    return Target(
-        "127.0.0.1", _port(app.url), "/api/chat/stream", chat_body("bench"), b"finish_reason"
-    )
+ALL_MODES = "streaming,telemetry,responses,thinking,streaming off,offline,limits,functions runtime"
 
 
 # ---- The run ------------------------------------------------------------------------------------
@@ -84,8 +44,7 @@ def main() -> int:
     parser.add_argument("--soak-streams", type=int, default=10_000)
     parser.add_argument(
         "--modes",
-        default="streaming,telemetry,responses,thinking,streaming off,offline,limits,"
-        "functions runtime",
+        default=ALL_MODES,
         help="comma-separated modes to run (default: all)",
     )
     args = parser.parse_args()
@@ -97,22 +56,65 @@ def main() -> int:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    from bench import report, soak
-
     RESULTS.mkdir(parents=True, exist_ok=True)
-    model_options = (
-        "--chunks", str(args.chunks),
-        "--chunk-gap-ms", str(args.chunk_gap_ms),
-        "--first-token-ms", str(args.first_token_ms),
-    )  # fmt: skip
     scale = 0.2 if args.quick else 1.0
-    scenarios = [
+    scenarios = _scenarios(scale)
+    results = _run_header(args)
+    wanted = {m.strip() for m in args.modes.split(",")}
+    print("Benchmarks: the stand-in model alone (floor) and the app in front of it", flush=True)
+    with ExitStack() as stack:
+        model = stack.enter_context(processes.model_server(*_model_options(args)))
+        floor, floors = model_floors(model.url)
+        chat = {
+            "OPENAI_BASE_URL": model.base_url,
+            "OPENAI_API_KEY": "bench",
+            "OPENAI_CHAT_MODEL": "bench",
+        }
+        sink = stack.enter_context(processes.collector_server())
+        soak_streams = args.soak_streams if args.soak else 0
+        for mode, env in _app_modes(chat).items():
+            if mode in wanted:
+                app_floor = floors.get(mode, floor)
+                chosen = scenarios if mode == "streaming" else scenarios[1:3]
+                results.update(await _app_mode(mode, env, app_floor, model, chosen, soak_streams))
+        if "limits" in wanted:
+            results.update(await _limits(chat, scale))
+        if "functions runtime" in wanted:
+            from bench.functions_runtime import RUNTIME_MODE, runtime_scenarios
+
+            results[RUNTIME_MODE], results["soak, Functions runtime"] = await runtime_scenarios(
+                floor, model, chat, scenarios, soak_streams
+            )
+        results["cold_import"] = cold_import(RESULTS, chat)
+        print(f"\nCold import: {results['cold_import']}", flush=True)
+        if "telemetry" in wanted:
+            print("\nTelemetry: CPU per answer off, on, sampled", flush=True)
+            results["telemetry"] = telemetry_cost(sink.url)
+            print(f"  {results['telemetry']}", flush=True)
+    _write(results)
+    return 0
+
+
+def _scenarios(scale: float) -> list[Scenario]:
+    return [
         Scenario("1 stream", 1, max(5, int(20 * scale))),
         Scenario("100 concurrent", 100, int(300 * scale)),
         Scenario("500 concurrent", 500, int(1500 * scale)),
         Scenario("1000 concurrent", 1000, int(2000 * scale)),
     ]
-    results: dict[str, Any] = {
+
+
+def _model_options(args: argparse.Namespace) -> tuple[str, ...]:
+    return (
+        "--chunks", str(args.chunks),
+        "--chunk-gap-ms", str(args.chunk_gap_ms),
+        "--first-token-ms", str(args.first_token_ms),
+    )  # fmt: skip
+
+
+def _run_header(args: argparse.Namespace) -> dict[str, Any]:
+    """When, on what machine, and with what stand-in model the run measures."""
+    return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
@@ -125,91 +127,55 @@ async def _main(args: argparse.Namespace) -> int:
             "first_token_ms": args.first_token_ms,
         },
     }
-    print("Benchmarks: the stand-in model alone (floor) and the app in front of it", flush=True)
-    with ExitStack() as stack:
-        model = stack.enter_context(processes.model_server(*model_options))
-        host, model_port = "127.0.0.1", _port(model.url)
-        floor = Target(host, model_port, "/v1/chat/completions", model_body("bench"), b"[DONE]")
-        # The Responses API: the same answer as the service's events (larger, and more of
-        # them: created, in progress, output item and content part added, 40 text deltas,
-        # their done events, completed with the whole response).
-        responses_floor = Target(
-            host,
-            model_port,
-            "/v1/responses",
-            responses_body("bench"),
-            b"event: response.completed",
-            b"event: response.output_text.delta",
-        )
-        # A reasoning model: some 25 thinking deltas (streamed as steps) before the 40 words.
-        thinking_floor = Target(
-            host,
-            model_port,
-            "/v1/responses",
-            responses_body("bench", REASONING_MODEL),
-            b"event: response.completed",
-            b"event: response.output_text.delta",
-        )
-        chat = {
-            "OPENAI_BASE_URL": model.base_url,
-            "OPENAI_API_KEY": "bench",
-            "OPENAI_CHAT_MODEL": "bench",
-        }
-        sink = stack.enter_context(processes.collector_server())
-        modes = {
-            "streaming": chat,
-            "responses": {**chat, "OPENAI_API_STYLE": "responses"},
-            "thinking": {
-                **chat,
-                "OPENAI_API_STYLE": "responses",
-                "OPENAI_CHAT_MODEL": REASONING_MODEL,
-            },
-            "streaming off": {**chat, "CHAT_STREAMING": "false"},
-            "offline": {},
-        }
-        floors = {"responses": responses_floor, "thinking": thinking_floor}
-        wanted = {m.strip() for m in args.modes.split(",")}
-        for mode, env in modes.items():
-            if mode not in wanted:
-                continue
-            with processes.app_server(env) as app:
-                target = answer_target(app)
-                print(f"\nMode: {mode}", flush=True)
-                chosen = scenarios if mode == "streaming" else scenarios[1:3]
-                results[mode] = await run_scenarios(
-                    floors.get(mode, floor),
-                    target,
-                    model.process.popen.pid,
-                    app.process.popen.pid,
-                    chosen,
-                )
-                if mode == "streaming" and args.soak:
-                    print("\nSoak", flush=True)
-                    pid = app.process.popen.pid
-                    results["soak"] = await soak.run(target, pid, args.soak_streams)
-                    print(f"  {results['soak']}", flush=True)
-        model_env = chat
-        if "limits" in wanted:
-            results.update(await _limits(model_env, scale))
-        if "functions runtime" in wanted:
-            from bench.functions_runtime import RUNTIME_MODE, runtime_scenarios
 
-            results[RUNTIME_MODE], results["soak, Functions runtime"] = await runtime_scenarios(
-                floor, model, model_env, scenarios, args.soak_streams if args.soak else 0
-            )
-        results["cold_import"] = cold_import(RESULTS, model_env)
-        print(f"\nCold import: {results['cold_import']}", flush=True)
-        if "telemetry" in wanted:
-            print("\nTelemetry: CPU per answer off, on, sampled", flush=True)
-            results["telemetry"] = telemetry_cost(sink.url)
-            print(f"  {results['telemetry']}", flush=True)
+
+def _app_modes(chat: dict[str, str]) -> dict[str, dict[str, str]]:
+    """The app's environment in each mode measured against the floor."""
+    return {
+        "streaming": chat,
+        "responses": {**chat, "OPENAI_API_STYLE": "responses"},
+        "thinking": {**chat, "OPENAI_API_STYLE": "responses", "OPENAI_CHAT_MODEL": REASONING_MODEL},
+        "streaming off": {**chat, "CHAT_STREAMING": "false"},
+        "offline": {},
+    }
+
+
+async def _app_mode(
+    mode: str,
+    env: dict[str, str],
+    floor: Target,
+    model: processes.ModelServer,
+    scenarios: list[Scenario],
+    soak_streams: int,
+) -> dict[str, Any]:
+    """One mode's scenarios, app against floor; the streaming mode is also soaked if asked."""
+    from bench import soak
+
+    figures: dict[str, Any] = {}
+    with processes.app_server(env) as app:
+        target = answer_target(app)
+        print(f"\nMode: {mode}", flush=True)
+        app_pid = app.process.popen.pid
+        figures[mode] = await run_scenarios(
+            floor, target, model.process.popen.pid, app_pid, scenarios
+        )
+        if mode == "streaming" and soak_streams:
+            print("\nSoak", flush=True)
+            figures["soak"] = await soak.run(target, app_pid, soak_streams)
+            print(f"  {figures['soak']}", flush=True)
+    return figures
+
+
+def _write(results: dict[str, Any]) -> None:
+    """The raw figures as JSON and the summary as Markdown, under bench/results/."""
+    from bench import report
+
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"bench-{stamp}.json").write_text(json.dumps(results, indent=2))
     summary = report.markdown(results)
     (RESULTS / f"bench-{stamp}.md").write_text(summary)
     (RESULTS / "latest.md").write_text(summary)
     print("\n" + summary)
-    return 0
 
 
 async def _limits(env: dict[str, str], scale: float) -> dict[str, Any]:

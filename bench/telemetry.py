@@ -123,7 +123,7 @@ def main() -> int:
     parser.add_argument("--answers", type=int, default=ANSWERS)
     parser.add_argument("--against", type=Path, action="append", default=[])
     args = parser.parse_args()
-    from tests.support import processes
+    from standins import processes
 
     with processes.collector_server() as sink:
         roots = (ROOT, *(path.resolve() for path in args.against))

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 
-from tests.support import processes
-from tests.support.processes import AppServer, ModelServer, SearchServer
+from standins import processes
+from standins.processes import AppServer, ModelServer, SearchServer
 
 # Short budgets keep fault tests quick; the behaviour is the same as with the defaults. Under
 # 2 s, the retry budget fits exactly one wait of the stand-in's `Retry-After: 1`, even when its

@@ -8,6 +8,8 @@ import json
 import pytest
 from playwright.sync_api import Page, expect
 
+from standins.model_answers import answer_words
+from standins.waiting import wait_until
 from tests.support.ndjson import answer_text, citations, parse_lines, steps
 from tests.support.page import (
     answer_body,
@@ -17,8 +19,6 @@ from tests.support.page import (
     open_page,
     wait_until_answered,
 )
-from tests.support.standin_model_answers import answer_words
-from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 

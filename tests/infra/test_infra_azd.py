@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import stat
+from pathlib import Path
 
 import pytest
 import yaml
@@ -43,7 +44,16 @@ def test_function_package_leaves_out_the_page_tests_and_tooling(azure_yaml):
     funcignore = ROOT / ".funcignore"
     assert funcignore.is_file(), "without .funcignore the whole repository is uploaded"
     entries = {line.strip().rstrip("/") for line in funcignore.read_text().splitlines()}
-    for required in ("static_web", "tests", "infra", "scripts", "local.settings.json", ".env*"):
+    left_out = (
+        "static_web",
+        "tests",
+        "standins",
+        "bench",
+        "infra",
+        "scripts",
+        "local.settings.json",
+    )
+    for required in (*left_out, ".env*"):
         assert required in entries, f".funcignore does not leave out {required}"
     assert entries & {".venv", ".venv*"}, ".funcignore does not leave out the virtual environments"
 
@@ -63,15 +73,27 @@ def test_hooks_cover_provisioning_and_deployment(azure_yaml):
 def test_every_hook_script_exists_and_is_executable(azure_yaml):
     commands = list(hook_commands(azure_yaml))
     assert commands
-    for name, platform, shell, script in commands:
+    for name, platform, _, script in commands:
         assert script.is_file(), f"{name} ({platform}): {script} is missing"
         assert script.stat().st_mode & stat.S_IXUSR, f"{script} is not executable"
-        if platform == "posix":
-            assert shell == "sh"
-            assert script.read_text(encoding="utf-8").startswith("#!/bin/sh\n")
-        else:
-            assert shell == "pwsh"
-            assert script.suffix == ".ps1"
+
+
+def _scripts(azure_yaml, wanted: str) -> list[tuple[str, Path]]:
+    return [
+        (s, script) for _, platform, s, script in hook_commands(azure_yaml) if platform == wanted
+    ]
+
+
+def test_every_posix_hook_is_a_sh_script(azure_yaml):
+    posix = _scripts(azure_yaml, "posix")
+    assert {shell for shell, _ in posix} == {"sh"}
+    assert all(script.read_text(encoding="utf-8").startswith("#!/bin/sh\n") for _, script in posix)
+
+
+def test_every_windows_hook_is_a_powershell_script(azure_yaml):
+    windows = _scripts(azure_yaml, "windows")
+    assert {shell for shell, _ in windows} == {"pwsh"}
+    assert {script.suffix for _, script in windows} == {".ps1"}
 
 
 # --- The deploy guide ------------------------------------------------------------------------

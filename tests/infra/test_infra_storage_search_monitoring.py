@@ -4,8 +4,6 @@ the free plan."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 pytestmark = pytest.mark.infra
@@ -54,10 +52,7 @@ def test_search_has_no_managed_identity_so_every_tier_deploys(module_of, main):
     """The Free tier refuses a managed identity, and the service never uses one."""
     search = module_of("search")
     service = search.resource("Microsoft.Search/searchServices")
-    if "identity" in service.body:
-        # Only acceptable when the identity is left out on the Free tier.
-        identity = search.conditional(service.get("identity"))
-        assert "free" in json.dumps(identity["condition"])
+    assert "identity" not in service.body
     tiers = set(main.decorator("searchSkuName", "allowed"))
     assert "free" in tiers
     assert tiers == set(search.decorator("skuName", "allowed"))

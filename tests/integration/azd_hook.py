@@ -12,8 +12,8 @@ from pathlib import Path
 
 from azure.core.credentials import AccessToken
 
+from standins.management import StandInManagement
 from tests.integration.conftest import NOW, SUBSCRIPTION, TOKEN
-from tests.support.standin_management import StandInManagement
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,15 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import model_env, search_env
-from tests.support.ndjson import question
-from tests.support.processes import run_ingest
-from tests.support.standin_management import (
+from standins.management import (
     EMBEDDING_CAPABILITIES,
     StandInManagement,
     model_entry,
     running,
 )
+from standins.processes import run_ingest
+from tests.conftest import model_env, search_env
+from tests.support.ndjson import question
 
 # --- The model chooser: a region's model list --------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from standins.model_answers import embed, query_for
 from tests.conftest import search_env
 from tests.integration.conftest import INDEX, ask
 from tests.support.ndjson import (
@@ -18,7 +19,6 @@ from tests.support.ndjson import (
     read_until_step,
     steps,
 )
-from tests.support.standin_model_answers import embed, query_for
 
 
 def test_the_sdk_sends_the_model_query_as_text_and_its_embedding_as_a_vector(

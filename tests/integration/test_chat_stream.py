@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from standins.model_answers import answer_words
 from tests.support.ndjson import answer_text, parse_lines, question, steps
-from tests.support.standin_model_answers import answer_words
 
 
 def test_answers_with_ndjson_lines_ending_in_a_finish_reason(app_server):

@@ -11,6 +11,7 @@ from azure.core.exceptions import HttpResponseError
 from scripts.choose_models.asks import CHAT, EMBEDDINGS, Ask
 from scripts.choose_models.management import Subscription
 from scripts.choose_models.selection import NoFit, choose
+from standins.management import StandInManagement, model_entry
 from tests.integration.azd_hook import StaticToken
 from tests.integration.conftest import (
     LATER,
@@ -23,7 +24,6 @@ from tests.integration.conftest import (
     embedding,
     late_2026_region,
 )
-from tests.support.standin_management import StandInManagement, model_entry
 
 
 def offers(management: StandInManagement, region: str = REGION) -> list:

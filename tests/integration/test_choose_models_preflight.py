@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from standins.management import deployment, model_entry
 from tests.integration.azd_hook import env_sets, run_hook
 from tests.integration.conftest import LATER, SOON, embedding, late_2026_region
-from tests.support.standin_management import deployment, model_entry
 
 GROUP = "rg-dev"  # the environment "dev"'s resource group, as infra/main.bicep names it
 

@@ -11,6 +11,7 @@ from scripts.choose_models.catalog import Deployed
 from scripts.choose_models.management import Subscription
 from scripts.choose_models.quota import MIN_CAPACITY
 from scripts.choose_models.selection import Choice, NoFit, NoQuota, choose
+from standins.management import StandInManagement, deployment, model_entry
 from tests.integration.azd_hook import StaticToken
 from tests.integration.conftest import (
     LATER,
@@ -22,7 +23,6 @@ from tests.integration.conftest import (
     embedding,
     late_2026_region,
 )
-from tests.support.standin_management import StandInManagement, deployment, model_entry
 
 GROUP = "rg-dev"
 

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 import orjson
 import pytest
 
+from standins.processes import run_ingest
+from standins.waiting import wait_until
 from tests.conftest import search_env
 from tests.support.ndjson import question
-from tests.support.processes import run_ingest
-from tests.support.waiting import wait_until
 
 # Long upstream timeouts: an abort seen by the stand-ins comes from the client leaving.
 PATIENT = {"CHAT_MODEL_TIMEOUT_SECONDS": "60", "CHAT_SEARCH_TIMEOUT_SECONDS": "60"}

@@ -6,9 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from standins.model_answers import MALFORMED_EVENTS
+from standins.waiting import wait_until
 from tests.support.ndjson import answer_text, failure, live_lines, parse_lines, question, steps
-from tests.support.standin_model_answers import MALFORMED_EVENTS
-from tests.support.waiting import wait_until
 
 
 def test_a_rate_limited_model_gives_429_with_retry_after(app_server, model_server):

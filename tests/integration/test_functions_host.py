@@ -1,5 +1,5 @@
 """The app inside the real Azure Functions Python runtime (`azure-functions-runtime`, Python
-3.13+), driven by the stand-in Functions host (`tests/support/functions_host.py`) as the host
+3.13+), driven by the stand-in Functions host (`standins/functions_host.py`) as the host
 drives it in Azure: worker initialisation, indexing, loading, one invocation per request, and
 each HTTP request sent to the runtime's own HTTP server with its invocation id."""
 
@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from standins import processes
+from standins.processes import FUNCTIONS_PYTHON, ROOT
+from standins.waiting import wait_until
 from tests.conftest import model_env
-from tests.support import processes
 from tests.support.ndjson import answer_text, parse_lines, question
-from tests.support.processes import FUNCTIONS_PYTHON, ROOT
-from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.skipif(
     not FUNCTIONS_PYTHON.exists(),
@@ -197,7 +197,7 @@ def test_a_function_signature_the_runtime_rejects_stops_the_host(tmp_path):
         [
             str(FUNCTIONS_PYTHON),
             "-m",
-            "tests.support.functions_host",
+            "standins.functions_host",
             "--port",
             "0",
             "--app-dir",

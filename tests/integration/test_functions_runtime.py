@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.support.processes import ROOT
+from standins.processes import ROOT
 
 RUNTIME_PYTHON = ROOT / ".venv-functions" / "bin" / "python"
 
@@ -52,6 +52,6 @@ def test_the_runtime_loads_the_classic_functions_without_http_streaming():
     for function in loaded["functions"].values():
         assert function == {
             "http": True,
-            "request": "azure.functions._http.HttpRequest",
-            "response": "azure.functions._http.HttpResponse",
+            "request": "azure.functions.HttpRequest",
+            "response": "azure.functions.HttpResponse",
         }

@@ -8,9 +8,9 @@ import subprocess
 
 import pytest
 
+from standins.processes import ROOT, run_ingest
 from tests.conftest import model_env, search_env
 from tests.support.pdf import make_pdf
-from tests.support.processes import ROOT, run_ingest
 
 _names = itertools.count()
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from standins.waiting import wait_until
 from tests.support.ndjson import live_lines, parse_lines, question, read_until_step
-from tests.support.waiting import wait_until
 
 STREAM = "/api/chat/stream"
 

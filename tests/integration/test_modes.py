@@ -8,8 +8,8 @@ import sys
 import httpx
 import pytest
 
+from standins import processes
 from tests.conftest import FAST_FAULTS
-from tests.support import processes
 from tests.support.ndjson import answer_text, citations, parse_lines, question, steps
 
 

@@ -219,10 +219,20 @@ def test_an_event_of_an_unexpected_shape_ends_the_stream_with_an_error_line(
 
     # An error line, or an error status if it came within the opening window; never a 500.
     assert failure(response)["code"] == "model_error"
-    if response.status_code == 200:
-        lines = parse_lines(response.content)[:-1]
-        assert all(isinstance(line["delta"].get("content", ""), str) for line in lines)
     assert "Traceback" not in app.log()
+
+
+@pytest.mark.parametrize("api", ["responses", "chat"])
+def test_an_event_of_an_unexpected_shape_never_reaches_the_answer_text(
+    reasoning_app, app_server, api
+):
+    app = reasoning_app if api == "responses" else app_server
+
+    response = httpx.post(app.url + "/api/chat/stream", json=question("Odd #garbled"), timeout=30)
+
+    # Every line before the failure (none, when it was told by an error status) carries text only.
+    before_failure = parse_lines(response.content)[:-1]
+    assert all(isinstance(line["delta"].get("content", ""), str) for line in before_failure)
 
 
 @pytest.fixture(scope="module")

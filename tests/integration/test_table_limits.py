@@ -13,10 +13,10 @@ import pytest
 
 from chat_api.limits import StoreUnavailable
 from chat_api.limits.table import TableStore, create_table_store
-from tests.support import azurite
-from tests.support.azurite import Azurite
+from standins import azurite
+from standins.azurite import Azurite
+from standins.waiting import PATIENCE_SECONDS
 from tests.support.ndjson import question
-from tests.support.waiting import PATIENCE_SECONDS
 
 pytestmark = pytest.mark.skipif(
     not azurite.available(), reason="Azurite is not installed (make test installs it)"

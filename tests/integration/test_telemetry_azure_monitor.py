@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from standins import processes
+from standins.appinsights import IDENTITY_HEADER, TOKEN, AppInsights, app_insights
+from standins.processes import AppServer, ModelServer
+from standins.waiting import wait_until
 from tests.conftest import model_env
-from tests.support import processes
 from tests.support.ndjson import question
 from tests.support.polling import wait_for
-from tests.support.processes import AppServer, ModelServer
-from tests.support.standin_appinsights import IDENTITY_HEADER, TOKEN, AppInsights, app_insights
-from tests.support.waiting import wait_until
 
 CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 

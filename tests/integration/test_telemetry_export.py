@@ -13,13 +13,13 @@ import orjson
 import pytest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from standins import processes
+from standins.collector import Collector, collector
+from standins.model_answers import answer_words
+from standins.processes import AppServer, ModelServer
 from tests.conftest import model_env
-from tests.support import processes
 from tests.support.ndjson import question
 from tests.support.polling import wait_for
-from tests.support.processes import AppServer, ModelServer
-from tests.support.standin_collector import Collector, collector
-from tests.support.standin_model_answers import answer_words
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"

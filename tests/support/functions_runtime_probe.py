@@ -17,6 +17,22 @@ from azure_functions_runtime.functions import Registry  # noqa: E402
 from azure_functions_runtime.loader import index_function_app  # noqa: E402
 
 
+def _public_name(pytype: type) -> str:
+    """The public name of the type the runtime binds, found by identity with the public classes
+    (the classic ones live in a private module of azure.functions)."""
+    import azure.functions as func
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    public = {
+        func.HttpRequest: "azure.functions.HttpRequest",
+        func.HttpResponse: "azure.functions.HttpResponse",
+        Request: "starlette.requests.Request",
+        Response: "starlette.responses.Response",
+    }
+    return public.get(pytype, f"not a public HTTP type: {pytype!r}")
+
+
 def main() -> None:
     meta.load_binding_registry()
     # The worker's protobuf enum values the registry compares bindings with.
@@ -30,8 +46,8 @@ def main() -> None:
         response = info.return_type.pytype
         found[info.name] = {
             "http": info.is_http_func,
-            "request": f"{request.__module__}.{request.__qualname__}",
-            "response": f"{response.__module__}.{response.__qualname__}",
+            "request": _public_name(request),
+            "response": _public_name(response),
         }
     from azurefunctions.extensions.base import HttpV2FeatureChecker
 

@@ -22,9 +22,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from chat_api.prompt import QUERY_SYSTEM
+from standins.model_answers import query_for
 from tests.support.openai_mock_chat import chunks_for, completion_for, embeddings_for, sse
 from tests.support.openai_mock_responses import response_events_for, response_for, response_sse
-from tests.support.standin_model_answers import query_for
 
 Answer = Callable[[list[dict[str, Any]]], str]
 

@@ -16,7 +16,7 @@ from openai.types.chat.chat_completion_message import ChatCompletionMessage
 from openai.types.completion_usage import CompletionUsage
 from openai.types.create_embedding_response import Usage as EmbeddingUsage
 
-from tests.support.standin_model_answers import embed
+from standins.model_answers import embed
 
 
 def embeddings_for(texts: list[str], model: str) -> CreateEmbeddingResponse:

@@ -10,9 +10,9 @@ from chat_api.hosts import ModelHost, Prompt, create_host, openai_compatible
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, Telemetry
+from tests.support.model_hosts import PROMPT
 from tests.support.openai_mock import MockModel
 from tests.support.search_mock import FakeSearch
-from tests.unit.model_hosts import PROMPT
 
 
 @pytest.fixture

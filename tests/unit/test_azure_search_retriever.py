@@ -9,6 +9,8 @@ import logging
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -16,14 +18,15 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
     ServiceRequestError,
 )
+from azure.search.documents.aio import SearchClient
 from azure.search.documents.models import QueryCaptionResult, VectorizedQuery
 
 from chat_api.errors import ChatError
 from chat_api.retrieval import Passage
 from chat_api.retrieval.azure_search import SELECT, create_retriever
 from chat_api.settings import Settings
+from standins.model_answers import embed
 from tests.support.search_mock import DOCUMENTS
-from tests.support.standin_model_answers import embed
 
 SETTINGS = Settings(
     model_host="openai",
@@ -31,7 +34,8 @@ SETTINGS = Settings(
     retrieval="azure",
     azure_search_endpoint="https://search.example.net",
     azure_search_api_key="search-key",
-    search_timeout_seconds=0.5,
+    # Generous: a busy machine must not turn a slow first call into a timeout.
+    search_timeout_seconds=10,
 )
 
 
@@ -167,10 +171,11 @@ async def test_a_failed_search_is_search_unavailable_without_detail(
 
 async def test_a_search_that_hangs_is_cut_at_the_timeout(opened, mock_model, fake_search):
     fake_search.hang = True
+    retriever = _retriever(opened, _with(search_timeout_seconds=0.5))
 
     with pytest.raises(ChatError) as caught:
         # The bound only stops a hang; the retriever's own 0.5 s timeout is what ends it.
-        await asyncio.wait_for(_retriever(opened).search("plans", top=3), timeout=30)
+        await asyncio.wait_for(retriever.search("plans", top=3), timeout=30)
 
     assert caught.value.code == "search_unavailable"
     assert "in time" in caught.value.message
@@ -197,25 +202,43 @@ async def test_a_model_without_that_embedding_model_leaves_a_text_search(
     assert len(found) == 2
 
 
-def test_an_api_key_is_sent_as_a_key_credential(opened, mock_model):
-    retriever = _retriever(opened)
+async def test_an_api_key_is_sent_with_each_search(opened, mock_model):
+    keys: list[str | None] = []
 
-    assert isinstance(retriever.client._config.credential, AzureKeyCredential)
+    async def search_service(request: web.Request) -> web.Response:
+        keys.append(request.headers.get("api-key"))
+        return web.json_response({"value": []})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", search_service)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    endpoint = str(server.make_url("")).rstrip("/")
+    retriever = _retriever(opened, _with(azure_search_endpoint=endpoint))
+    try:
+        await retriever.search("plans", top=3)
+    finally:
+        await retriever.aclose()
+        await server.close()
+
+    assert keys == ["search-key"]
 
 
-def test_keyless_uses_the_default_credential_with_the_managed_identity(
+async def test_keyless_search_asks_the_managed_identity_for_a_search_token(
     opened, mock_model, monkeypatch
 ):
     import azure.identity.aio
 
     created: list[dict[str, Any]] = []
+    asked: list[tuple[str, ...]] = []
 
     class Credential:
         def __init__(self, **kwargs: Any) -> None:
             created.append(kwargs)
 
-        async def get_token(self, *scopes: str, **kwargs: Any):  # pragma: no cover
-            raise AssertionError("not called in this test")
+        async def get_token(self, *scopes: str, **kwargs: Any):
+            asked.append(scopes)
+            raise ClientAuthenticationError("no token in this test")
 
         async def close(self) -> None:
             return None
@@ -223,11 +246,19 @@ def test_keyless_uses_the_default_credential_with_the_managed_identity(
     monkeypatch.setattr(azure.identity.aio, "DefaultAzureCredential", Credential)
 
     retriever = _retriever(
-        opened, _with(azure_search_api_key="", azure_client_id="identity-client-id")
+        opened,
+        _with(
+            azure_search_api_key="",
+            azure_client_id="identity-client-id",
+        ),
     )
 
+    with pytest.raises(ChatError):
+        await retriever.search("plans", top=3)
+    await retriever.aclose()
+
     assert created == [{"managed_identity_client_id": "identity-client-id"}]
-    assert isinstance(retriever.client._config.credential._credential, Credential)
+    assert asked == [("https://search.azure.com/.default",)]
 
 
 def _with(**changes: Any) -> Settings:
@@ -244,8 +275,10 @@ async def test_a_refused_ranker_is_asked_for_again_only_after_the_pause(opened, 
     from chat_api.retrieval import azure_search
 
     now = [0.0]
-    retriever = _retriever(opened, _with(azure_search_semantic_ranker=True))
-    retriever._clock = lambda: now[0]
+    client = SearchClient(SETTINGS.azure_search_endpoint, "kb", AzureKeyCredential("search-key"))
+    retriever = azure_search.AzureSearchRetriever(
+        client, embed=None, semantic_ranker=True, clock=lambda: now[0]
+    )
     fake_search.semantic_error = _ranker_refused()
 
     first = await retriever.search("plans", top=3)

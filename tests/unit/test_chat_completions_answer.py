@@ -15,7 +15,7 @@ from chat_api.errors import ChatError
 from chat_api.events import End, TextDelta
 from chat_api.hosts import Prompt
 from chat_api.settings import Settings
-from tests.unit.model_hosts import OPENAI
+from tests.support.model_hosts import OPENAI
 
 
 def _prompt(question: str = "What is NDJSON?") -> Prompt:

@@ -16,7 +16,7 @@ from chat_api.hosts import Prompt
 from chat_api.protocol import Message
 from chat_api.retrieval.azure_search import create_retriever
 from chat_api.settings import Settings
-from tests.support.standin_identity import TOKEN, StandInIdentity
+from standins.identity import TOKEN, StandInIdentity
 
 
 @pytest.fixture

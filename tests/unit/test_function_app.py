@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support.processes import ROOT
+from standins.processes import ROOT
 
 EXPECTED = {
     "chat_stream": ("chat/stream", ["POST"]),
@@ -19,6 +19,11 @@ EXPECTED = {
 
 _DESCRIBE = """
 import inspect, json, function_app
+import azure.functions as func
+from azurefunctions.extensions.http.fastapi import Request
+# The request type each function takes decides how the runtime binds it: the HTTP streaming
+# extension's Request, or the classic HttpRequest.
+REQUEST_TYPES = {Request: "streaming extension's Request", func.HttpRequest: "HttpRequest"}
 out = {}
 for f in function_app.app.get_functions():
     t = f.get_trigger()
@@ -27,7 +32,7 @@ for f in function_app.app.get_functions():
         "route": t.route,
         "methods": [str(getattr(m, "value", m)) for m in t.methods],
         "auth": str(getattr(t.auth_level, "value", t.auth_level)),
-        "request_type": arg.__module__ + "." + arg.__name__,
+        "request_type": REQUEST_TYPES.get(arg, repr(arg)),
         "async": inspect.iscoroutinefunction(f.get_user_function()),
     }
 print(json.dumps(out))
@@ -67,9 +72,7 @@ def test_every_function_is_anonymous_and_async(declared):
 def test_streaming_mode_takes_the_fastapi_request_and_classic_mode_the_functions_one(declared):
     streaming, functions = declared
 
-    expected = {"true": "starlette.requests.Request", "false": "azure.functions._http.HttpRequest"}[
-        streaming
-    ]
+    expected = {"true": "streaming extension's Request", "false": "HttpRequest"}[streaming]
     assert {f["request_type"] for f in functions.values()} == {expected}
 
 

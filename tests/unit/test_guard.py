@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.support.processes import ROOT
+from standins.processes import ROOT
 
 # Every ChatService entry point raises; the routes are called through the local host's app,
 # which serves function_app.py's functions as the Functions host does.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -39,11 +41,9 @@ async def _ingest_local(folder: Path, index: Path, **options) -> ingest.Summary:
 
 
 def _rows(index: Path) -> list[tuple]:
-    retriever = LocalRetriever.open(index)
-    try:
-        return sorted(retriever._db.execute("SELECT id, source, title, body, url FROM passages"))
-    finally:
-        retriever._db.close()
+    """The passages the index file holds, read as the file it is (SQLite)."""
+    with contextlib.closing(sqlite3.connect(index)) as db:
+        return sorted(db.execute("SELECT id, source, title, body, url FROM passages"))
 
 
 async def test_ingesting_the_same_files_twice_changes_nothing(kb, tmp_path):

@@ -14,8 +14,8 @@ from chat_api.errors import ChatError
 from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages
 from chat_api.protocol import Message
 from chat_api.settings import Settings
-from tests.support.standin_model_answers import embed
-from tests.unit.model_hosts import OPENAI, conversation
+from standins.model_answers import embed
+from tests.support.model_hosts import OPENAI, conversation
 
 
 async def test_the_search_query_is_one_non_streamed_call_with_the_query_prompt(opened, mock_model):

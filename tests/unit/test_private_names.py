@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ROOT
+from standins.processes import ROOT
 
 SCANNED = [ROOT / "function_app.py", *(ROOT / "chat_api").rglob("*.py")]
 SCANNED += [*(ROOT / "devhost").rglob("*.py"), *(ROOT / "bench").rglob("*.py")]

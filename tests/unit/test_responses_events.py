@@ -7,7 +7,7 @@ typed objects serialised as the service sends them, or a script of events."""
 from __future__ import annotations
 
 from chat_api.events import End, Step, TextDelta
-from tests.unit.model_hosts import (
+from tests.support.model_hosts import (
     PLAIN,
     REASONING,
     completed_event,
@@ -48,8 +48,13 @@ async def test_events_that_arrive_together_leave_as_one_line_each(collect, mock_
 
     events = await collect(REASONING)
 
-    assert [type(e).__name__ for e in events] == ["Step", "Step", "TextDelta", "End"]
-    assert [e.detail for e in events[:2]] == ["Reading the question.", "Choosing the words."]
+    thinking = [e.detail for e in events[:2] if isinstance(e, Step)]
+    assert thinking == ["Reading the question.", "Choosing the words."]
+    assert [e.text for e in events[2:3] if isinstance(e, TextDelta)] == [
+        "You asked: What is NDJSON?"
+    ]
+    assert isinstance(events[3], End)
+    assert len(events) == 4
 
 
 async def test_the_end_carries_usage_with_the_thinking_tokens_and_the_model(collect, mock_model):

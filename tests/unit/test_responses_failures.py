@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chat_api.errors import ChatError
-from tests.unit.model_hosts import REASONING, completed_event, responses_event, text_delta_event
+from tests.support.model_hosts import REASONING, completed_event, responses_event, text_delta_event
 
 
 @pytest.mark.parametrize(

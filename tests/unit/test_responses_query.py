@@ -9,7 +9,7 @@ import dataclasses
 
 from chat_api.prompt import QUERY_MAX_TOKENS, QUERY_SYSTEM
 from chat_api.protocol import Message
-from tests.unit.model_hosts import PLAIN, REASONING, conversation
+from tests.support.model_hosts import PLAIN, REASONING, conversation
 
 
 async def test_the_search_query_is_one_small_call_at_the_lowest_effort(opened, mock_model):

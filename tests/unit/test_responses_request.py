@@ -12,7 +12,7 @@ import pytest
 
 from chat_api.errors import ChatError
 from chat_api.events import End, Step
-from tests.unit.model_hosts import PLAIN, PROMPT, REASONING
+from tests.support.model_hosts import PLAIN, PROMPT, REASONING
 
 
 async def test_the_answer_is_one_streamed_unstored_call_to_responses(collect, mock_model):
@@ -69,7 +69,7 @@ async def test_another_model_gets_its_temperature_and_no_reasoning_options(colle
 async def test_azure_keyless_answers_through_the_v1_responses_endpoint(
     collect, mock_model, monkeypatch
 ):
-    from tests.support.standin_identity import TOKEN, StandInIdentity
+    from standins.identity import TOKEN, StandInIdentity
 
     identity = await StandInIdentity(client_id="the-apps-identity").start(monkeypatch)
     settings = dataclasses.replace(

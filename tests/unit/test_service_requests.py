@@ -11,7 +11,7 @@ from chat_api.errors import ChatError
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from tests.support.ndjson import question
-from tests.unit.scripted_host import ScriptedHost, json_bytes, scripted_service
+from tests.support.scripted_host import ScriptedHost, json_bytes, scripted_service
 
 
 def test_parse_accepts_a_conversation_and_its_overrides():

@@ -13,7 +13,7 @@ from chat_api import model_errors
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from tests.support.ndjson import question
-from tests.unit.scripted_host import ScriptedHost, json_bytes, scripted_service
+from tests.support.scripted_host import ScriptedHost, json_bytes, scripted_service
 
 
 async def _body(reply) -> bytes:

@@ -15,7 +15,7 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, create_telemetry
 from chat_api.telemetry.setup import ingestion_credential
-from tests.support.processes import ROOT
+from standins.processes import ROOT
 
 # Imports the app as the Functions worker does, answers one question offline, then lists the
 # telemetry modules loaded.

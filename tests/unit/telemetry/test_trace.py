@@ -19,7 +19,7 @@ from chat_api.service import ChatService
 from chat_api.settings import Settings
 from chat_api.telemetry.answer import AnswerTrace
 from tests.support.ndjson import question
-from tests.unit.scripted_host import ScriptedHost
+from tests.support.scripted_host import ScriptedHost
 from tests.unit.telemetry.recording import recorded_service, streamed_lines
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"

@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tests.support.standin_model_answers import MALFORMED_EVENTS, answer_words, query_for, seconds
-from tests.support.standin_model_calls import ModelCalls, error_response
+from standins.model_answers import MALFORMED_EVENTS, answer_words, query_for, seconds
+from standins.model_calls import ModelCalls, error_response
 
 
 def is_query_request(body: dict[str, Any]) -> bool:
@@ -124,9 +124,10 @@ class ChatCompletions(ModelCalls):
                     await response.write_eof()
                     c.completed += 1
                     return response
-                if index == 4 and "#garbled" in question:
-                    piece = 42  # type: ignore[assignment]  # not text: a broken or hostile server
-                await response.write(_chunk(model, created, delta={"content": piece}))
+                # Not text: a broken or hostile server.
+                garbled = index == 4 and "#garbled" in question
+                content: str | int = 42 if garbled else piece
+                await response.write(_chunk(model, created, delta={"content": content}))
             # A final chunk without a delta, as Azure sends with its content filter results.
             await response.write(_chunk(model, created, finish_reason=finish))
             usage = {

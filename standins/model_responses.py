@@ -2,7 +2,7 @@
 when the instructions ask for one), or the answer streamed event by event, a reasoning model's
 summary parts first when the request asks for summaries, cut at the length cap, held, failed or
 malformed where the question's directives ask for it. The events themselves are built by
-`standin_responses.py`.
+`model_response_stream.py`.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tests.support import standin_responses
-from tests.support.standin_model_answers import (
+from standins import model_response_stream
+from standins.model_answers import (
     answer_words,
     pieces_of,
     query_for,
     seconds,
     thoughts_for,
 )
-from tests.support.standin_model_calls import ModelCalls, error_response, message_text
-from tests.support.standin_responses import HIDDEN_REASONING_TOKENS, ResponseStream
+from standins.model_calls import ModelCalls, error_response, message_text
+from standins.model_response_stream import HIDDEN_REASONING_TOKENS, ResponseStream
 
 
 def _input_messages(value: object) -> list[dict[str, Any]]:
@@ -64,7 +64,7 @@ class ResponsesAPI(ModelCalls):
                 text = query_for(question)
             c.completed += 1
             return web.json_response(
-                standin_responses.finished_response(body, text),
+                model_response_stream.finished_response(body, text),
                 dumps=lambda v: orjson.dumps(v).decode(),
             )
         return await self._stream_response(request, body, question)
@@ -74,7 +74,7 @@ class ResponsesAPI(ModelCalls):
     ) -> web.StreamResponse:
         b = self.behaviour
         pieces, gap = self._answer(question)
-        reasoning = standin_responses.is_reasoning_model(str(body.get("model", "")))
+        reasoning = model_response_stream.is_reasoning_model(str(body.get("model", "")))
         summary = reasoning and bool((body.get("reasoning") or {}).get("summary"))
         thoughts = thoughts_for(question) if summary else []
         cap = body.get("max_output_tokens") or 1_000_000
@@ -116,7 +116,7 @@ class ResponsesAPI(ModelCalls):
                 if used >= cap:
                     text = "".join(said)
                     await write(stream.message_done(text, "incomplete"))
-                    tokens = standin_responses.usage(10, used, used - len(said))
+                    tokens = model_response_stream.usage(10, used, used - len(said))
                     await write(stream.incomplete(thoughts, text, tokens, "max_output_tokens"))
                     return await self._finished(response)
                 if await self._broke_off(request, index, question):
@@ -134,7 +134,7 @@ class ResponsesAPI(ModelCalls):
                 said.append(piece)
                 used += 1
             text = "".join(said)
-            tokens = standin_responses.usage(10, used, used - len(said))
+            tokens = model_response_stream.usage(10, used, used - len(said))
             if "#filter" in question:
                 await write(stream.incomplete(thoughts, text, tokens, "content_filter"))
                 return await self._finished(response)

@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.support import functions_protos as protos
-from tests.support.functions_worker import frame, read_message
+from standins import functions_protos as protos
+from standins.functions_worker import frame, read_message
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 HOST_VERSION = "4.1000.0-standin"
 
 
@@ -70,7 +70,7 @@ async def start_worker(app_dir: Path) -> tuple[WorkerChannel, asyncio.subprocess
     }
     worker = await asyncio.create_subprocess_exec(
         sys.executable,
-        *("-m", "tests.support.functions_worker", "--port", str(port)),
+        *("-m", "standins.functions_worker", "--port", str(port)),
         cwd=app_dir,
         env=env,
     )

@@ -12,6 +12,7 @@ from chat_api import model_errors
 from chat_api.errors import ChatError
 from chat_api.events import End, TextDelta
 from chat_api.hosts import Prompt
+from chat_api.protocol import Message
 from chat_api.service import ChatService
 from chat_api.settings import Limits, Settings
 
@@ -53,6 +54,13 @@ class ScriptedHost:
         if self.fail_at is not None and self.fail_at >= len(self.words):
             raise self.error
         yield End()
+
+    async def generate_query(self, messages: list[Message]) -> str:
+        """The last question as it stands: the script has no query model."""
+        return messages[-1].content
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        return []  # no embedding model
 
     async def aclose(self) -> None:
         return None

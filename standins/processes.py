@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
-from tests.support.waiting import wait_until
+from standins.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 _READY_PORT = re.compile(r"(?:READY port=|Chat app ready at http://[\d.]+:)(\d+)")
 
 # Settings that would make the app leave this machine are never inherited by test processes.
@@ -110,8 +110,32 @@ def _stop(process: Process) -> None:
         process.popen.stdout.close()
 
 
+class ControlledStandIn:
+    """What the tests ask a stand-in through the control routes it serves beside its API."""
+
+    @property
+    def url(self) -> str:
+        raise NotImplementedError
+
+    def stats(self) -> dict[str, Any]:
+        stats: dict[str, Any] = httpx.get(self.url + "/_stats", timeout=5).json()
+        return stats
+
+    def reset(self) -> None:
+        httpx.post(self.url + "/_reset", timeout=5)
+
+    def deny(self, count: int) -> None:
+        """Refuse the next `count` requests with 403, as before a role assignment applies."""
+        httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
+
+    def release(self) -> None:
+        """Let a held answer (`#held`, `#thinkheld`, `#queryheld`, `#lockstep`) send its next
+        part, or a held search (`#searchheld`) answer."""
+        httpx.post(self.url + "/_release", timeout=5)
+
+
 @dataclass
-class ModelServer:
+class ModelServer(ControlledStandIn):
     process: Process
 
     @property
@@ -123,24 +147,9 @@ class ModelServer:
         """What OPENAI_BASE_URL points at."""
         return self.process.url + "/v1"
 
-    def stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = httpx.get(self.url + "/_stats", timeout=5).json()
-        return stats
-
-    def reset(self) -> None:
-        httpx.post(self.url + "/_reset", timeout=5)
-
-    def deny(self, count: int) -> None:
-        """Refuse the next `count` requests with 403, as before a role assignment applies."""
-        httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
-
-    def release(self) -> None:
-        """Let a `#held`, `#thinkheld`, `#queryheld` or `#lockstep` answer send its next part."""
-        httpx.post(self.url + "/_release", timeout=5)
-
 
 @dataclass
-class SearchServer:
+class SearchServer(ControlledStandIn):
     process: Process
     api_key: str
 
@@ -148,21 +157,6 @@ class SearchServer:
     def url(self) -> str:
         """What AZURE_SEARCH_ENDPOINT points at."""
         return self.process.url
-
-    def stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = httpx.get(self.url + "/_stats", timeout=5).json()
-        return stats
-
-    def reset(self) -> None:
-        httpx.post(self.url + "/_reset", timeout=5)
-
-    def deny(self, count: int) -> None:
-        """Refuse the next `count` requests with 403, as before a role assignment applies."""
-        httpx.post(self.url + "/_deny", json={"count": count}, timeout=5)
-
-    def release(self) -> None:
-        """Let a `#searchheld` search answer."""
-        httpx.post(self.url + "/_release", timeout=5)
 
 
 @dataclass
@@ -185,7 +179,7 @@ class AppServer:
 
 @contextlib.contextmanager
 def model_server(*options: str, env: Mapping[str, str] | None = None) -> Iterator[ModelServer]:
-    process = _start(["-m", "tests.support.standin_model", "--port", "0", *options], env or {})
+    process = _start(["-m", "standins.model", "--port", "0", *options], env or {})
     try:
         yield ModelServer(process)
     finally:
@@ -194,9 +188,7 @@ def model_server(*options: str, env: Mapping[str, str] | None = None) -> Iterato
 
 @contextlib.contextmanager
 def search_server(api_key: str = "search-test-key") -> Iterator[SearchServer]:
-    process = _start(
-        ["-m", "tests.support.standin_search", "--port", "0", "--api-key", api_key], {}
-    )
+    process = _start(["-m", "standins.search", "--port", "0", "--api-key", api_key], {})
     try:
         yield SearchServer(process, api_key)
     finally:
@@ -216,7 +208,7 @@ NO_LIMITS = {
 @contextlib.contextmanager
 def collector_server() -> Iterator[Process]:
     """The stand-in OpenTelemetry collector as a process of its own: a sink for `make bench`."""
-    process = _start(["-m", "tests.support.standin_collector", "--port", "0"], {})
+    process = _start(["-m", "standins.collector", "--port", "0"], {})
     try:
         yield process
     finally:
@@ -241,7 +233,7 @@ FUNCTIONS_PYTHON = ROOT / ".venv-functions" / "bin" / "python"
 def functions_host(env: Mapping[str, str], *options: str) -> Iterator[AppServer]:
     """The app in the real Functions Python runtime, behind the stand-in Functions host."""
     process = _start(
-        ["-m", "tests.support.functions_host", "--port", "0", *options],
+        ["-m", "standins.functions_host", "--port", "0", *options],
         {**NO_LIMITS, **env},
         timeout=90,
         python=str(FUNCTIONS_PYTHON),

@@ -9,7 +9,7 @@ import math
 import re
 from typing import Any
 
-from tests.support.standin_search_index import Index
+from standins.search_index import Index
 
 _WORD = re.compile(r"\w+")
 RRF_K = 60

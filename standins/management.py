@@ -318,7 +318,7 @@ def running(standin: StandInManagement, ca_bundle: Path) -> Iterator[StandInMana
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         standin.base_url = f"https://127.0.0.1:{port}"
         ready.set()
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.support import standin_responses
-from tests.support.standin_model_answers import (
+from standins import model_response_stream
+from standins.model_answers import (
     MARKDOWN_ANSWER,
     XSS_ANSWER,
     answer_words,
@@ -101,7 +101,7 @@ class ModelCalls:
         """The call recorded, then what the service would answer instead of answering: a 400
         for a parameter the model refuses, or a fault the question asks for."""
         self._called(request, body)
-        refused = standin_responses.refused_parameter(body, api)
+        refused = model_response_stream.refused_parameter(body, api)
         if refused:
             return self._refuse(refused)
         return await self._fault(messages, question)

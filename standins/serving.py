@@ -14,6 +14,6 @@ async def serve(app: web.Application, host: str, port: int) -> None:
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=4096)
     await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    bound = runner.addresses[0][1]
     print(f"READY port={bound}", flush=True)
     await asyncio.Event().wait()

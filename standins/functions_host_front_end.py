@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.support import functions_protos as protos
-from tests.support.functions_host_startup import WorkerChannel
+from standins import functions_protos as protos
+from standins.functions_host_startup import WorkerChannel
 
 # Hop-by-hop headers, and those the front end sets itself.
 _NOT_FORWARDED = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}

@@ -2,7 +2,7 @@
 
 Chat completions stream as server-sent events with the shapes Azure OpenAI and OpenAI send
 (Azure's first chunk with empty `choices`, a chunk without `delta`, a usage chunk, `[DONE]`).
-`/responses` streams the Responses API's events (`standin_responses.py`): `response.created`,
+`/responses` streams the Responses API's events (`model_response_stream.py`): `response.created`,
 output items, a reasoning model's summary parts (`response.reasoning_summary_text.delta`) when
 the request asks for summaries, `response.output_text.delta`, then `response.completed` with
 usage (reasoning tokens included), `response.incomplete`, `response.failed` or `error`.
@@ -45,7 +45,7 @@ POST /_release lets a `#held`, `#thinkheld`, `#queryheld` or `#lockstep` answer 
 part.
 POST /_deny {"count": N} refuses the next N model calls (answers, queries, embeddings) with 403,
 as Azure OpenAI does until a new role assignment applies.
-Run: python -m tests.support.standin_model --port 0   (prints "READY port=N" when listening)
+Run: python -m standins.model --port 0   (prints "READY port=N" when listening)
 """
 
 from __future__ import annotations
@@ -58,11 +58,11 @@ import orjson
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from tests.support.serving import serve
-from tests.support.standin_model_answers import embed
-from tests.support.standin_model_calls import Behaviour, Counters, error_response
-from tests.support.standin_model_chat import ChatCompletions
-from tests.support.standin_model_responses import ResponsesAPI
+from standins.model_answers import embed
+from standins.model_calls import Behaviour, Counters, error_response
+from standins.model_chat import ChatCompletions
+from standins.model_responses import ResponsesAPI
+from standins.serving import serve
 
 
 class StandInModel(ChatCompletions, ResponsesAPI):

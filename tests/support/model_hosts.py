@@ -6,6 +6,7 @@ is in conftest.py."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
 import orjson
 
@@ -46,7 +47,7 @@ PROMPT = Prompt(
 
 # A conversation of alternating turns, the user's first, for the search query's calls.
 def conversation(*contents: str) -> list[Message]:
-    roles = ["user", "assistant"]
+    roles: list[Literal["user", "assistant"]] = ["user", "assistant"]
     return [Message(role=roles[i % 2], content=c) for i, c in enumerate(contents)]
 
 

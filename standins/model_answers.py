@@ -1,7 +1,7 @@
 """What the stand-in model says, whichever API it is asked through: the default answer, the
 canned ones a directive asks for (`#xss`, `#markdown`), the events of a shape no model should
 send (`#shape-X`), a reasoning model's thoughts, the search query it writes, and deterministic
-embeddings. The directives themselves are listed in `standin_model.py`.
+embeddings. The directives themselves are listed in `model.py`.
 """
 
 from __future__ import annotations

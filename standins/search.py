@@ -15,7 +15,7 @@ semantic queries is used up. POST /_deny {"count": N} refuses the next N request
 the service does until a new role assignment applies. GET /_stats tells what was asked (the
 search bodies, every request's method, path and api-version, document counts, searches abandoned
 by their caller); POST /_reset forgets the requests, not the data.
-Run: python -m tests.support.standin_search --port 0 --api-key KEY   (prints "READY port=N")
+Run: python -m standins.search --port 0 --api-key KEY   (prints "READY port=N")
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from tests.support import standin_search_ranking
-from tests.support.serving import serve
-from tests.support.standin_search_index import (
+from standins import search_ranking
+from standins.search_index import (
     Index,
     indexing_result,
     invalid_definition,
     invalid_document,
 )
+from standins.serving import serve
 
 _INDEX_PATH = re.compile(r"^/indexes\('([^']+)'\)(/.*)?$")
 
@@ -234,7 +234,7 @@ class StandInSearch:
             ]
             if body.get("semanticConfiguration") not in names:
                 return _error(400, "Unknown semantic configuration.")
-        return _json(standin_search_ranking.results(index, body, semantic))
+        return _json(search_ranking.results(index, body, semantic))
 
 
 def main() -> None:

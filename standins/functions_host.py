@@ -4,7 +4,7 @@ the way the host does, so requests reach `function_app.py` through the code that
 Azure.
 
 Run with the Python 3.13 environment (`.venv-functions`), from the app's folder:
-`python -m tests.support.functions_host --port 0`; prints `READY port=N` when it serves.
+`python -m standins.functions_host --port 0`; prints `READY port=N` when it serves.
 
 What it does, in the host's order (steps 1 to 3 in `functions_host_startup.py`, step 4 in
 `functions_host_front_end.py`):
@@ -36,9 +36,9 @@ import sys
 from pathlib import Path
 
 from devhost.server import route_prefix
-from tests.support.functions_host_front_end import FrontEnd, http_routes
-from tests.support.functions_host_startup import ROOT, HostError, initialise, start_worker
-from tests.support.serving import serve
+from standins.functions_host_front_end import FrontEnd, http_routes
+from standins.functions_host_startup import ROOT, HostError, initialise, start_worker
+from standins.serving import serve
 
 
 async def run(port: int, app_dir: Path) -> None:

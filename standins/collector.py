@@ -120,7 +120,7 @@ def collector() -> Iterator[Collector]:
 
 
 def main() -> None:
-    """`python -m tests.support.standin_collector --port 0`: serve until stopped (a local sink
+    """`python -m standins.collector --port 0`: serve until stopped (a local sink
     for `make bench`); prints "READY port=N" when listening."""
     import argparse
 

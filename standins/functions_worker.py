@@ -10,7 +10,7 @@ go back on the stream, and so do the log records of the process (`RpcLog` messag
 This module does the same over a loopback TCP connection that carries the same protobuf
 messages, each prefixed with its length (4 bytes, big-endian): gRPC itself is the host's and the
 proxy worker's transport, not what is under test. Run by `functions_host.py`:
-`python -m tests.support.functions_worker --host 127.0.0.1 --port P --worker-id W`.
+`python -m standins.functions_worker --host 127.0.0.1 --port P --worker-id W`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 
 import azure_functions_runtime as runtime
 
-from tests.support import functions_protos as protos
+from standins import functions_protos as protos
 
 _LENGTH = struct.Struct(">I")
 

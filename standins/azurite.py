@@ -1,5 +1,5 @@
 """Azurite, the Azure Storage emulator (npm package `azurite`, installed by `make test` from
-tests/support/azurite/package.json), serving the Table service on a loopback port it picks."""
+standins/azurite/package.json), serving the Table service on a loopback port it picks."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import processes
-from tests.support.waiting import wait_until
+from standins import processes
+from standins.waiting import wait_until
 
 FOLDER = Path(__file__).resolve().parent / "azurite"
 EXECUTABLE = FOLDER / "node_modules" / ".bin" / "azurite"
