@@ -35,6 +35,7 @@ from chat_api.usage import report_model_usage
 if TYPE_CHECKING:
     import openai
     from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.responses import ResponseInputParam
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,9 @@ class OpenAICompatibleHost:
                 client.responses.create(
                     model=self.model,
                     instructions=instructions,
-                    input=conversation,  # type: ignore[arg-type]
+                    # The same role/content messages as Chat Completions', which the
+                    # Responses API takes as its input items.
+                    input=cast("ResponseInputParam", conversation),
                     max_output_tokens=cap,
                     store=False,
                     stream=False,
