@@ -14,8 +14,8 @@ from chat_api import errors, runtime, wire
 from chat_api.disconnect import ClientLeft, unless_client_leaves
 from chat_api.guard import internal_error_line, reply_safely
 from chat_api.limits import client_address
-from chat_api.reply import Reply, error_reply
-from chat_api.service import CHAT_ROUTE, STREAM_ROUTE
+from chat_api.reply import Reply
+from chat_api.service import Body
 
 
 async def chat_stream(request: Request) -> Response:
@@ -29,12 +29,7 @@ async def chat(request: Request) -> Response:
 async def _answer(request: Request, *, streamed: bool) -> Reply:
     service = runtime.service()
     headers = request.headers
-    body = await read_body(request, service.settings.limits.max_body_bytes)
-    if isinstance(body, Reply):
-        if body.error is None:
-            return body
-        # Refused while the body was read: traced, with a reference, like any other refusal.
-        return service.refuse(STREAM_ROUTE if streamed else CHAT_ROUTE, body.error, headers)
+    body = await _body(request, service.settings.limits.max_body_bytes)
     content_type = headers.get("content-type")
     peer = request.client.host if request.client else None
     client = client_address(headers, peer, header=service.settings.client_address_header)
@@ -144,23 +139,37 @@ class _KeepAlive:
             self._sending.cancel()
 
 
-async def read_body(request: Request, limit: int) -> bytes | Reply:
-    """The body, or the error Reply as soon as it is known to be over `limit` bytes: a declared
-    length is checked before reading, a chunked body while it is read."""
+async def _body(request: Request, limit: int) -> Body:
+    """The body, read whole before anything else listens to the connection (the watch for a
+    client that leaves would take its chunks); a refusal while it is read is handed on, for the
+    service to answer, trace and log as any other."""
+    try:
+        return await read_body(request, limit)
+    except errors.ChatError as error:
+        return _raise(error)
+
+
+async def _raise(error: errors.ChatError) -> bytes:
+    raise error
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body; raises the ChatError as soon as it is known to be over `limit` bytes: a
+    declared length is checked before reading, a chunked body while it is read."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
-            return error_reply(errors.bad_request("Content-Length is not a number."))
+            raise errors.bad_request("Content-Length is not a number.")
         if int(declared) > limit:
-            return error_reply(errors.too_large(f"The request body is over {limit} bytes."))
+            raise errors.too_large(f"The request body is over {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                return error_reply(errors.too_large(f"The request body is over {limit} bytes."))
+                raise errors.too_large(f"The request body is over {limit} bytes.")
             chunks.append(chunk)
     except ClientDisconnect:
-        return error_reply(errors.client_disconnected())
+        raise errors.client_disconnected() from None
     return b"".join(chunks)

@@ -28,6 +28,20 @@ def _errors() -> dict[str, Any]:
 
 @cache
 def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Chat API",
+            "version": "1.0.0",
+            "description": "The Microsoft AI Chat Protocol over HTTP: streamed (NDJSON) and "
+            "buffered chat completions, optionally grounded in retrieved documents.",
+        },
+        "paths": _paths(),
+        "components": {"schemas": _schemas()},
+    }
+
+
+def _schemas() -> dict[str, Any]:
     _, schemas = models_json_schema(
         [
             (protocol.ChatRequest, "validation"),
@@ -38,69 +52,60 @@ def document() -> dict[str, Any]:
         ],
         ref_template=_REF,
     )
-    request_body = {"required": True, "content": _json("ChatRequest")}
+    found: dict[str, Any] = schemas["$defs"]
+    return found
+
+
+def _paths() -> dict[str, Any]:
     failures = _errors()
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Chat API",
-            "version": "1.0.0",
-            "description": "The Microsoft AI Chat Protocol over HTTP: streamed (NDJSON) and "
-            "buffered chat completions, optionally grounded in retrieved documents.",
-        },
-        "paths": {
-            "/api/chat/stream": {
-                "post": {
-                    "operationId": "chatStream",
-                    "summary": "Answer the last user message as a stream of NDJSON lines.",
-                    "requestBody": request_body,
-                    "responses": {
-                        "200": {
-                            "description": "One JSON object per line; the last line carries "
-                            "context.finish_reason, or is an error line when the answer failed.",
-                            "content": {
-                                "application/x-ndjson": {
-                                    "schema": {"$ref": _REF.format(model="StreamLine")}
-                                }
-                            },
-                        },
-                        **failures,
-                    },
-                }
-            },
-            "/api/chat": {
-                "post": {
-                    "operationId": "chat",
-                    "summary": "Answer the last user message as one completion.",
-                    "requestBody": request_body,
-                    "responses": {
-                        "200": {"description": "The answer.", "content": _json("Completion")},
-                        **failures,
-                    },
-                }
-            },
-            "/api/health": {
-                "get": {
-                    "operationId": "health",
-                    "summary": "What the service runs with; never a secret.",
-                    "responses": {"200": {"description": "Healthy.", "content": _json("Health")}},
-                }
-            },
-            "/api/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "summary": "This document.",
-                    "responses": {
-                        "200": {
-                            "description": "OpenAPI 3.1",
-                            "content": {"application/json": {"schema": {"type": "object"}}},
-                        }
-                    },
-                }
-            },
-        },
-        "components": {"schemas": schemas["$defs"]},
+    stream_lines = {
+        "description": "One JSON object per line; the last line carries "
+        "context.finish_reason, or is an error line when the answer failed.",
+        "content": {"application/x-ndjson": {"schema": {"$ref": _REF.format(model="StreamLine")}}},
     }
+    return {
+        "/api/chat/stream": _post(
+            "chatStream",
+            "Answer the last user message as a stream of NDJSON lines.",
+            "ChatRequest",
+            {"200": stream_lines, **failures},
+        ),
+        "/api/chat": _post(
+            "chat",
+            "Answer the last user message as one completion.",
+            "ChatRequest",
+            {"200": {"description": "The answer.", "content": _json("Completion")}, **failures},
+        ),
+        "/api/health": _get(
+            "health",
+            "What the service runs with; never a secret.",
+            {"description": "Healthy.", "content": _json("Health")},
+        ),
+        "/api/openapi.json": _get(
+            "openapi",
+            "This document.",
+            {
+                "description": "OpenAPI 3.1",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+        ),
+    }
+
+
+def _post(operation: str, summary: str, schema: str, responses: dict[str, Any]) -> dict[str, Any]:
+    request_body = {"required": True, "content": _json(schema)}
+    return {
+        "post": {
+            "operationId": operation,
+            "summary": summary,
+            "requestBody": request_body,
+            "responses": responses,
+        }
+    }
+
+
+def _get(operation: str, summary: str, ok: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {"operationId": operation, "summary": summary, "responses": {"200": ok}}}
 
 
 @cache

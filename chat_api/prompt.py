@@ -5,10 +5,9 @@ that fit (best first), then the newest history that fits."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from chat_api import errors
-from chat_api.hosts import Prompt
 from chat_api.protocol import Message
 from chat_api.retrieval import Passage
 from chat_api.retrieval.local import keywords
@@ -59,6 +58,17 @@ QUERY_MESSAGE_CHARS = 2000
 MIN_PASSAGE_TOKENS = 50
 QUERY_MAX_CHARS = 200
 _QUERY_PREFIX = re.compile(r"^(?:search\s+)?query\s*:\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """What a model host answers: chat messages ready for the API, plus the question and the
+    sources they were built from (the offline host answers from those alone)."""
+
+    messages: list[dict[str, str]]
+    question: str
+    sources: tuple[Passage, ...] = ()
+    temperature: float | None = None
 
 
 def estimate_tokens(text: str) -> int:

@@ -31,6 +31,9 @@ STREAM_ROUTE = "/api/chat/stream"
 # How a parsed request's events become its reply: streamed, as lines in one body, or whole.
 Respond = Callable[[ChatRequest, AsyncGenerator[Event, None], str], Awaitable[Reply]]
 CHAT_ROUTE = "/api/chat"
+# A request's body, or what reads it: a refusal while it is read (too large, the client gone)
+# raises the ChatError, answered as any other refusal.
+Body = bytes | Awaitable[bytes]
 
 
 async def _traced(trace: RequestTrace, work: Awaitable[Reply]) -> Reply:
@@ -144,7 +147,7 @@ class ChatService:
     async def stream(
         self,
         content_type: str | None,
-        body: bytes,
+        body: Body,
         headers: Mapping[str, str] | None = None,
         client: str | None = None,
     ) -> Reply:
@@ -154,7 +157,7 @@ class ChatService:
     async def buffered_stream(
         self,
         content_type: str | None,
-        body: bytes,
+        body: Body,
         headers: Mapping[str, str] | None = None,
         client: str | None = None,
     ) -> Reply:
@@ -165,7 +168,7 @@ class ChatService:
     async def complete(
         self,
         content_type: str | None,
-        body: bytes,
+        body: Body,
         headers: Mapping[str, str] | None = None,
         client: str | None = None,
     ) -> Reply:
@@ -176,7 +179,7 @@ class ChatService:
         self,
         route: str,
         content_type: str | None,
-        body: bytes,
+        body: Body,
         headers: Mapping[str, str] | None,
         client: str | None,
         respond: Respond,
@@ -190,13 +193,13 @@ class ChatService:
     async def _parse_and_respond(
         self,
         content_type: str | None,
-        body: bytes,
+        body: Body,
         client: str | None,
         trace: RequestTrace,
         respond: Respond,
     ) -> Reply:
         try:
-            request = self.parse(content_type, body)
+            request = self.parse(content_type, body if isinstance(body, bytes) else await body)
         except ChatError as error:
             return error_reply(error, trace.ref)
         return await respond(request, self.events(request, client, trace), trace.ref)
@@ -235,13 +238,6 @@ class ChatService:
                 return error_reply(event.error, event.ref)
             collected.append(event)
         return Reply(200, wire.completion_body(collected, request.sessionState))
-
-    def refuse(
-        self, route: str, error: ChatError, headers: Mapping[str, str] | None = None
-    ) -> Reply:
-        """A request refused before it reached the service (by the HTTP layer)."""
-        trace = self.telemetry.request(route, headers)
-        return trace.finish(error_reply(error, trace.ref))
 
     def health(self) -> Reply:
         # Only what the Health model lists: no address, identity, key or limit of the app.

@@ -32,7 +32,7 @@ def create_limiter(settings: Settings) -> Limiter:
 
         store = create_table_store(
             endpoint=settings.azure_storage_table_endpoint,
-            connection_string=settings.azure_storage_table_connection_string,
+            connection_string=settings.azure_storage_table_connection_string.get_secret_value(),
             table=settings.limits_table,
             client_id=settings.azure_client_id,
         )

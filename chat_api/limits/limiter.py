@@ -122,11 +122,10 @@ class Limiter:
             if quotas.answer_timeout_seconds:
                 events = within_deadline(events, quotas.answer_timeout_seconds, ref)
             async for event in events:
-                kind = type(event)
-                if kind is TextDelta:
-                    spent.chars += len(event.text)  # type: ignore[union-attr]
-                elif kind is End:
-                    spent.usage = total_tokens(event.usage)  # type: ignore[union-attr]
+                if type(event) is TextDelta:
+                    spent.chars += len(event.text)
+                elif type(event) is End:
+                    spent.usage = total_tokens(event.usage)
                 yield event
         finally:
             self._in_flight -= 1

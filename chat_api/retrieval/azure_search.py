@@ -18,7 +18,7 @@ from azure.search.documents.models import VectorizedQuery
 
 from chat_api import errors, upstream
 from chat_api.retrieval import Embed, Found, Passage
-from chat_api.settings import Settings
+from chat_api.settings import Settings, is_set
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ WITHOUT_RANKER_NOTE = (
 def search_credential(settings: Settings) -> tuple[Any, Callable[[], Awaitable[None]] | None]:
     """The key when one is set, else Microsoft Entra ID (the app's managed identity in Azure,
     the developer's az or azd login locally); with the close function it needs, if any."""
-    if settings.azure_search_api_key:
-        return AzureKeyCredential(settings.azure_search_api_key), None
+    if is_set(settings.azure_search_api_key):
+        return AzureKeyCredential(settings.azure_search_api_key.get_secret_value()), None
     from chat_api.credentials import default_credential
 
     credential = default_credential(settings.azure_client_id, "Azure AI Search")

@@ -14,7 +14,7 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 
-from chat_api.settings import Settings
+from chat_api.settings import Settings, is_set
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def start_exporters(settings: Settings) -> Callable[[], None]:
         os.environ["OTEL_TRACES_SAMPLER"] = DEFAULT_SAMPLER
         os.environ.setdefault("OTEL_TRACES_SAMPLER_ARG", "1.0")  # said, or the SDK warns
     resource = Resource.create({SERVICE_NAME: settings.telemetry_service_name})
-    if settings.applicationinsights_connection_string:
+    if is_set(settings.applicationinsights_connection_string):
         _azure_monitor(settings, resource)
     else:
         _otlp_only(resource)
@@ -76,7 +76,7 @@ def _azure_monitor(settings: Settings, resource: Resource) -> None:
     from azure.monitor.opentelemetry import configure_azure_monitor
 
     configure_azure_monitor(
-        connection_string=settings.applicationinsights_connection_string,
+        connection_string=settings.applicationinsights_connection_string.get_secret_value(),
         credential=ingestion_credential(settings.applicationinsights_authentication),
         resource=resource,
         instrumentation_options={name: {"enabled": False} for name in _UNINSTRUMENTED},
@@ -163,7 +163,7 @@ def _shutdown() -> None:
 
 def _destinations(settings: Settings) -> str:
     names = []
-    if settings.applicationinsights_connection_string:
+    if is_set(settings.applicationinsights_connection_string):
         names.append("Application Insights")
     if settings.otlp_endpoint:
         names.append("an OpenTelemetry collector (OTLP/HTTP)")

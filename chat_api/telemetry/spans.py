@@ -24,6 +24,10 @@ from chat_api.events import End
 from chat_api.telemetry import Stage
 
 if TYPE_CHECKING:
+    from contextvars import Token
+
+    from opentelemetry.context import Context
+
     from chat_api.telemetry.instruments import Instruments, Recording
 
 UPSTREAM_KEY = otel_context.create_key("chat.upstream")  # the answer's `UpstreamReport`
@@ -65,7 +69,7 @@ class StageSpan(Stage):
             attributes[content[0]] = content[1]
         self._output = output
         self._span: Span = trace.INVALID_SPAN
-        self._token: object = None
+        self._token: Token[Context] | None = None
 
     def __enter__(self) -> StageSpan:
         self._span = self._recording.tracer.start_span(
@@ -78,7 +82,8 @@ class StageSpan(Stage):
         return self
 
     def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        otel_context.detach(self._token)  # type: ignore[arg-type]
+        if self._token is not None:
+            otel_context.detach(self._token)
         if isinstance(error, BaseException):
             record_failure(self._span, error)
         self._span.end()

@@ -5,12 +5,12 @@ is in conftest.py."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Literal
 
 import orjson
+from pydantic import SecretStr
 
-from chat_api.hosts import Prompt
+from chat_api.prompt import Prompt
 from chat_api.protocol import Message
 from chat_api.settings import Settings
 
@@ -19,7 +19,7 @@ OPENAI = Settings(
     model_host="openai",
     model_api="chat",
     openai_chat_model="llama3.1",
-    openai_api_key="sk-test",
+    openai_api_key=SecretStr("sk-test"),
     model_retry_seconds=5,
 )
 
@@ -27,13 +27,13 @@ OPENAI = Settings(
 REASONING = Settings(
     model_host="openai",
     model_api="responses",
-    openai_api_key="sk-test",
+    openai_api_key=SecretStr("sk-test"),
     openai_chat_model="gpt-5.4-mini",
     reasoning_model=True,
     reasoning_effort="low",
     model_retry_seconds=0,
 )
-PLAIN = dataclasses.replace(REASONING, openai_chat_model="gpt-4.1-mini", reasoning_model=False)
+PLAIN = REASONING.model_copy(update=dict(openai_chat_model="gpt-4.1-mini", reasoning_model=False))
 PROMPT = Prompt(
     messages=[
         {"role": "system", "content": "Be brief."},

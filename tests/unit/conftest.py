@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from azure.search.documents.aio import SearchClient
 
-from chat_api.hosts import ModelHost, Prompt, create_host, openai_compatible
+from chat_api.hosts import ModelHost, create_host, openai_compatible
+from chat_api.prompt import Prompt
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, Telemetry

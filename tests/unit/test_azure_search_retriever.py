@@ -4,7 +4,6 @@ query's embedding comes from the real OpenAI-compatible host over the mocked mod
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from typing import Any
 
@@ -262,7 +261,7 @@ async def test_keyless_search_asks_the_managed_identity_for_a_search_token(
 
 
 def _with(**changes: Any) -> Settings:
-    return dataclasses.replace(SETTINGS, **changes)
+    return Settings.model_validate({**SETTINGS.model_dump(), **changes})
 
 
 def _ranker_refused() -> HttpResponseError:

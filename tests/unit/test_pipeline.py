@@ -39,7 +39,7 @@ WITHIN_THE_WINDOW = 30.0
 
 
 def _service(opened, **changes) -> ChatService:
-    return opened.service(dataclasses.replace(SETTINGS, **changes))
+    return opened.service(SETTINGS.model_copy(update=changes))
 
 
 async def _stream(service: ChatService, body: dict) -> tuple[int, list[dict]]:
