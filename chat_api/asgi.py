@@ -42,6 +42,18 @@ async def _answer(request: Request, *, streamed: bool) -> Reply:
         return Reply(499, b"")  # never sent: the connection is gone
 
 
+async def feedback(request: Request) -> Response:
+    async def rate() -> Reply:
+        service = runtime.service()
+        headers = request.headers
+        peer = request.client.host if request.client else None
+        client = client_address(headers, peer, header=service.settings.client_address_header)
+        body = await _body(request, service.settings.limits.max_body_bytes)
+        return await service.feedback(headers.get("content-type"), body, headers, client)
+
+    return to_response(await reply_safely(rate))
+
+
 async def health(request: Request) -> Response:
     return to_response(await reply_safely(lambda: runtime.service().health()))
 

@@ -11,6 +11,8 @@ from pydantic.json_schema import models_json_schema
 from chat_api import errors, protocol
 
 _REF = "#/components/schemas/{model}"
+# What a rating may be answered with: bad input, over a limit, a failure of the app.
+FEEDBACK_FAILURES = ("400", "413", "415", "429", "500")
 
 
 def _json(schema: str) -> dict[str, Any]:
@@ -45,6 +47,7 @@ def _schemas() -> dict[str, Any]:
     _, schemas = models_json_schema(
         [
             (protocol.ChatRequest, "validation"),
+            (protocol.FeedbackRequest, "validation"),
             (protocol.Completion, "serialization"),
             (protocol.StreamLine, "serialization"),
             (protocol.ErrorBody, "serialization"),
@@ -75,6 +78,15 @@ def _paths() -> dict[str, Any]:
             "Answer the last user message as one completion.",
             "ChatRequest",
             {"200": {"description": "The answer.", "content": _json("Completion")}, **failures},
+        ),
+        "/api/feedback": _post(
+            "feedback",
+            "Rate an answer (by its context.answer_id), with an optional short comment.",
+            "FeedbackRequest",
+            {
+                "204": {"description": "The rating is kept."},
+                **{status: failures[status] for status in FEEDBACK_FAILURES},
+            },
         ),
         "/api/health": _get(
             "health",

@@ -8,12 +8,13 @@ answers from it. Each stage is a progress step, with the milliseconds since the 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 
 from chat_api import errors, model_errors
-from chat_api.events import Citation, Citations, Event, Failure, Step, close_events
+from chat_api.events import Citation, Citations, End, Event, Failure, Step, close_events
 from chat_api.hosts import ModelHost
 from chat_api.prompt import Prompt, build_prompt, ensure_question_fits
 from chat_api.protocol import ChatRequest
@@ -65,6 +66,8 @@ async def stream_chat(
             async for event in answer:
                 if type(event) is Step:  # the model's thinking, timed like every other step
                     event = replace(event, elapsed_ms=_ms(started))
+                elif type(event) is End:  # a complete answer: feedback refers to it by its id
+                    event = replace(event, answer_id=secrets.token_hex(12))
                 yield event
         finally:
             await close_events(answer)  # the model's connection closes now if the client left
@@ -86,7 +89,7 @@ async def _search(
 ) -> AsyncGenerator[Step, None]:
     """The search query, the search and what it found, as progress steps; the passages found
     are added to `sources`. A failed search raises, unless the settings say to go on."""
-    overrides = request.context.overrides
+    overrides, page = request.context.overrides, request.context.page
     with trace.query_stage(host.model, request.messages[-1].content) as stage, calls.counting():
         query = await host.generate_query(request.messages)
         stage.result(query)
@@ -97,6 +100,7 @@ async def _search(
                 query,
                 top=overrides.top or settings.retrieval_top,
                 semantic_ranker=overrides.semantic_ranker,
+                page=page.url if page is not None else "",
             )
             stage.result(count=len(found))
     except errors.ChatError as error:
@@ -119,6 +123,7 @@ def _prompt(request: ChatRequest, settings: Settings, sources: list[Passage]) ->
         sources,
         budget_tokens=settings.limits.max_history_tokens,
         temperature=settings.temperature if temperature is None else temperature,
+        page=request.context.page,
     )
 
 

@@ -90,7 +90,7 @@ class Limits(BaseModel):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        frozen=True, validate_by_name=True, str_strip_whitespace=True, extra="ignore"
+        frozen=True, validate_by_name=True, str_strip_whitespace=True, extra="forbid"
     )
 
     streaming: bool = _variable(True, "CHAT_STREAMING")
@@ -272,7 +272,8 @@ class Settings(BaseSettings):
         malformed, or a combination that cannot work, raises SettingsError naming the variable."""
         variables = _read(os.environ if env is None else env)
         try:
-            return cls.model_validate({**_with_derived_defaults(variables), "limits": variables})
+            limits = {name: variables.pop(name) for name in _names(Limits) if name in variables}
+            return cls.model_validate({**_with_derived_defaults(variables), "limits": limits})
         except ValidationError as error:
             raise SettingsError(_explain(error)) from None
 
@@ -285,15 +286,15 @@ def is_reasoning_model(name: str) -> bool:
     return bool(_REASONING_NAME.search(name))
 
 
-def _variable_names() -> tuple[str, ...]:
-    names = [field.validation_alias for field in Settings.model_fields.values()]
-    names += [field.validation_alias for field in Limits.model_fields.values()]
+def _names(model: type[BaseModel]) -> tuple[str, ...]:
+    """The variables a model's fields are read from."""
+    names = (field.validation_alias for field in model.model_fields.values())
     return tuple(name for name in names if isinstance(name, str))
 
 
 def _read(env: Mapping[str, str]) -> dict[str, str]:
     """Every variable the settings declare that is set and not blank (blank is unset)."""
-    variables = {name: env.get(name, "").strip() for name in _variable_names()}
+    variables = {name: env.get(name, "").strip() for name in (*_names(Settings), *_names(Limits))}
     variables = {name: value for name, value in variables.items() if value}
     if env.get(_APP_SERVICE):
         variables[_APP_SERVICE] = "set"

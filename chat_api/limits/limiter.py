@@ -135,6 +135,11 @@ class Limiter:
 
     # ---- Before: admission ---------------------------------------------------------------------
 
+    async def admit(self, address: str | None) -> ChatError | None:
+        """Count a request that is not an answer (a rating of one) against its client's limits,
+        as an answer's is counted; the refusal when the client is over one."""
+        return await self._admit(client_key(address))
+
     async def _admit(self, key: str) -> ChatError | None:
         now = self._clock()
         blocked = self._blocked.get(key)

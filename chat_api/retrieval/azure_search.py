@@ -17,7 +17,7 @@ from azure.search.documents.aio import SearchClient
 from azure.search.documents.models import VectorizedQuery
 
 from chat_api import errors, upstream
-from chat_api.retrieval import Embed, Found, Passage
+from chat_api.retrieval import Embed, Found, Passage, candidates, page_first
 from chat_api.settings import Settings, is_set
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,13 @@ class AzureSearchRetriever:
         self._clock = clock
         self._ranker_refused_until = 0.0
 
-    async def search(self, query: str, *, top: int, semantic_ranker: bool | None = None) -> Found:
+    async def search(
+        self, query: str, *, top: int, semantic_ranker: bool | None = None, page: str = ""
+    ) -> Found:
+        found = await self._search(query, candidates(top, page), semantic_ranker)
+        return page_first(found, page, top)
+
+    async def _search(self, query: str, top: int, semantic_ranker: bool | None) -> Found:
         wanted = self._semantic_ranker if semantic_ranker is None else semantic_ranker
         try:
             # The query's embedding is part of the search: it counts against the same timeout.

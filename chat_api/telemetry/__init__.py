@@ -87,6 +87,9 @@ class Telemetry:
     def traced_embed(self, embed: Embed, model: str) -> Embed:
         return embed
 
+    def feedback(self, rating: str) -> None:
+        """A visitor rated an answer ("up" or "down")."""
+
     def shutdown(self) -> None:
         return None
 

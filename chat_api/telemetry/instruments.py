@@ -54,6 +54,9 @@ class Instruments:
         self.refused = counter(
             "chat.requests.refused", unit="{request}", description="Requests refused, by reason."
         )
+        self.feedback = counter(
+            "chat.feedback", unit="{rating}", description="Answers rated by visitors, by rating."
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,5 +112,8 @@ class OpenTelemetry(Telemetry):
         attributes = usage_attributes(usage, model, self.instruments, stage_name)
         trace.get_current_span().set_attributes(attributes)
 
+    def feedback(self, rating: str) -> None:
+        self.instruments.feedback.add(1, {"chat.feedback.rating": rating})
+
     def shutdown(self) -> None:
         self._shutdown()

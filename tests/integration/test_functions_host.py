@@ -46,7 +46,7 @@ def buffered_runtime_app(model_server):
 
 
 def test_the_runtime_serves_every_function_through_its_own_http_server(runtime_app):
-    assert "4 HTTP functions, HttpUri=http://127.0.0.1:" in runtime_app.log()
+    assert "5 HTTP functions, HttpUri=http://127.0.0.1:" in runtime_app.log()
 
 
 def test_first_words_arrive_while_the_model_is_still_generating(runtime_app, model_server):
@@ -174,6 +174,22 @@ def test_health_reports_streaming_on(runtime_app):
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
     assert response.json()["streaming"] is True
+
+
+@pytest.mark.parametrize("mode", ["streaming", "classic"])
+def test_a_rating_of_an_answer_is_answered_204_in_either_mode(
+    mode, runtime_app, buffered_runtime_app
+):
+    app = runtime_app if mode == "streaming" else buffered_runtime_app
+    completion = httpx.post(app.url + "/api/chat", json=question("Rate me"), timeout=30)
+    rating = {"answer_id": completion.json()["context"]["answer_id"], "rating": "up"}
+
+    response = httpx.post(app.url + "/api/feedback", json=rating, timeout=30)
+    refused = httpx.post(app.url + "/api/feedback", json={"rating": "up"}, timeout=30)
+
+    assert (response.status_code, response.content) == (204, b"")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "invalid_request"
 
 
 def test_the_openapi_document_lists_every_route(runtime_app):

@@ -35,7 +35,7 @@ def test_the_runtime_loads_every_streaming_function_with_the_fastapi_types():
     loaded = _load("true")
 
     assert loaded["http_streaming"] is True
-    assert set(loaded["functions"]) == {"chat_stream", "chat", "health", "openapi"}
+    assert set(loaded["functions"]) == {"chat_stream", "chat", "feedback", "health", "openapi"}
     for function in loaded["functions"].values():
         assert function == {
             "http": True,
@@ -48,7 +48,7 @@ def test_the_runtime_loads_the_classic_functions_without_http_streaming():
     loaded = _load("false")
 
     assert loaded["http_streaming"] is False
-    assert set(loaded["functions"]) == {"chat_stream", "chat", "health", "openapi"}
+    assert set(loaded["functions"]) == {"chat_stream", "chat", "feedback", "health", "openapi"}
     for function in loaded["functions"].values():
         assert function == {
             "http": True,

@@ -14,8 +14,11 @@ from tests.support.ndjson import answer_text, citations, parse_lines, question, 
 
 
 def _without_timings(lines: list[dict]) -> list[dict]:
+    """The lines without what differs from one answer to the next: step timings, and the
+    answer's own id (each answer has one of its own)."""
     for line in lines:
         line.get("context", {}).get("step", {}).pop("elapsed_ms", None)
+    lines[-1]["context"].pop("answer_id")
     return lines
 
 

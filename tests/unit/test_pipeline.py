@@ -5,6 +5,7 @@ retriever over a mocked `SearchClient.search`."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import orjson
 import pytest
@@ -206,6 +207,7 @@ async def test_a_grounded_answer_streams_these_lines(opened, mock_model, fake_se
 
     for line in lines:
         line.get("context", {}).get("step", {}).pop("elapsed_ms", None)
+    assert re.fullmatch("[0-9a-f]{24}", lines[-1]["context"].pop("answer_id"))
     assert lines == snapshot
 
 
