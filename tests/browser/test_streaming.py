@@ -29,7 +29,7 @@ SAMPLE_EVERY_FRAME = """() => {
   window.__samples = samples;
   window.__sampling = true;
   const sample = () => {
-    const answers = document.querySelectorAll('[data-testid="message-assistant"]');
+    const answers = document.querySelector('chat-assistant').shadowRoot.querySelectorAll('[data-testid="message-assistant"]');
     const body = answers.length ? answers[answers.length - 1].querySelector('.msg-text') : null;
     samples.push({ t: performance.now() - started, length: body ? body.textContent.length : -1 });
     if (window.__sampling) requestAnimationFrame(sample);
@@ -47,7 +47,7 @@ REVEAL_STATS = """(answer) => ({
 
 
 SHOWS_TEXT = """(text) => {
-  const answers = document.querySelectorAll('[data-testid="message-assistant"] .msg-text');
+  const answers = document.querySelector('chat-assistant').shadowRoot.querySelectorAll('[data-testid="message-assistant"] .msg-text');
   return answers.length && answers[answers.length - 1].textContent.includes(text);
 }"""
 
@@ -111,7 +111,7 @@ def test_steps_show_live_and_sources_beside_the_answer(offline_app_server, page)
                 window.__stepStates.push(answer.getAttribute('aria-busy'));
               }
             }
-          }).observe(document.getElementById('log'), { childList: true, subtree: true });
+          }).observe(document.querySelector('chat-assistant').shadowRoot.getElementById('log'), { childList: true, subtree: true });
         }"""
     )
     answer = wait_until_answered(page, ask(page, "How do I run the app?"))
