@@ -14,7 +14,8 @@ from tests.support.page import answer_body, ask, open_page, wait_until_answered
 pytestmark = pytest.mark.browser
 
 ATTRIBUTES_IN_ANSWERS = """() => [
-  ...document.querySelector('chat-assistant').shadowRoot.querySelectorAll('[data-testid="message-assistant"] *'),
+  ...document.querySelector('chat-assistant').shadowRoot
+    .querySelectorAll('[data-testid="message-assistant"] *'),
 ].flatMap((el) => [...el.attributes].map((a) => [el.tagName.toLowerCase(), a.name, a.value]))"""
 
 
@@ -39,7 +40,9 @@ def test_script_in_an_answer_runs_nothing(app_server, page, streaming):
     attributes = page.evaluate(ATTRIBUTES_IN_ANSWERS)
     assert not [a for a in attributes if a[1].startswith("on") or a[1] in ("style", "srcdoc")]
     hrefs = page.evaluate(
-        "() => [...document.querySelector('chat-assistant').shadowRoot.querySelectorAll('a')].map((a) => a.getAttribute('href') || '')"
+        "(host) => [...host.shadowRoot.querySelectorAll('a')]"
+        ".map((a) => a.getAttribute('href') || '')",
+        page.locator("chat-assistant").element_handle(),
     )
     assert script_hrefs(hrefs) == []
 
