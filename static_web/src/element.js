@@ -74,8 +74,9 @@ export function defineChatAssistant(scriptUrl) {
     open() {
       if (!this.#ui) return;
       if (!this.isOpen) {
+        // Focus inside this element (the launcher) shows as the element itself here.
         const active = document.activeElement;
-        this.#returnFocus ??= active && active !== document.body ? active : null;
+        this.#returnFocus ??= active && active !== document.body && active !== this ? active : null;
         this.#setOpen(true);
       }
       this.#ui.input.focus();
