@@ -4,11 +4,14 @@
 const CHAT_ICON =
   '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
 
-/** The markup of the UI; `inline` is the full-page form. No text from outside goes in here. */
+/**
+ * The markup of the UI; `inline` is the full-page form. No text from outside goes in here.
+ * The empty `title` keeps a `title` attribute on the element from showing as a tooltip.
+ */
 export function chatMarkup(inline) {
   const [outer, bar, foot, heading] = inline ? ['main', 'header', 'footer', 'h1'] : ['div', 'div', 'div', 'h2'];
   return `
-<div class="root ${inline ? 'mode-inline' : 'mode-floating'}" part="root">
+<div class="root ${inline ? 'mode-inline' : 'mode-floating'}" part="root" title="">
   ${inline ? '' : `<button type="button" class="launcher" part="launcher" data-testid="launcher" aria-expanded="false" aria-controls="panel">${CHAT_ICON}<span id="launcher-label"></span></button>`}
   <section class="panel" part="panel" id="panel" data-testid="panel" aria-labelledby="title" ${inline ? '' : 'role="dialog" hidden'}>
     ${inline ? '<a class="skip-link" id="skip" href="#chat-input">Skip to the question box</a>' : ''}
