@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import html
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.support.loopback_http import serving
 
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
@@ -85,13 +86,6 @@ def _handler(site: HostSite) -> type[BaseHTTPRequestHandler]:
 def host_site() -> Iterator[HostSite]:
     """A site on 127.0.0.1 at a free port, until the block ends."""
     site = HostSite(origin="")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
-    site.origin = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(site)) as origin:
+        site.origin = origin
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
