@@ -13,9 +13,9 @@ export function chatMarkup(inline) {
   return `
 <div class="root ${inline ? 'mode-inline' : 'mode-floating'}" part="root" title="">
   ${inline ? '' : `<button type="button" class="launcher" part="launcher" data-testid="launcher" aria-expanded="false" aria-controls="panel">${CHAT_ICON}<span id="launcher-label"></span></button>`}
-  <section class="panel" part="panel" id="panel" data-testid="panel" aria-labelledby="title" ${inline ? '' : 'role="dialog" hidden'}>
-    ${inline ? '<a class="skip-link" id="skip" href="#chat-input">Skip to the question box</a>' : ''}
+  <div class="panel" part="panel" id="panel" data-testid="panel" ${inline ? '' : 'role="dialog" aria-labelledby="title" hidden'}>
     <${bar} class="top" part="header">
+      ${inline ? '<a class="skip-link" id="skip" href="#chat-input">Skip to the question box</a>' : ''}
       <div class="top-inner">
         <${heading} class="title" id="title"></${heading}>
         <div class="controls">
@@ -45,6 +45,6 @@ export function chatMarkup(inline) {
       </form>
       <p id="ask-hint" class="hint">Enter sends, Shift+Enter adds a line, Escape ${inline ? 'stops the answer' : 'stops the answer or closes'}.</p>
     </${foot}>
-  </section>
+  </div>
 </div>`;
 }
