@@ -24,8 +24,8 @@ export function chatMarkup(inline) {
             <span>Stream answers</span>
           </label>
           <button type="button" id="new-chat" class="button-quiet" data-testid="new-chat">New chat</button>
-          ${inline ? '' : '<button type="button" id="close" class="close" part="close" aria-label="Close">✕</button>'}
         </div>
+        ${inline ? '' : '<button type="button" id="close" class="close" part="close" aria-label="Close">✕</button>'}
       </div>
       <p class="service-status" id="service-status" role="status"></p>
     </${bar}>
