@@ -172,3 +172,26 @@ def test_make_run_serves_a_demo_site_that_embeds_it(widget_app, page: Page):
     expect(page.get_by_test_id("panel")).to_be_visible()
     answer = wait_until_answered(page, ask(page, "How do I run the app?"))
     expect(answer.get_by_test_id("citation").first).to_be_visible()
+
+
+def test_the_api_attribute_wins_over_the_config_beside_the_script(widget_app, host, page):
+    element = f'<chat-assistant api="{widget_app.url}/api"></chat-assistant>'
+    url = host.serve(
+        "/own-api.html", host_page("Own API", widget=widget_url(widget_app), element=element)
+    )
+    page.route(
+        "**/config.json",
+        lambda route: route.fulfill(
+            json={"apiBaseUrl": "https://api.example.invalid"},
+            headers={"Access-Control-Allow-Origin": "*"},
+        ),
+    )
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+
+    open_host_page(page, url)
+    open_panel(page)
+    wait_until_answered(page, ask(page, "How do I run the app?"))
+
+    assert widget_app.url + "/api/chat/stream" in asked
+    assert [u for u in asked if "example.invalid" in u] == []
