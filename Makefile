@@ -70,6 +70,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps web-test azurite
 	$(PY) -m pytest

@@ -26,6 +26,10 @@ if runtime.settings().streaming:
     async def chat(req: Request) -> Response:
         return await asgi.chat(req)
 
+    @app.route(route="feedback", methods=["POST"])
+    async def feedback(req: Request) -> Response:
+        return await asgi.feedback(req)
+
     @app.route(route="health", methods=["GET"])
     async def health(req: Request) -> Response:
         return await asgi.health(req)
@@ -73,6 +77,15 @@ else:
         content_type = req.headers.get("content-type")
         return await _classic(
             lambda: runtime.service().complete(
+                content_type, req.get_body(), req.headers, _client(req)
+            )
+        )
+
+    @app.route(route="feedback", methods=["POST"])
+    async def feedback(req: func.HttpRequest) -> func.HttpResponse:
+        content_type = req.headers.get("content-type")
+        return await _classic(
+            lambda: runtime.service().feedback(
                 content_type, req.get_body(), req.headers, _client(req)
             )
         )

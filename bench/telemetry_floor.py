@@ -100,13 +100,13 @@ def _app_answer(telemetry_on: bool) -> tuple[Callable[[], None], Callable[[], No
     import orjson
 
     from chat_api.service import ChatService
-    from chat_api.settings_from_env import settings_from_env
+    from chat_api.settings import Settings
     from chat_api.telemetry import create_telemetry
 
     env = dict(os.environ)
     if not telemetry_on:
         env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
-    settings = settings_from_env(env)
+    settings = Settings.from_env(env)
     telemetry = create_telemetry(settings)
     service = ChatService(settings, _CountingHost(), telemetry=telemetry)  # type: ignore[arg-type]
     body = orjson.dumps({"messages": [{"role": "user", "content": "hello there"}]})
@@ -126,11 +126,11 @@ def _pipeline_answer() -> tuple[Callable[[], None], Callable[[], None]]:
     from opentelemetry import metrics, trace
     from opentelemetry.trace import SpanKind
 
-    from chat_api.settings_from_env import settings_from_env
+    from chat_api.settings import Settings
     from chat_api.telemetry.exporters import start_exporters
     from chat_api.telemetry.tracer import app_tracer
 
-    shutdown = start_exporters(settings_from_env())
+    shutdown = start_exporters(Settings.from_env())
     tracer = app_tracer(trace.get_tracer("chat_api"))
     meter = metrics.get_meter("chat_api")
     duration = meter.create_histogram("chat.answer.duration", unit="s")

@@ -14,8 +14,7 @@ from chat_api import errors, runtime, wire
 from chat_api.disconnect import ClientLeft, unless_client_leaves
 from chat_api.guard import internal_error_line, reply_safely
 from chat_api.limits import client_address
-from chat_api.reply import Reply, error_reply
-from chat_api.service import CHAT_ROUTE, STREAM_ROUTE
+from chat_api.reply import Reply
 
 
 async def chat_stream(request: Request) -> Response:
@@ -29,12 +28,9 @@ async def chat(request: Request) -> Response:
 async def _answer(request: Request, *, streamed: bool) -> Reply:
     service = runtime.service()
     headers = request.headers
-    body = await read_body(request, service.settings.limits.max_body_bytes)
-    if isinstance(body, Reply):
-        if body.error is None:
-            return body
-        # Refused while the body was read: traced, with a reference, like any other refusal.
-        return service.refuse(STREAM_ROUTE if streamed else CHAT_ROUTE, body.error, headers)
+    # Read inside the service's handling: a body refused while it is read is answered, traced
+    # and logged as any other refusal.
+    body = read_body(request, service.settings.limits.max_body_bytes)
     content_type = headers.get("content-type")
     peer = request.client.host if request.client else None
     client = client_address(headers, peer, header=service.settings.client_address_header)
@@ -45,6 +41,18 @@ async def _answer(request: Request, *, streamed: bool) -> Reply:
         return await unless_client_leaves(request.receive, work)
     except ClientLeft:
         return Reply(499, b"")  # never sent: the connection is gone
+
+
+async def feedback(request: Request) -> Response:
+    async def rate() -> Reply:
+        service = runtime.service()
+        headers = request.headers
+        peer = request.client.host if request.client else None
+        client = client_address(headers, peer, header=service.settings.client_address_header)
+        body = read_body(request, service.settings.limits.max_body_bytes)
+        return await service.feedback(headers.get("content-type"), body, headers, client)
+
+    return to_response(await reply_safely(rate))
 
 
 async def health(request: Request) -> Response:
@@ -144,23 +152,23 @@ class _KeepAlive:
             self._sending.cancel()
 
 
-async def read_body(request: Request, limit: int) -> bytes | Reply:
-    """The body, or the error Reply as soon as it is known to be over `limit` bytes: a declared
-    length is checked before reading, a chunked body while it is read."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body; raises the ChatError as soon as it is known to be over `limit` bytes: a
+    declared length is checked before reading, a chunked body while it is read."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
-            return error_reply(errors.bad_request("Content-Length is not a number."))
+            raise errors.bad_request("Content-Length is not a number.")
         if int(declared) > limit:
-            return error_reply(errors.too_large(f"The request body is over {limit} bytes."))
+            raise errors.too_large(f"The request body is over {limit} bytes.")
     chunks: list[bytes] = []
     size = 0
     try:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                return error_reply(errors.too_large(f"The request body is over {limit} bytes."))
+                raise errors.too_large(f"The request body is over {limit} bytes.")
             chunks.append(chunk)
     except ClientDisconnect:
-        return error_reply(errors.client_disconnected())
+        raise errors.client_disconnected() from None
     return b"".join(chunks)

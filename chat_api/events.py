@@ -47,6 +47,7 @@ class End:
     finish_reason: str = "stop"
     usage: dict[str, Any] = field(default_factory=dict)
     model: str = ""  # the model that answered, when the host says (telemetry only)
+    answer_id: str = ""  # set by the pipeline: what feedback on this answer refers to
 
 
 @dataclass(frozen=True, slots=True)

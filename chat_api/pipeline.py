@@ -8,14 +8,15 @@ answers from it. Each stage is a progress step, with the milliseconds since the 
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 
 from chat_api import errors, model_errors
-from chat_api.events import Citation, Citations, Event, Failure, Step, close_events
+from chat_api.events import Citation, Citations, End, Event, Failure, Step, close_events
 from chat_api.hosts import ModelHost
-from chat_api.prompt import build_prompt, ensure_question_fits
+from chat_api.prompt import Prompt, build_prompt, ensure_question_fits
 from chat_api.protocol import ChatRequest
 from chat_api.retrieval import Found, Passage, Retriever
 from chat_api.settings import Settings
@@ -46,43 +47,16 @@ async def stream_chat(
     trace = trace or no_trace()
     calls = calls or CallTally()
     started = time.perf_counter()
-    overrides = request.context.overrides
     question = request.messages[-1].content
     try:
         ensure_question_fits(question, settings.limits.max_history_tokens)
         yield Step("Question received", _shorten(question, 120), _ms(started))
         sources: list[Passage] = []
-        if retriever is not None and overrides.retrieval is not False:
-            with trace.query_stage(host.model, question) as stage, calls.counting():
-                query = await host.generate_query(request.messages)
-                stage.result(query)
-            yield Step("Searching the knowledge base", query, _ms(started))
-            try:
-                with trace.search_stage(retriever.name, query) as stage, calls.counting():
-                    sources = await retriever.search(
-                        query,
-                        top=overrides.top or settings.retrieval_top,
-                        semantic_ranker=overrides.semantic_ranker,
-                    )
-                    stage.result(count=len(sources))
-            except errors.ChatError as error:
-                if error.code != errors.SEARCH_UNAVAILABLE or settings.search_failure != "continue":
-                    raise
-                yield Step(SEARCH_FAILED_STEP, SEARCH_FAILED_DETAIL, _ms(started))
-            else:
-                if isinstance(sources, Found) and sources.note:
-                    yield Step(RANKER_OFF_STEP, sources.note, _ms(started))
-                found = "; ".join(p.title for p in sources) if sources else "nothing found"
-                noun = "source" if len(sources) == 1 else "sources"
-                yield Step(f"Found {len(sources)} {noun}", found, _ms(started))
-        prompt = build_prompt(
-            request.messages,
-            sources,
-            budget_tokens=settings.limits.max_history_tokens,
-            temperature=overrides.temperature
-            if overrides.temperature is not None
-            else settings.temperature,
-        )
+        if retriever is not None and request.context.overrides.retrieval is not False:
+            search = _search(request, settings, host, retriever, trace, calls, started, sources)
+            async for step in search:
+                yield step
+        prompt = _prompt(request, settings, sources)
         if prompt.sources:  # those that fit the prompt budget, so every citation was read
             yield Citations(citations(list(prompt.sources)))
         trace.model_stage(host.model, prompt)  # its span is current from the next event on
@@ -92,6 +66,8 @@ async def stream_chat(
             async for event in answer:
                 if type(event) is Step:  # the model's thinking, timed like every other step
                     event = replace(event, elapsed_ms=_ms(started))
+                elif type(event) is End:  # a complete answer: feedback refers to it by its id
+                    event = replace(event, answer_id=secrets.token_hex(12))
                 yield event
         finally:
             await close_events(answer)  # the model's connection closes now if the client left
@@ -99,6 +75,56 @@ async def stream_chat(
         failure = model_errors.from_exception(exc)
         log.warning("answer failed: %s (ref %s)", failure.code, trace.ref)
         yield Failure(failure, trace.ref)
+
+
+async def _search(
+    request: ChatRequest,
+    settings: Settings,
+    host: ModelHost,
+    retriever: Retriever,
+    trace: RequestTrace,
+    calls: CallTally,
+    started: float,
+    sources: list[Passage],
+) -> AsyncGenerator[Step, None]:
+    """The search query, the search and what it found, as progress steps; the passages found
+    are added to `sources`. A failed search raises, unless the settings say to go on."""
+    overrides, page = request.context.overrides, request.context.page
+    with trace.query_stage(host.model, request.messages[-1].content) as stage, calls.counting():
+        query = await host.generate_query(request.messages)
+        stage.result(query)
+    yield Step("Searching the knowledge base", query, _ms(started))
+    try:
+        with trace.search_stage(retriever.name, query) as stage, calls.counting():
+            found = await retriever.search(
+                query,
+                top=overrides.top or settings.retrieval_top,
+                semantic_ranker=overrides.semantic_ranker,
+                page=page.url if page is not None else "",
+            )
+            stage.result(count=len(found))
+    except errors.ChatError as error:
+        if error.code != errors.SEARCH_UNAVAILABLE or settings.search_failure != "continue":
+            raise
+        yield Step(SEARCH_FAILED_STEP, SEARCH_FAILED_DETAIL, _ms(started))
+        return
+    if isinstance(found, Found) and found.note:
+        yield Step(RANKER_OFF_STEP, found.note, _ms(started))
+    titles = "; ".join(p.title for p in found) if found else "nothing found"
+    noun = "source" if len(found) == 1 else "sources"
+    yield Step(f"Found {len(found)} {noun}", titles, _ms(started))
+    sources.extend(found)
+
+
+def _prompt(request: ChatRequest, settings: Settings, sources: list[Passage]) -> Prompt:
+    temperature = request.context.overrides.temperature
+    return build_prompt(
+        request.messages,
+        sources,
+        budget_tokens=settings.limits.max_history_tokens,
+        temperature=settings.temperature if temperature is None else temperature,
+        page=request.context.page,
+    )
 
 
 def citations(sources: list[Passage]) -> tuple[Citation, ...]:

@@ -6,10 +6,18 @@ responses are written by `wire.py`, which these models describe.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from chat_api.errors import Code
 
@@ -49,10 +57,62 @@ class Overrides(BaseModel):
     )
 
 
+MAX_PAGE_URL_CHARS = 2048
+MAX_PAGE_TITLE_CHARS = 300
+
+
+def _web_address(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http or https address")
+    return url
+
+
+class Page(BaseModel):
+    """The page a question was asked on (the widget sends it): the model is told where the
+    visitor is, and retrieval prefers that page's passages. Data, never instructions."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    url: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=MAX_PAGE_URL_CHARS),
+        AfterValidator(_web_address),
+    ] = Field(description="The page's address: http or https.")
+    title: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=MAX_PAGE_TITLE_CHARS)
+    ] = Field(default="", description="The page's title.")
+
+
 class RequestContext(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
     overrides: Overrides = Field(default_factory=Overrides)
+    page: Page | None = Field(
+        default=None, description="The page the question was asked on, when it was asked on one."
+    )
+
+
+ANSWER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+MAX_COMMENT_CHARS = 1000
+
+
+class FeedbackRequest(BaseModel):
+    """The body of `POST /api/feedback`: a visitor's rating of one answer."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    answer_id: str = Field(
+        pattern=ANSWER_ID_PATTERN,
+        description="The answer's `context.answer_id`, from its last line or its completion.",
+    )
+    rating: Literal["up", "down"]
+    comment: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=MAX_COMMENT_CHARS)
+    ] = Field(default="", description="What the visitor said about it (optional, short).")
+    page: Page | None = Field(
+        default=None, description="The page the answer was read on, when there was one."
+    )
 
 
 class ChatRequest(BaseModel):
@@ -127,11 +187,17 @@ class DeltaContent(BaseModel):
     content: str | None = None
 
 
+ANSWER_ID = "A unique id of this answer, which `POST /api/feedback` refers to."
+
+
 class DeltaContext(BaseModel):
     step: StepModel | None = None
     citations: list[CitationModel] | None = None
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
+    answer_id: str | None = Field(
+        default=None, description=f"On the last line of a complete answer: {ANSWER_ID}"
+    )
 
 
 class StreamLine(BaseModel):
@@ -147,6 +213,7 @@ class CompletionContext(BaseModel):
     citations: list[CitationModel] = Field(default_factory=list)
     finish_reason: str = "stop"
     usage: dict[str, Any] = Field(default_factory=dict)
+    answer_id: str = Field(description=ANSWER_ID)
 
 
 class AssistantMessage(BaseModel):

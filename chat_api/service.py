@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chat_api import errors, openapi, wire
 from chat_api.answer_lines import AnswerLines, opening_window
 from chat_api.errors import ChatError
 from chat_api.events import Event, Failure, Step
+from chat_api.feedback import FeedbackBook
 from chat_api.hosts import ModelHost, check_overrides, create_host
-from chat_api.limits import Limiter, create_limiter
+from chat_api.limits import Limiter, MemoryStore, create_limiter, create_store
 from chat_api.pipeline import stream_chat
-from chat_api.protocol import ChatRequest, Health
+from chat_api.protocol import ChatRequest, FeedbackRequest, Health
 from chat_api.reply import Reply, error_reply, internal_error_reply
 from chat_api.retrieval import Embed, Retriever, create_retriever
 from chat_api.settings import Settings
@@ -31,6 +33,10 @@ STREAM_ROUTE = "/api/chat/stream"
 # How a parsed request's events become its reply: streamed, as lines in one body, or whole.
 Respond = Callable[[ChatRequest, AsyncGenerator[Event, None], str], Awaitable[Reply]]
 CHAT_ROUTE = "/api/chat"
+Model = TypeVar("Model", bound=BaseModel)
+# A request's body, or what reads it: a refusal while it is read (too large, the client gone)
+# raises the ChatError, answered as any other refusal.
+Body = bytes | Awaitable[bytes]
 
 
 async def _traced(trace: RequestTrace, work: Awaitable[Reply]) -> Reply:
@@ -54,12 +60,14 @@ class ChatService:
         retriever: Retriever | None = None,
         limiter: Limiter | None = None,
         telemetry: Telemetry = NO_TELEMETRY,
+        feedback_book: FeedbackBook | None = None,
     ) -> None:
         self.settings = settings
         self.host = host
         self.retriever = retriever
         self.limiter = limiter
         self.telemetry = telemetry
+        self.feedback_book = feedback_book or FeedbackBook(MemoryStore())
 
     @classmethod
     def from_settings(cls, settings: Settings, telemetry: Telemetry = NO_TELEMETRY) -> ChatService:
@@ -71,7 +79,10 @@ class ChatService:
         if embed is not None:
             embed = telemetry.traced_embed(embed, settings.embedding_model)
         retriever = create_retriever(settings, embed)
-        return cls(settings, host, retriever, create_limiter(settings), telemetry)
+        # The ratings are kept where the limits' counts are: one store, one table.
+        store = create_store(settings)
+        limiter = create_limiter(settings, store)
+        return cls(settings, host, retriever, limiter, telemetry, FeedbackBook(store))
 
     async def aclose(self) -> None:
         if self.limiter is not None:
@@ -85,22 +96,7 @@ class ChatService:
     def parse(self, content_type: str | None, body: bytes) -> ChatRequest:
         """Validate a request body, or raise the ChatError (4xx) that says what is wrong."""
         limits = self.settings.limits
-        media = (content_type or "").split(";", 1)[0].strip().lower()
-        if media != "application/json" and not media.endswith("+json"):
-            raise errors.unsupported_media_type()
-        if len(body) > limits.max_body_bytes:
-            raise errors.too_large(f"The request body is over {limits.max_body_bytes} bytes.")
-        try:
-            # orjson refuses invalid UTF-8, lone surrogates and nesting past its depth limit.
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise errors.error(errors.Code.INVALID_JSON) from None
-        if not isinstance(data, dict):
-            raise errors.bad_request("The body must be a JSON object.")
-        try:
-            request = ChatRequest.model_validate(data)
-        except ValidationError as exc:
-            raise errors.bad_request(_describe(exc)) from None
+        request = _validated(ChatRequest, self._json_object(content_type, body))
         messages = request.messages
         if len(messages) > limits.max_messages:
             raise errors.too_large(
@@ -119,6 +115,23 @@ class ChatService:
             raise errors.bad_request("The question is empty.")
         check_overrides(self.host, request.context.overrides)
         return request
+
+    def _json_object(self, content_type: str | None, body: bytes) -> dict[str, Any]:
+        """The body's JSON object, or the ChatError that says why there is none."""
+        media = (content_type or "").split(";", 1)[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise errors.unsupported_media_type()
+        limit = self.settings.limits.max_body_bytes
+        if len(body) > limit:
+            raise errors.too_large(f"The request body is over {limit} bytes.")
+        try:
+            # orjson refuses invalid UTF-8, lone surrogates and nesting past its depth limit.
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise errors.error(errors.Code.INVALID_JSON) from None
+        if not isinstance(data, dict):
+            raise errors.bad_request("The body must be a JSON object.")
+        return data
 
     def events(
         self, request: ChatRequest, client: str | None = None, trace: RequestTrace | None = None
@@ -144,7 +157,7 @@ class ChatService:
     async def stream(
         self,
         content_type: str | None,
-        body: bytes,
+        body: Body,
         headers: Mapping[str, str] | None = None,
         client: str | None = None,
     ) -> Reply:
@@ -154,7 +167,7 @@ class ChatService:
     async def buffered_stream(
         self,
         content_type: str | None,
-        body: bytes,
+        body: Body,
         headers: Mapping[str, str] | None = None,
         client: str | None = None,
     ) -> Reply:
@@ -165,7 +178,7 @@ class ChatService:
     async def complete(
         self,
         content_type: str | None,
-        body: bytes,
+        body: Body,
         headers: Mapping[str, str] | None = None,
         client: str | None = None,
     ) -> Reply:
@@ -176,7 +189,7 @@ class ChatService:
         self,
         route: str,
         content_type: str | None,
-        body: bytes,
+        body: Body,
         headers: Mapping[str, str] | None,
         client: str | None,
         respond: Respond,
@@ -190,13 +203,13 @@ class ChatService:
     async def _parse_and_respond(
         self,
         content_type: str | None,
-        body: bytes,
+        body: Body,
         client: str | None,
         trace: RequestTrace,
         respond: Respond,
     ) -> Reply:
         try:
-            request = self.parse(content_type, body)
+            request = self.parse(content_type, body if isinstance(body, bytes) else await body)
         except ChatError as error:
             return error_reply(error, trace.ref)
         return await respond(request, self.events(request, client, trace), trace.ref)
@@ -236,12 +249,25 @@ class ChatService:
             collected.append(event)
         return Reply(200, wire.completion_body(collected, request.sessionState))
 
-    def refuse(
-        self, route: str, error: ChatError, headers: Mapping[str, str] | None = None
+    async def feedback(
+        self,
+        content_type: str | None,
+        body: Body,
+        headers: Mapping[str, str] | None = None,
+        client: str | None = None,
     ) -> Reply:
-        """A request refused before it reached the service (by the HTTP layer)."""
-        trace = self.telemetry.request(route, headers)
-        return trace.finish(error_reply(error, trace.ref))
+        """`POST /api/feedback`: a visitor's rating of an answer, counted against the client's
+        limits like any request, kept for the report, and counted in the telemetry."""
+        try:
+            raw = body if isinstance(body, bytes) else await body
+            if self.limiter is not None and (refusal := await self.limiter.admit(client)):
+                raise refusal
+            feedback = _validated(FeedbackRequest, self._json_object(content_type, raw))
+        except ChatError as error:
+            return error_reply(error)
+        await self.feedback_book.record(feedback)
+        self.telemetry.feedback(feedback.rating)
+        return Reply(204, b"")
 
     def health(self) -> Reply:
         # Only what the Health model lists: no address, identity, key or limit of the app.
@@ -258,6 +284,13 @@ class ChatService:
 
     def openapi(self) -> Reply:
         return Reply(200, openapi.document_bytes())
+
+
+def _validated(model: type[Model], data: dict[str, Any]) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise errors.bad_request(_describe(exc)) from None
 
 
 def _describe(exc: ValidationError) -> str:

@@ -40,6 +40,8 @@ def _line_object(event: Event | KeepAlive) -> dict[str, Any]:
         context = {"citations": [_citation_object(c) for c in event.items]}
     elif isinstance(event, End):
         context = {"finish_reason": event.finish_reason, "usage": event.usage}
+        if event.answer_id:
+            context["answer_id"] = event.answer_id
     else:  # pragma: no cover - TextDelta is handled by the fast path
         return {"delta": {"role": "assistant", "content": event.text}}
     return {"delta": {"role": "assistant"}, "context": context}
@@ -95,6 +97,7 @@ def completion_body(events: Iterable[Event], session_state: Any = None) -> bytes
                 "citations": citations,
                 "finish_reason": end.finish_reason,
                 "usage": end.usage,
+                "answer_id": end.answer_id,
             },
             "sessionState": session_state,
         }

@@ -81,12 +81,15 @@ def _classic_endpoint(user_function: Callable[..., Any], argument: str) -> Endpo
 
     async def endpoint(request: Request) -> Response:
         from chat_api import asgi, runtime
+        from chat_api.errors import ChatError
+        from chat_api.reply import error_reply
 
-        # Refused while it is read, as in streaming mode: a client cannot make the process
-        # hold a body of any size before the app sees it.
-        body = await asgi.read_body(request, runtime.settings().limits.max_body_bytes)
-        if not isinstance(body, bytes):
-            return asgi.to_response(body)
+        # Refused while it is read, as the Functions host refuses a body over its limit: a
+        # client cannot make the process hold a body of any size before the app sees it.
+        try:
+            body = await asgi.read_body(request, runtime.settings().limits.max_body_bytes)
+        except ChatError as error:
+            return asgi.to_response(error_reply(error))
         headers = dict(request.headers)
         # As App Service's front end does: the peer's address, replacing any value sent.
         headers[PLATFORM_HEADER] = request.client.host if request.client else ""

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Protocol
 
 from chat_api import errors
 from chat_api.events import End, Step, TextDelta
+from chat_api.prompt import Prompt
 from chat_api.protocol import Message, Overrides
-from chat_api.retrieval import Passage
 from chat_api.settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class Prompt:
-    """What a model host answers: chat messages ready for the API, plus the question and the
-    sources they were built from (the offline host answers from those alone)."""
-
-    messages: list[dict[str, str]]
-    question: str
-    sources: tuple[Passage, ...] = ()
-    temperature: float | None = None
 
 
 class ModelHost(Protocol):

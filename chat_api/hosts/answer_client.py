@@ -21,10 +21,11 @@ from yarl import URL
 
 from chat_api import model_errors
 from chat_api.events import End, Step, TextDelta
-from chat_api.hosts import Prompt, chat_completions, responses
+from chat_api.hosts import chat_completions, responses
 from chat_api.hosts.model_events import AnswerReader
 from chat_api.hosts.retries import RETRYABLE_STATUSES, UpstreamFailure, with_retries
 from chat_api.hosts.sse import SSEDecoder, SSEError
+from chat_api.prompt import Prompt
 from chat_api.settings import ModelApi
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ from typing import Any
 
 from chat_api import model_errors
 from chat_api.events import End, Step, TextDelta
-from chat_api.hosts import Prompt
 from chat_api.hosts.model_events import json_object, text_field, token_usage, unexpected
 from chat_api.hosts.sse import ServerSentEvent
+from chat_api.prompt import Prompt
 
 PATH = "/chat/completions"
 _DONE = b"[DONE]"

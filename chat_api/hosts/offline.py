@@ -8,8 +8,7 @@ import re
 from collections.abc import AsyncIterator
 
 from chat_api.events import End, TextDelta
-from chat_api.hosts import Prompt
-from chat_api.prompt import keyword_query
+from chat_api.prompt import Prompt, keyword_query
 from chat_api.protocol import Message
 
 NO_MODEL = (

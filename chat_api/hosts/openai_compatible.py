@@ -17,18 +17,25 @@ from typing import TYPE_CHECKING, Any, cast
 
 from chat_api import errors, model_errors
 from chat_api.events import End, Step, TextDelta
-from chat_api.hosts import Prompt, chat_completions, responses
+from chat_api.hosts import chat_completions, responses
 from chat_api.hosts.answer_client import AnswerClient, ApiKey
 from chat_api.hosts.model_events import unexpected
 from chat_api.hosts.retries import sdk_call, with_retries
-from chat_api.prompt import QUERY_MAX_TOKENS, build_query_messages, clean_query, keyword_query
+from chat_api.prompt import (
+    QUERY_MAX_TOKENS,
+    Prompt,
+    build_query_messages,
+    clean_query,
+    keyword_query,
+)
 from chat_api.protocol import Message
-from chat_api.settings import ModelApi, Settings
+from chat_api.settings import ModelApi, Settings, is_set
 from chat_api.usage import report_model_usage
 
 if TYPE_CHECKING:
     import openai
     from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.responses import ResponseInputParam
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +178,9 @@ class OpenAICompatibleHost:
                 client.responses.create(
                     model=self.model,
                     instructions=instructions,
-                    input=conversation,  # type: ignore[arg-type]
+                    # The same role/content messages as Chat Completions', which the
+                    # Responses API takes as its input items.
+                    input=cast("ResponseInputParam", conversation),
                     max_output_tokens=cap,
                     store=False,
                     stream=False,
@@ -236,7 +245,7 @@ def create_host(settings: Settings) -> OpenAICompatibleHost:
     return OpenAICompatibleHost(
         name="openai",
         base_url=settings.openai_base_url or OPENAI_BASE_URL,
-        api_key=settings.openai_api_key or None,
+        api_key=settings.openai_api_key.get_secret_value() or None,
         model=settings.openai_chat_model,
         embedding_model=settings.openai_embedding_model,
         model_name=settings.openai_chat_model,
@@ -259,8 +268,8 @@ def _model_options(settings: Settings) -> dict[str, Any]:
 def _azure_host(settings: Settings) -> OpenAICompatibleHost:
     close: Callable[[], Awaitable[None]] | None = None
     api_key: ApiKey
-    if settings.azure_openai_api_key:
-        api_key = settings.azure_openai_api_key
+    if is_set(settings.azure_openai_api_key):
+        api_key = settings.azure_openai_api_key.get_secret_value()
     else:
         # Keyless: Microsoft Entra ID tokens from the app's managed identity (or the developer's
         # az/azd login locally), refreshed by the provider before they expire.

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import logging
 import sys
 import time
@@ -157,7 +156,7 @@ def _target(
     from chat_api.ingest.search_index import AzureSearchTarget
 
     retry = max(settings.model_retry_seconds, INGEST_RETRY_SECONDS)
-    host = create_host(dataclasses.replace(settings, model_retry_seconds=retry))
+    host = create_host(settings.model_copy(update={"model_retry_seconds": retry}))
     return AzureSearchTarget(settings, embed=host.embed), host
 
 

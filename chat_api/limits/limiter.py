@@ -122,11 +122,10 @@ class Limiter:
             if quotas.answer_timeout_seconds:
                 events = within_deadline(events, quotas.answer_timeout_seconds, ref)
             async for event in events:
-                kind = type(event)
-                if kind is TextDelta:
-                    spent.chars += len(event.text)  # type: ignore[union-attr]
-                elif kind is End:
-                    spent.usage = total_tokens(event.usage)  # type: ignore[union-attr]
+                if type(event) is TextDelta:
+                    spent.chars += len(event.text)
+                elif type(event) is End:
+                    spent.usage = total_tokens(event.usage)
                 yield event
         finally:
             self._in_flight -= 1
@@ -135,6 +134,11 @@ class Limiter:
                 self._record(key, before + spent.tokens(request, quotas.prompt_budget_tokens))
 
     # ---- Before: admission ---------------------------------------------------------------------
+
+    async def admit(self, address: str | None) -> ChatError | None:
+        """Count a request that is not an answer (a rating of one) against its client's limits,
+        as an answer's is counted; the refusal when the client is over one."""
+        return await self._admit(client_key(address))
 
     async def _admit(self, key: str) -> ChatError | None:
         now = self._clock()

@@ -4,7 +4,10 @@
 
 A counter is a small record (a dict of whole numbers) addressed by a partition and a row. The
 only write is `update`: apply a pure function to the record's current value and store the result
-atomically, so concurrent writers never lose each other's counts."""
+atomically, so concurrent writers never lose each other's counts.
+
+The same stores keep rows of text (`RowStore`: the visitors' ratings of answers), written whole
+and read a partition at a time."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import Protocol
 
 Counts = dict[str, int]
 Change = Callable[[Counts], Counts]
+Fields = dict[str, str]
 
 
 class StoreUnavailable(Exception):
@@ -35,6 +39,16 @@ class CounterStore(Protocol):
     async def aclose(self) -> None: ...
 
 
+class RowStore(Protocol):
+    async def put(self, partition: str, row: str, fields: Fields) -> None:
+        """Store the row, replacing one of the same partition and row. Raises StoreUnavailable."""
+        ...
+
+    async def rows(self, partition: str) -> dict[str, Fields]:
+        """Every row of the partition, by row. Raises StoreUnavailable."""
+        ...
+
+
 class MemoryStore:
     """Counters in this process's memory. Each update runs without an await, so it is atomic on
     the event loop. Only the newest records are kept (the oldest are forgotten first), so a flood
@@ -44,6 +58,7 @@ class MemoryStore:
 
     def __init__(self, max_records: int = 100_000) -> None:
         self._records: OrderedDict[tuple[str, str], Counts] = OrderedDict()
+        self._rows: OrderedDict[tuple[str, str], Fields] = OrderedDict()
         self._max_records = max_records
 
     async def update(self, partition: str, row: str, change: Change) -> Counts:
@@ -60,5 +75,16 @@ class MemoryStore:
     async def read(self, partition: str, row: str) -> Counts:
         return dict(self._records.get((partition, row), {}))
 
+    async def put(self, partition: str, row: str, fields: Fields) -> None:
+        key = (partition, row)
+        self._rows.pop(key, None)
+        self._rows[key] = dict(fields)
+        if len(self._rows) > self._max_records:
+            self._rows.popitem(last=False)
+
+    async def rows(self, partition: str) -> dict[str, Fields]:
+        return {row: dict(fields) for (p, row), fields in self._rows.items() if p == partition}
+
     async def aclose(self) -> None:
         self._records.clear()
+        self._rows.clear()

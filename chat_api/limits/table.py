@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from chat_api.limits.store import Change, Counts, StoreUnavailable
+from chat_api.limits.store import Change, Counts, Fields, StoreUnavailable
 
 if TYPE_CHECKING:
     from azure.data.tables.aio import TableClient
@@ -99,6 +99,33 @@ class TableStore:
         if etag:
             self._remember((partition, row), counts, etag)
         return counts
+
+    async def put(self, partition: str, row: str, fields: Fields) -> None:
+        from azure.data.tables import UpdateMode
+
+        await self._ensure_table()
+        entity = {"PartitionKey": partition, "RowKey": row, **fields}
+        await self._call(self._client.upsert_entity(entity, mode=UpdateMode.REPLACE))
+
+    async def rows(self, partition: str) -> dict[str, Fields]:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        found: dict[str, Fields] = {}
+
+        async def read_all() -> None:
+            entities = self._client.query_entities(
+                "PartitionKey eq @partition", parameters={"partition": partition}
+            )
+            async for entity in entities:
+                found[entity["RowKey"]] = {
+                    name: str(value) for name, value in entity.items() if name not in _KEYS
+                }
+
+        try:
+            await self._call(read_all())
+        except ResourceNotFoundError:
+            return {}  # no table yet: nothing written
+        return found
 
     async def aclose(self) -> None:
         await self._client.close()

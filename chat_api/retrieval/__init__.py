@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from chat_api.settings import Settings, SettingsError
 
@@ -45,14 +46,45 @@ class Retriever(Protocol):
     name: str
 
     async def search(
-        self, query: str, *, top: int, semantic_ranker: bool | None = None
+        self, query: str, *, top: int, semantic_ranker: bool | None = None, page: str = ""
     ) -> list[Passage]:
-        """The `top` passages that best match the query. `semantic_ranker` asks for (or turns
-        off) semantic reranking where the backend has it; None keeps its configured default.
-        Raises ChatError `search_unavailable` when the search fails."""
+        """The `top` passages that best match the query; those of `page` (the address of the
+        page the question was asked on) first, when they match. `semantic_ranker` asks for (or
+        turns off) semantic reranking where the backend has it; None keeps its configured
+        default. Raises ChatError `search_unavailable` when the search fails."""
         ...
 
     async def aclose(self) -> None: ...
+
+
+# A page's passages are looked for among this many times `top` of the best matches.
+PAGE_CANDIDATES = 3
+
+
+def candidates(top: int, page: str) -> int:
+    """How many matches a search asks for: more when some may be moved ahead for the page."""
+    return top * PAGE_CANDIDATES if page else top
+
+
+def page_first(found: list[Passage], page: str, top: int) -> Found:
+    """The best `top` of `found` (best first), the passages of `page` ahead of the others."""
+    note = found.note if isinstance(found, Found) else ""
+    if not page:
+        return Found(found[:top], note)
+    wanted = page_address(page)
+    ahead = [p for p in found if page_address(p.url) == wanted]
+    rest = [p for p in found if page_address(p.url) != wanted]
+    return Found((ahead + rest)[:top], note)
+
+
+def page_address(url: str) -> str:
+    """A page's address as compared: no fragment or query, host in lower case, no trailing
+    slash or `index.html`; "" when `url` is not a web address."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    path = parts.path.removesuffix("index.html").rstrip("/")
+    return f"{parts.scheme}://{parts.netloc.lower()}{path}"
 
 
 def create_retriever(settings: Settings, embed: Embed | None) -> Retriever | None:

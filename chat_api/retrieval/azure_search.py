@@ -17,8 +17,8 @@ from azure.search.documents.aio import SearchClient
 from azure.search.documents.models import VectorizedQuery
 
 from chat_api import errors, telemetry
-from chat_api.retrieval import Embed, Found, Passage
-from chat_api.settings import Settings
+from chat_api.retrieval import Embed, Found, Passage, candidates, page_first
+from chat_api.settings import Settings, is_set
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,8 @@ WITHOUT_RANKER_NOTE = (
 def search_credential(settings: Settings) -> tuple[Any, Callable[[], Awaitable[None]] | None]:
     """The key when one is set, else Microsoft Entra ID (the app's managed identity in Azure,
     the developer's az or azd login locally); with the close function it needs, if any."""
-    if settings.azure_search_api_key:
-        return AzureKeyCredential(settings.azure_search_api_key), None
+    if is_set(settings.azure_search_api_key):
+        return AzureKeyCredential(settings.azure_search_api_key.get_secret_value()), None
     from chat_api.credentials import default_credential
 
     credential = default_credential(settings.azure_client_id, "Azure AI Search")
@@ -100,7 +100,13 @@ class AzureSearchRetriever:
         self._clock = clock
         self._ranker_refused_until = 0.0
 
-    async def search(self, query: str, *, top: int, semantic_ranker: bool | None = None) -> Found:
+    async def search(
+        self, query: str, *, top: int, semantic_ranker: bool | None = None, page: str = ""
+    ) -> Found:
+        found = await self._search(query, candidates(top, page), semantic_ranker)
+        return page_first(found, page, top)
+
+    async def _search(self, query: str, top: int, semantic_ranker: bool | None) -> Found:
         wanted = self._semantic_ranker if semantic_ranker is None else semantic_ranker
         try:
             # The query's embedding is part of the search: it counts against the same timeout.

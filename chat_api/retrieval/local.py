@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
-from chat_api.retrieval import Passage
+from chat_api.retrieval import Passage, candidates, page_first
 from chat_api.retrieval.chunking import split_document as split_document
 from chat_api.retrieval.documents import (
     DocumentError,
@@ -91,7 +91,7 @@ class LocalRetriever:
         return count
 
     async def search(
-        self, query: str, *, top: int, semantic_ranker: bool | None = None
+        self, query: str, *, top: int, semantic_ranker: bool | None = None, page: str = ""
     ) -> list[Passage]:
         match = match_expression(query)
         if not match:
@@ -99,12 +99,13 @@ class LocalRetriever:
         cursor = self._db.execute(
             "SELECT id, source, title, body, url, bm25(passages, 0, 0, 4.0, 1.0, 0) AS rank "
             "FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?",
-            (match, top),
+            (match, candidates(top, page)),
         )
-        return [
+        found = [
             Passage(id=row[0], source=row[1], title=row[2], text=row[3], url=row[4], score=-row[5])
             for row in cursor.fetchall()
         ]
+        return page_first(found, page, top)
 
     # ---- Maintenance (the ingestion's local target) ----------------------------------------
 

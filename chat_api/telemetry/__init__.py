@@ -64,6 +64,10 @@ class Telemetry(Protocol):
 
     def request(self, route: str, headers: Mapping[str, str] | None = None) -> RequestTrace: ...
     def traced_embed(self, embed: Embed, model: str) -> Embed: ...
+
+    def feedback(self, rating: str) -> None:
+        """A visitor rated an answer ("up" or "down")."""
+
     def shutdown(self) -> None: ...
 
 
@@ -129,6 +133,9 @@ class NoTelemetry:
 
     def traced_embed(self, embed: Embed, model: str) -> Embed:
         return embed
+
+    def feedback(self, rating: str) -> None:
+        return None
 
     def shutdown(self) -> None:
         return None

@@ -128,18 +128,17 @@ class AnswerTrace:
                     break
                 finally:
                     detach(token)
-                kind = type(event)
-                if kind is TextDelta:
+                if type(event) is TextDelta:
                     if self.first_token is None:
                         self._first_text()
                     if self._texts is not None:  # the answer's text, recorded only if asked
-                        self._texts.append(event.text)  # type: ignore[union-attr]
-                elif kind is End:
-                    self.finish_reason = event.finish_reason  # type: ignore[union-attr]
+                        self._texts.append(event.text)
+                elif type(event) is End:
+                    self.finish_reason = event.finish_reason
                     if self._model is not None:
-                        self._model.ended(event)  # type: ignore[arg-type]
-                elif kind is Failure:
-                    self.error = event.error  # type: ignore[union-attr]
+                        self._model.ended(event)
+                elif type(event) is Failure:
+                    self.error = event.error
                     if self._model is not None:
                         self._model.failed(self.error)
                 lines += 1

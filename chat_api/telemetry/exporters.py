@@ -11,7 +11,7 @@ from typing import Any
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 
-from chat_api.settings import Settings
+from chat_api.settings import Settings, is_set
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class _HashedOnce(Resource):
 
 def start_exporters(settings: Settings) -> Callable[[], None]:
     resource = _HashedOnce(Resource.create({SERVICE_NAME: settings.telemetry_service_name}))
-    if settings.applicationinsights_connection_string:
+    if is_set(settings.applicationinsights_connection_string):
         _azure_monitor(settings, resource)
     else:
         _otlp_only(resource)
@@ -85,7 +85,7 @@ def _azure_monitor(settings: Settings, resource: Resource) -> None:
     if settings.otlp_endpoint:
         extra = _otlp_pipelines()
     configure_azure_monitor(
-        connection_string=settings.applicationinsights_connection_string,
+        connection_string=settings.applicationinsights_connection_string.get_secret_value(),
         credential=ingestion_credential(settings.applicationinsights_authentication),
         resource=resource,
         instrumentation_options={name: {"enabled": False} for name in _UNINSTRUMENTED},
@@ -187,7 +187,7 @@ def _shutdown() -> None:
 
 def _destinations(settings: Settings) -> str:
     names = []
-    if settings.applicationinsights_connection_string:
+    if is_set(settings.applicationinsights_connection_string):
         names.append("Application Insights")
     if settings.otlp_endpoint:
         names.append("an OpenTelemetry collector (OTLP/HTTP)")

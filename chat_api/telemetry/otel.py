@@ -105,6 +105,9 @@ class Instruments:
         self.refused = meter.create_counter(
             "chat.requests.refused", unit="{request}", description="Requests refused, by reason."
         )
+        self.feedback = meter.create_counter(
+            "chat.feedback", unit="{rating}", description="Answers rated by visitors, by rating."
+        )
 
 
 def _tallied(create: Callable[..., object], name: str, unit: str, description: str) -> Tally:
@@ -198,6 +201,9 @@ class OpenTelemetry:
         stage_name = stage if isinstance(stage, str) else ""
         attributes = usage_attributes(usage, model, self.instruments, stage_name)
         trace.get_current_span().set_attributes(attributes)
+
+    def feedback(self, rating: str) -> None:
+        self.instruments.feedback.add(1, {"chat.feedback.rating": rating})
 
     def shutdown(self) -> None:
         self._shutdown()

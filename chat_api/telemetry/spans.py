@@ -23,6 +23,10 @@ from chat_api.errors import ChatError
 from chat_api.events import End
 
 if TYPE_CHECKING:
+    from contextvars import Token
+
+    from opentelemetry.context import Context
+
     from chat_api.telemetry.answer import AnswerTrace
     from chat_api.telemetry.otel import Instruments
 
@@ -64,7 +68,7 @@ class StageSpan:
             attributes[content[0]] = content[1]
         self._output = output
         self._span: Span = trace.INVALID_SPAN
-        self._token: object = None
+        self._token: Token[Context] | None = None
 
     def __enter__(self) -> StageSpan:
         answer = self._answer
@@ -78,7 +82,8 @@ class StageSpan:
         return self
 
     def __exit__(self, kind: object, error: object, traceback: object) -> None:
-        otel_context.detach(self._token)  # type: ignore[arg-type]
+        if self._token is not None:
+            otel_context.detach(self._token)
         if isinstance(error, BaseException):
             record_failure(self._span, error)
         self._span.end()

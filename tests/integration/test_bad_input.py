@@ -172,14 +172,29 @@ def either_mode(request, start_app):
         yield server
 
 
-def test_an_oversized_chunked_body_is_refused_while_it_is_read(either_mode):
-    def chunks():
-        for _ in range(100):
-            yield b"x" * 10_000  # 1 MB in all, no Content-Length
+def _megabyte_in_chunks():
+    for _ in range(100):
+        yield b"x" * 10_000  # 1 MB in all, no Content-Length
 
-    response = httpx.post(either_mode.url + "/api/chat/stream", content=chunks(), headers=JSON)
+
+def test_an_oversized_chunked_body_is_refused_while_it_is_read(either_mode):
+    response = httpx.post(
+        either_mode.url + "/api/chat/stream", content=_megabyte_in_chunks(), headers=JSON
+    )
 
     assert response.status_code == 413
+
+
+def test_a_body_refused_while_it_is_read_is_logged_once_with_its_reference(app_server):
+    before = len(app_server.log())
+
+    response = httpx.post(
+        app_server.url + "/api/chat/stream", content=_megabyte_in_chunks(), headers=JSON
+    )
+
+    ref = response.json()["error"]["ref"]
+    logged = app_server.log_once_it_has(f"ref {ref}")[before:]
+    assert logged.count("request answered with 413") == 1
 
 
 def test_a_huge_declared_length_is_refused_before_the_body(either_mode):

@@ -7,7 +7,8 @@ import pytest
 from azure.search.documents.aio import SearchClient
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
-from chat_api.hosts import ModelHost, Prompt, create_host, openai_compatible
+from chat_api.hosts import ModelHost, create_host, openai_compatible
+from chat_api.prompt import Prompt
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, Telemetry

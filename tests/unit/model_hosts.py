@@ -5,11 +5,9 @@ is in conftest.py."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import orjson
 
-from chat_api.hosts import Prompt
+from chat_api.prompt import Prompt
 from chat_api.protocol import Message
 from chat_api.settings import Settings
 
@@ -32,7 +30,7 @@ REASONING = Settings(
     reasoning_effort="low",
     model_retry_seconds=0,
 )
-PLAIN = dataclasses.replace(REASONING, openai_chat_model="gpt-4.1-mini", reasoning_model=False)
+PLAIN = REASONING.model_copy(update=dict(openai_chat_model="gpt-4.1-mini", reasoning_model=False))
 PROMPT = Prompt(
     messages=[
         {"role": "system", "content": "Be brief."},

@@ -11,7 +11,7 @@ import orjson
 from chat_api import model_errors
 from chat_api.errors import ChatError
 from chat_api.events import End, TextDelta
-from chat_api.hosts import Prompt
+from chat_api.prompt import Prompt
 from chat_api.service import ChatService
 from chat_api.settings import Limits, Settings
 

@@ -69,7 +69,7 @@ def recording(record_content: bool = False, sampler: Sampler | None = None) -> I
 
 
 def recorded_service(recorded: Recorded, opened: Opened, **changes: Any) -> ChatService:
-    return opened.service(dataclasses.replace(SETTINGS, **changes), recorded.telemetry)
+    return opened.service(SETTINGS.model_copy(update=changes), recorded.telemetry)
 
 
 async def streamed_lines(

@@ -4,7 +4,6 @@ query's embedding comes from the real OpenAI-compatible host over the mocked mod
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from typing import Any
 
@@ -231,7 +230,7 @@ def test_keyless_uses_the_default_credential_with_the_managed_identity(
 
 
 def _with(**changes: Any) -> Settings:
-    return dataclasses.replace(SETTINGS, **changes)
+    return Settings.model_validate({**SETTINGS.model_dump(), **changes})
 
 
 def _ranker_refused() -> HttpResponseError:

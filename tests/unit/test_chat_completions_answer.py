@@ -13,7 +13,7 @@ import pytest
 
 from chat_api.errors import ChatError
 from chat_api.events import End, TextDelta
-from chat_api.hosts import Prompt
+from chat_api.prompt import Prompt
 from chat_api.settings import Settings
 from tests.unit.model_hosts import OPENAI
 

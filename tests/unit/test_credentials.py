@@ -12,7 +12,7 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from chat_api.credentials import RememberingCredential
 from chat_api.errors import ChatError, Code
-from chat_api.hosts import Prompt
+from chat_api.prompt import Prompt
 from chat_api.protocol import Message
 from chat_api.retrieval.azure_search import create_retriever
 from chat_api.settings import Settings

@@ -13,6 +13,7 @@ from tests.support.processes import ROOT
 EXPECTED = {
     "chat_stream": ("chat/stream", ["POST"]),
     "chat": ("chat", ["POST"]),
+    "feedback": ("feedback", ["POST"]),
     "health": ("health", ["GET"]),
     "openapi": ("openapi.json", ["GET"]),
 }

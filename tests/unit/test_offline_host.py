@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from chat_api.events import End, TextDelta
-from chat_api.hosts import Prompt
 from chat_api.hosts.offline import NO_MODEL, NOTHING_FOUND, OfflineHost
+from chat_api.prompt import Prompt
 from chat_api.protocol import Message
 from chat_api.retrieval import Passage
 

@@ -5,6 +5,7 @@ retriever over a mocked `SearchClient.search`."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import orjson
 import pytest
@@ -39,7 +40,7 @@ WITHIN_THE_WINDOW = 30.0
 
 
 def _service(opened, **changes) -> ChatService:
-    return opened.service(dataclasses.replace(SETTINGS, **changes))
+    return opened.service(SETTINGS.model_copy(update=changes))
 
 
 async def _stream(service: ChatService, body: dict) -> tuple[int, list[dict]]:
@@ -206,6 +207,7 @@ async def test_a_grounded_answer_streams_these_lines(opened, mock_model, fake_se
 
     for line in lines:
         line.get("context", {}).get("step", {}).pop("elapsed_ms", None)
+    assert re.fullmatch("[0-9a-f]{24}", lines[-1]["context"].pop("answer_id"))
     assert lines == snapshot
 
 

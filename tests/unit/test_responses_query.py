@@ -5,8 +5,6 @@ as the field does."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from chat_api.prompt import QUERY_MAX_TOKENS, QUERY_SYSTEM
 from chat_api.protocol import Message
 from tests.unit.model_hosts import PLAIN, REASONING, conversation
@@ -32,7 +30,7 @@ async def test_the_search_query_is_one_small_call_at_the_lowest_effort(opened, m
 async def test_a_model_that_must_think_a_little_gets_room_for_it_in_the_query_call(
     opened, mock_model
 ):
-    host = opened.host(dataclasses.replace(REASONING, openai_chat_model="o4-mini"))
+    host = opened.host(REASONING.model_copy(update=dict(openai_chat_model="o4-mini")))
 
     await host.generate_query(conversation("What is NDJSON?"))
 

@@ -27,7 +27,7 @@ async def test_the_answer_is_one_streamed_unstored_call_to_responses(collect, mo
 
 
 async def test_every_answer_carries_the_length_cap(collect, mock_model):
-    await collect(dataclasses.replace(REASONING, max_output_tokens=321))
+    await collect(REASONING.model_copy(update=dict(max_output_tokens=321)))
 
     assert mock_model.requests[-1]["max_output_tokens"] == 321
 
@@ -46,13 +46,13 @@ async def test_a_reasoning_model_never_gets_a_parameter_it_refuses(collect, mock
 
 
 async def test_without_an_effort_the_model_default_is_left_alone(collect, mock_model):
-    await collect(dataclasses.replace(REASONING, reasoning_effort=""))
+    await collect(REASONING.model_copy(update=dict(reasoning_effort="")))
 
     assert mock_model.requests[-1]["reasoning"] == {"summary": "auto"}
 
 
 async def test_summaries_can_be_turned_off(collect, mock_model):
-    events = await collect(dataclasses.replace(REASONING, reasoning_summary=False))
+    events = await collect(REASONING.model_copy(update=dict(reasoning_summary=False)))
 
     assert mock_model.requests[-1]["reasoning"] == {"effort": "low"}
     assert not [e for e in events if isinstance(e, Step)]
@@ -72,12 +72,13 @@ async def test_azure_keyless_answers_through_the_v1_responses_endpoint(
     from tests.support.standin_identity import TOKEN, StandInIdentity
 
     identity = await StandInIdentity(client_id="the-apps-identity").start(monkeypatch)
-    settings = dataclasses.replace(
-        REASONING,
-        model_host="azure",
-        azure_openai_endpoint=mock_model.url,
-        azure_openai_chat_deployment="chat",
-        azure_client_id="the-apps-identity",
+    settings = REASONING.model_copy(
+        update=dict(
+            model_host="azure",
+            azure_openai_endpoint=mock_model.url,
+            azure_openai_chat_deployment="chat",
+            azure_client_id="the-apps-identity",
+        )
     )
 
     events = await collect(settings)

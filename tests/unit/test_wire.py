@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 
 from chat_api import model_errors, wire
@@ -18,7 +20,7 @@ EVENTS = [
     Citations((Citation("1", "API", "docs/api.md#stream", "One JSON value per line."),)),
     TextDelta("NDJSON is"),
     TextDelta(' one "JSON" value per line.\n'),
-    End("stop", {"total_tokens": 12}),
+    End("stop", {"total_tokens": 12}, answer_id="5f0c2a9e71d84b3c"),
 ]
 
 
@@ -93,6 +95,7 @@ async def test_a_fixed_offline_conversation_streams_these_lines(snapshot, tmp_pa
 
     for line in lines:
         line.get("context", {}).get("step", {}).pop("elapsed_ms", None)
+    assert re.fullmatch("[0-9a-f]{24}", lines[-1]["context"].pop("answer_id"))
     assert lines == snapshot
 
 

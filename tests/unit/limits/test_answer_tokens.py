@@ -4,7 +4,6 @@ real OpenAI host talks to the mocked model over loopback HTTP; Azure AI Search i
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import orjson
@@ -25,8 +24,8 @@ EMBEDDING_TOKENS = 1
 
 
 def _service(opened: Any, tokens_per_day: int, **changes: Any) -> ChatService:
-    settings = dataclasses.replace(
-        SETTINGS, client_tokens_per_day=tokens_per_day, client_requests_per_minute=0, **changes
+    settings = SETTINGS.model_copy(
+        update=dict(client_tokens_per_day=tokens_per_day, client_requests_per_minute=0, **changes)
     )
     return opened.service(settings)
 
