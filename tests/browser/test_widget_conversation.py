@@ -97,6 +97,25 @@ def test_each_question_carries_the_page_it_was_asked_on(widget_app, host, page):
     assert "finish_reason" in json.dumps(end_line(page))  # the service answered it in full
 
 
+@pytest.fixture(scope="module")
+def model_app(start_app, host):
+    """The app answering through the stand-in model, granting CORS to `host`."""
+    with start_app({"ALLOWED_ORIGINS": host.origin}) as server:
+        yield server
+
+
+def test_the_model_is_told_the_page_the_visitor_is_reading(model_app, model_server, host, page):
+    _, second = site(host, model_app)
+    open_host_page(page, second)
+    open_panel(page)
+    wait_until_answered(page, ask(page, "What is on this page?"))
+
+    messages = model_server.stats()["last_request"]["messages"]
+    system = " ".join(str(m["content"]) for m in messages if m["role"] in ("system", "developer"))
+    assert second in system
+    assert "Guide two" in system
+
+
 def test_a_source_links_to_its_page_and_section(widget_app, host, page):
     first, _ = site(host, widget_app)
     open_host_page(page, first)
