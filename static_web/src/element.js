@@ -42,11 +42,22 @@ export function defineChatAssistant(scriptUrl) {
   class ChatAssistant extends HTMLElement {
     #chat = null;
     #ui = null;
+    #inline = null;
     #returnFocus = null;
     #onKey = (event) => this.#key(event);
     #onClick = (event) => this.#attached(event);
     #dark = window.matchMedia('(prefers-color-scheme: dark)');
     #onScheme = () => this.#applyTheme();
+
+    // Texts and theme follow their attributes; `mode` and `api` are read once, when the
+    // element is first connected; `shortcut` and `attach` whenever they are used.
+    static observedAttributes = ['theme', 'title', 'placeholder', 'welcome'];
+
+    attributeChangedCallback() {
+      if (!this.#ui) return;
+      this.#applyTexts();
+      this.#applyTheme();
+    }
 
     connectedCallback() {
       if (!this.#ui) this.#build();
@@ -62,8 +73,9 @@ export function defineChatAssistant(scriptUrl) {
       this.#chat?.save();
     }
 
+    /** The full-page form (`mode="inline"`), as it was when the element was built. */
     get inline() {
-      return this.getAttribute('mode') === 'inline';
+      return this.#inline ?? this.getAttribute('mode') === 'inline';
     }
 
     get isOpen() {
@@ -105,6 +117,7 @@ export function defineChatAssistant(scriptUrl) {
     }
 
     #build() {
+      this.#inline = this.getAttribute('mode') === 'inline';
       const root = this.shadowRoot ?? this.attachShadow({ mode: 'open' });
       root.adoptedStyleSheets = [styles()];
       root.innerHTML = chatMarkup(this.inline);

@@ -137,3 +137,24 @@ def test_axe_finds_nothing_serious_in_the_launcher_and_the_panel(
     answer.locator("details.steps summary").click()
     assert_nothing_serious(page, artifacts, f"widget-{theme}-answer")
     page.screenshot(path=artifacts / f"widget-{theme}.png")
+
+
+BACKGROUND = "(host) => getComputedStyle(host.shadowRoot.querySelector('.panel')).backgroundColor"
+
+
+def test_the_theme_follows_the_visitors_preference_unless_the_attribute_says(
+    widget_app, host, page
+):
+    page.emulate_media(color_scheme="dark")
+    open_host_page(page, serve(host, widget_app, "themes"))
+    open_panel(page)
+    chat = page.locator("chat-assistant")
+    dark = chat.evaluate(BACKGROUND)
+
+    chat.evaluate("(el) => el.setAttribute('theme', 'light')")
+    light = chat.evaluate(BACKGROUND)
+    page.emulate_media(color_scheme="light")
+    chat.evaluate("(el) => el.setAttribute('theme', 'dark')")
+
+    assert dark == chat.evaluate(BACKGROUND) == "rgb(20, 22, 27)"
+    assert light == "rgb(255, 255, 255)"
