@@ -15,6 +15,7 @@ from chat_api.disconnect import ClientLeft, unless_client_leaves
 from chat_api.guard import internal_error_line, reply_safely
 from chat_api.limits import client_address
 from chat_api.reply import Reply
+from chat_api.service import Body
 
 
 async def chat_stream(request: Request) -> Response:
@@ -28,9 +29,7 @@ async def chat(request: Request) -> Response:
 async def _answer(request: Request, *, streamed: bool) -> Reply:
     service = runtime.service()
     headers = request.headers
-    # Read inside the service's handling: a body refused while it is read is answered, traced
-    # and logged as any other refusal.
-    body = read_body(request, service.settings.limits.max_body_bytes)
+    body = await _body(request, service.settings.limits.max_body_bytes)
     content_type = headers.get("content-type")
     peer = request.client.host if request.client else None
     client = client_address(headers, peer, header=service.settings.client_address_header)
@@ -49,7 +48,7 @@ async def feedback(request: Request) -> Response:
         headers = request.headers
         peer = request.client.host if request.client else None
         client = client_address(headers, peer, header=service.settings.client_address_header)
-        body = read_body(request, service.settings.limits.max_body_bytes)
+        body = await _body(request, service.settings.limits.max_body_bytes)
         return await service.feedback(headers.get("content-type"), body, headers, client)
 
     return to_response(await reply_safely(rate))
@@ -150,6 +149,20 @@ class _KeepAlive:
         self._timer.cancel()
         if self._sending is not None:
             self._sending.cancel()
+
+
+async def _body(request: Request, limit: int) -> Body:
+    """The body, read whole before anything else listens to the connection (the watch for a
+    client that leaves would take its chunks); a refusal while it is read is handed on, for the
+    service to answer, trace and log as any other."""
+    try:
+        return await read_body(request, limit)
+    except errors.ChatError as error:
+        return _raise(error)
+
+
+async def _raise(error: errors.ChatError) -> bytes:
+    raise error
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -30,6 +30,7 @@ def test_openapi_document_lists_every_route_with_schemas(app_server):
     assert set(doc["paths"]) == {
         "/api/chat/stream",
         "/api/chat",
+        "/api/feedback",
         "/api/health",
         "/api/openapi.json",
     }
@@ -42,3 +43,14 @@ def test_openapi_document_lists_every_route_with_schemas(app_server):
     schemas = doc["components"]["schemas"]
     assert {"ChatRequest", "Completion", "StreamLine", "ErrorBody", "Overrides"} <= set(schemas)
     assert set(schemas["Overrides"]["properties"]) >= {"retrieval", "top", "temperature"}
+    feedback = doc["paths"]["/api/feedback"]["post"]
+    assert feedback["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/FeedbackRequest"
+    }
+    assert {"204", "400", "429"} <= set(feedback["responses"])
+    assert set(schemas["FeedbackRequest"]["properties"]) == {
+        "answer_id",
+        "rating",
+        "comment",
+        "page",
+    }

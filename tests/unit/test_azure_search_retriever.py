@@ -272,3 +272,17 @@ async def test_a_search_failure_that_is_not_about_the_ranker_still_fails(opened,
 
     assert caught.value.code == "search_unavailable"
     assert len(fake_search.calls) == 1
+
+
+async def test_the_visitors_page_comes_first_among_more_candidates(opened, mock_model, fake_search):
+    found = await _retriever(opened).search("plans", top=1, page="https://EXAMPLE.org/returns/#x")
+
+    assert [passage.id for passage in found] == ["b2"]  # ranked second, moved ahead
+    assert fake_search.calls[0]["top"] == 3  # three candidates for one passage
+
+
+async def test_without_a_page_the_search_order_stands(opened, mock_model, fake_search):
+    found = await _retriever(opened).search("plans", top=2)
+
+    assert [passage.id for passage in found] == ["a1", "b2"]
+    assert fake_search.calls[0]["top"] == 2

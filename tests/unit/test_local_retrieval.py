@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from chat_api.retrieval import Passage, page_address
 from chat_api.retrieval.local import (
     DEFAULT_KNOWLEDGE_BASE,
     LocalRetriever,
@@ -74,3 +75,53 @@ async def test_the_bundled_documentation_answers_how_to_configure_azure_openai()
 
     assert retriever.size > 10
     assert any("AZURE_OPENAI_ENDPOINT" in p.text for p in found)
+
+
+def _site() -> LocalRetriever:
+    retriever = LocalRetriever()
+    retriever.add(
+        [
+            Passage(
+                "1",
+                "Deploy: Azure",
+                "site/deploy#azure",
+                "Deploy to Azure with azd up, then deploy again to update the deployment.",
+                url="https://docs.example.com/deploy/#azure",
+            ),
+            Passage(
+                "2",
+                "Guide: Deploy",
+                "site/guide#deploy",
+                "You can deploy it.",
+                url="https://docs.example.com/guide/#deploy",
+            ),
+            Passage(
+                "3",
+                "Guide: Cost",
+                "site/guide#cost",
+                "It costs little.",
+                url="https://docs.example.com/guide/#cost",
+            ),
+        ]
+    )
+    retriever.commit()
+    return retriever
+
+
+async def test_the_visitors_page_comes_first_when_it_matches():
+    found = await _site().search("deploy", top=2, page="https://docs.example.com/guide/index.html")
+
+    assert [passage.id for passage in found] == ["2", "1"]
+
+
+async def test_a_page_without_a_match_changes_nothing():
+    found = await _site().search("deploy azure", top=3, page="https://docs.example.com/other/")
+
+    assert [passage.id for passage in found] == ["1", "2"]
+
+
+def test_page_addresses_compare_without_fragment_query_case_or_index():
+    assert page_address("https://Docs.Example.com/guide/index.html?x=1#top") == page_address(
+        "https://docs.example.com/guide"
+    )
+    assert page_address("docs/guide.md") == ""
