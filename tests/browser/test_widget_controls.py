@@ -158,3 +158,19 @@ def test_the_theme_follows_the_visitors_preference_unless_the_attribute_says(
 
     assert dark == chat.evaluate(BACKGROUND) == "rgb(20, 22, 27)"
     assert light == "rgb(255, 255, 255)"
+
+
+def test_the_owner_words_its_title_placeholder_and_welcome(widget_app, host, page):
+    element = (
+        '<chat-assistant title="Ask Example" placeholder="Your question about Example"'
+        ' welcome="Ask anything about Example."></chat-assistant>'
+    )
+    open_host_page(page, serve(host, widget_app, "words", element))
+    expect(page.get_by_test_id("launcher")).to_have_text("Ask Example")
+    panel = open_panel(page)
+
+    expect(page.get_by_role("dialog", name="Ask Example")).to_be_visible()
+    expect(page.get_by_test_id("chat-input")).to_have_attribute(
+        "placeholder", "Your question about Example"
+    )
+    expect(panel).to_contain_text("Ask anything about Example.")
