@@ -125,7 +125,7 @@ export function defineChatAssistant(scriptUrl) {
       const ui = {
         root: root.querySelector('.root'),
         panel: $('panel'),
-        launcher: $('launcher') ?? root.querySelector('.launcher'),
+        launcher: root.querySelector('.launcher'),
         log: $('log'),
         form: $('ask'),
         input: $('chat-input'),
