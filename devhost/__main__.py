@@ -31,6 +31,10 @@ class _Server(uvicorn.Server):
                 f"streaming: {'on' if settings.streaming else 'off'})",
                 flush=True,
             )
+            print(
+                f"The assistant on a demo site: http://{self.config.host}:{port}/demo/",
+                flush=True,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:

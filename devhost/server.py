@@ -21,10 +21,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from chat_api.limits import PLATFORM_HEADER
+from devhost.widget_files import WidgetFilesForAnyOrigin
 
 ROOT = Path(__file__).resolve().parents[1]
 # The page as built by `make web`; never its source folder (node_modules, dotfiles, sources).
 PAGE_BUILD = ROOT / "static_web" / "dist"
+# A made-up site that embeds the widget with its one line (plain HTML, nothing to build).
+DEMO_SITE = ROOT / "static_web" / "demo"
 
 
 class PageNotBuilt(RuntimeError):
@@ -135,8 +138,9 @@ def create_app(
     # Offline answers cite the bundled documentation by path; serve it so the links open.
     routes.append(Mount("/docs", StaticFiles(directory=ROOT / "docs"), name="docs"))
     if static_dir is not None:
+        routes.append(Mount("/demo", StaticFiles(directory=DEMO_SITE, html=True), name="demo"))
         routes.append(Mount("/", StaticFiles(directory=static_dir, html=True), name="page"))
-    middleware = []
+    middleware = [Middleware(WidgetFilesForAnyOrigin)]
     origins = list(runtime.settings().allowed_origins)
     if origins:
         middleware.append(

@@ -17,6 +17,8 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from tests.support.loopback_http import serving
+
 _SERVICES: dict[str, tuple[Any, Any]] = {
     "/v1/traces": (
         trace_service_pb2.ExportTraceServiceRequest,
@@ -108,15 +110,9 @@ def _handler(collector: Collector, keep: bool = True) -> type[BaseHTTPRequestHan
 def collector() -> Iterator[Collector]:
     """A collector on a free loopback port; `url` is what OTEL_EXPORTER_OTLP_ENDPOINT names."""
     found = Collector()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(found))
-    found.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler(found)) as url:
+        found.url = url
         yield found
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def main() -> None:

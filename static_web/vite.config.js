@@ -34,10 +34,16 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: false,
+    modulePreload: { polyfill: false },
     rollupOptions: {
       input: {
+        // The element, under a name that never changes: site owners point a script tag at it.
+        'chat-widget': here('./src/chat-widget.js'),
         main: here('./index.html'),
         notFound: here('./404.html'),
+      },
+      output: {
+        entryFileNames: (chunk) => (chunk.name === 'chat-widget' ? 'chat-widget.js' : 'assets/[name]-[hash].js'),
       },
     },
   },

@@ -70,10 +70,12 @@ export function parseRetryAfter(value, nowMs = Date.now()) {
   return Math.max(0, Math.ceil((when - nowMs) / 1000));
 }
 
-function requestBody(messages, overrides) {
+function requestBody(messages, overrides, page) {
+  const context = { overrides: overrides || {} };
+  if (page) context.page = page;
   return JSON.stringify({
     messages: messages.map(({ role, content }) => ({ role, content })),
-    context: { overrides: overrides || {} },
+    context,
     sessionState: null,
   });
 }
@@ -157,10 +159,16 @@ export function dispatchLine(line, handlers) {
   const content = line.delta?.content;
   if (typeof content === 'string' && content) handlers.content?.(content);
   if (context && typeof context.finish_reason === 'string') {
-    handlers.finish?.({ finishReason: context.finish_reason, usage: context.usage ?? null });
+    handlers.finish?.({ finishReason: context.finish_reason, usage: context.usage ?? null, answerId: answerIdOf(context) });
     return 'finish';
   }
   return 'other';
+}
+
+/** The end line's answer id (what feedback refers to), or '' when there is none. */
+function answerIdOf(context) {
+  const id = context.answer_id;
+  return typeof id === 'string' && /^[\w-]{1,128}$/.test(id) ? id : '';
 }
 
 function normaliseStep(step) {
@@ -192,8 +200,8 @@ function normaliseCitation(citation, index) {
  * 'cut' (the stream closed without either). Rejects with a ChatError before any output, or
  * with the abort reason when `signal` aborts.
  */
-export async function streamChat({ base, messages, overrides, signal, handlers, fetchImpl = fetch }) {
-  const response = await post(apiUrl(base, '/api/chat/stream'), requestBody(messages, overrides), signal, fetchImpl);
+export async function streamChat({ base, messages, overrides, page, signal, handlers, fetchImpl = fetch }) {
+  const response = await post(apiUrl(base, '/api/chat/stream'), requestBody(messages, overrides, page), signal, fetchImpl);
   if (!response.body) throw new ChatError('no_body', 'The answer arrived empty.');
   let outcome = 'cut';
   let answered = false;
@@ -223,8 +231,8 @@ export async function streamChat({ base, messages, overrides, signal, handlers, 
 }
 
 /** POST {base}/api/chat: the whole answer in one completion, handed over as the same events. */
-export async function completeChat({ base, messages, overrides, signal, handlers, fetchImpl = fetch }) {
-  const response = await post(apiUrl(base, '/api/chat'), requestBody(messages, overrides), signal, fetchImpl);
+export async function completeChat({ base, messages, overrides, page, signal, handlers, fetchImpl = fetch }) {
+  const response = await post(apiUrl(base, '/api/chat'), requestBody(messages, overrides, page), signal, fetchImpl);
   let body;
   try {
     body = await response.json();
@@ -242,7 +250,7 @@ export async function completeChat({ base, messages, overrides, signal, handlers
   const content = body?.message?.content;
   if (typeof content === 'string' && content) handlers.content?.(content);
   const finishReason = typeof context.finish_reason === 'string' ? context.finish_reason : 'stop';
-  handlers.finish?.({ finishReason, usage: context.usage ?? null });
+  handlers.finish?.({ finishReason, usage: context.usage ?? null, answerId: answerIdOf(context) });
   return 'finished';
 }
 
@@ -255,5 +263,30 @@ export async function fetchHealth(base, { fetchImpl = fetch, signal } = {}) {
     return body && typeof body === 'object' ? body : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * POST {base}/api/feedback: a rating of one answer. Resolves when the service recorded it
+ * (204); rejects with a ChatError otherwise.
+ * @param {{base: string, answerId: string, rating: 'up'|'down', comment?: string}} feedback
+ */
+export async function sendFeedback({ base, answerId, rating, comment, fetchImpl = fetch }) {
+  const body = { answer_id: answerId, rating };
+  if (comment) body.comment = comment;
+  await post(apiUrl(base, '/api/feedback'), JSON.stringify(body), undefined, fetchImpl);
+}
+
+/**
+ * Whether a service that could not be read answers at all. A browser hides why a cross-origin
+ * request failed; a request in `no-cors` mode gets through (unreadable) when the service is up,
+ * so a failure with the service up means it did not grant this page's origin (CORS).
+ */
+export async function answersWithoutCors(base, { fetchImpl = fetch } = {}) {
+  try {
+    await fetchImpl(apiUrl(base, '/api/health'), { mode: 'no-cors', cache: 'no-store' });
+    return true;
+  } catch {
+    return false;
   }
 }

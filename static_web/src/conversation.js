@@ -94,9 +94,9 @@ export function applyStep(steps, step) {
 }
 
 /** Reads the saved conversation; an empty one when there is none or it cannot be read. */
-export function loadTurns(storage) {
+export function loadTurns(storage, key = STORAGE_KEY) {
   try {
-    const raw = storage?.getItem(STORAGE_KEY);
+    const raw = storage?.getItem(key);
     if (!raw) return [];
     const saved = JSON.parse(raw);
     if (!saved || saved.version !== 1 || !Array.isArray(saved.turns)) return [];
@@ -109,10 +109,10 @@ export function loadTurns(storage) {
   }
 }
 
-export function saveTurns(storage, turns) {
+export function saveTurns(storage, turns, key = STORAGE_KEY) {
   try {
-    if (!turns.length) storage?.removeItem(STORAGE_KEY);
-    else storage?.setItem(STORAGE_KEY, JSON.stringify({ version: 1, turns }));
+    if (!turns.length) storage?.removeItem(key);
+    else storage?.setItem(key, JSON.stringify({ version: 1, turns }));
     return true;
   } catch {
     // Storage full or disabled: the conversation still works, it just is not kept.

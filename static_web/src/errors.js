@@ -42,6 +42,11 @@ export const ERROR_MESSAGES = {
   timeout: { title: 'The answer took too long and was stopped.', detail: 'Please try again, perhaps with a shorter question.' },
   // The page's own: no answer from the API at all.
   network: { title: 'The chat service could not be reached.', detail: 'Check your connection, then try again.' },
+  // The service answers, but not to this site: its origin is not in the service's ALLOWED_ORIGINS.
+  origin_not_allowed: {
+    title: 'This site is not allowed to use the chat service.',
+    detail: "The site's owner can add its address to the service's ALLOWED_ORIGINS.",
+  },
 };
 
 /** Words for an HTTP status when the answer carried no code the page knows. */

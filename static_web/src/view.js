@@ -18,6 +18,22 @@ function el(tag, props = {}, children = []) {
 
 let viewCount = 0;
 
+const THUMB = 'M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6V3a1.5 1.5 0 0 0-.4-1L13.2 1 6.6 7.6A2 2 0 0 0 6 9v10a2 2 0 0 0 2 2h9a2 2 0 0 0 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z';
+const COPY = 'M16 1H4a2 2 0 0 0-2 2v14h2V3h12V1zm3 4H8a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h11a2 2 0 0 0 2-2V7a2 2 0 0 0-2-2zm0 16H8V7h11v14z';
+const SVG = 'http://www.w3.org/2000/svg';
+
+/** A small icon from one path; turned upside down for a thumb down. */
+function icon(path, flipped = false) {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  if (flipped) svg.setAttribute('transform', 'rotate(180)');
+  const shape = document.createElementNS(SVG, 'path');
+  shape.setAttribute('d', path);
+  svg.append(shape);
+  return svg;
+}
+
 export function userView(turn) {
   return el('article', { className: 'msg msg-user', 'data-testid': 'message-user' }, [
     el('h2', { className: 'visually-hidden', text: 'You asked' }),
@@ -28,9 +44,10 @@ export function userView(turn) {
 /**
  * The view of one answer. `update*` methods are cheap to call often.
  * @param {object} turn the assistant turn (content, steps, citations, status, error)
- * @param {{apiBase: string, onRetry?: () => void}} options
+ * @param {{apiBase: string, onRetry?: () => void, onRate?: (rating: 'up'|'down') => Promise<void>}} options
+ *   `onRate`: sends a rating of the answer (it has an id to rate it by)
  */
-export function assistantView(turn, { apiBase, onRetry }) {
+export function assistantView(turn, { apiBase, onRetry, onRate }) {
   viewCount += 1;
   const key = `a${viewCount}`;
   const anchorFor = (id) => `cite-${key}-${String(id).replace(/[^\w-]/g, '_')}`;
@@ -53,6 +70,17 @@ export function assistantView(turn, { apiBase, onRetry }) {
 
   let citationIds = [];
   let lastShown = null;
+
+  // A marker such as [1] goes to its source beside the answer. Inside a shadow root the
+  // browser does not follow `#id` links, so this does.
+  body.addEventListener('click', (event) => {
+    const marker = event.target instanceof Element ? event.target.closest('a.cite-ref') : null;
+    if (!marker) return;
+    event.preventDefault();
+    const source = root.querySelector(`[id="${marker.hash.slice(1)}"]`);
+    source?.focus();
+    source?.scrollIntoView({ block: 'nearest' });
+  });
 
   function setContent(text) {
     if (text === lastShown) return;
@@ -154,7 +182,50 @@ export function assistantView(turn, { apiBase, onRetry }) {
     } else if (turn.finishReason === 'content_filter') {
       marks.push(el('p', { className: 'mark', text: 'The rest of the answer was withheld by the content filter.' }));
     }
+    if (turn.status === 'done' && turn.content) marks.push(actions());
     footer.replaceChildren(...marks);
+  }
+
+  /** Thumbs up and down (when the answer has an id to rate it by) and copy. */
+  function actions() {
+    const status = el('span', { className: 'action-status', role: 'status' });
+    const bar = el('div', { className: 'msg-actions', part: 'actions' });
+    const thumbs = [];
+    if (turn.answerId && onRate) {
+      for (const [rating, label, testid] of [
+        ['up', 'Helpful', 'feedback-up'],
+        ['down', 'Not helpful', 'feedback-down'],
+      ]) {
+        const button = el('button', {
+          type: 'button',
+          'data-testid': testid,
+          'aria-label': label,
+          title: label,
+          'aria-pressed': turn.rating === rating ? 'true' : 'false',
+        }, [icon(THUMB, rating === 'down')]);
+        button.addEventListener('click', async () => {
+          try {
+            await onRate(rating);
+            for (const other of thumbs) other.setAttribute('aria-pressed', String(other === button));
+            status.textContent = 'Thanks for the feedback.';
+          } catch {
+            status.textContent = 'The feedback could not be sent.';
+          }
+        });
+        thumbs.push(button);
+      }
+    }
+    const copy = el('button', { type: 'button', 'data-testid': 'copy', 'aria-label': 'Copy the answer', title: 'Copy' }, [icon(COPY)]);
+    copy.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(turn.content);
+        status.textContent = 'Copied.';
+      } catch {
+        status.textContent = 'Copying is not allowed here.';
+      }
+    });
+    bar.append(...thumbs, copy, status);
+    return bar;
   }
 
   function errorBox({ title, detail, ref = '' }) {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
+  answersWithoutCors,
+  sendFeedback,
   apiUrl,
   ChatError,
   completeChat,
@@ -113,7 +115,7 @@ describe('dispatchLine', () => {
     );
     assert.deepEqual(events[0][1], { title: 'Searching', detail: 'ndjson' });
     assert.equal(events[1][1][0].url, 'https://example.org/ndjson');
-    assert.deepEqual(events[3][1], { finishReason: 'stop', usage: {} });
+    assert.deepEqual(events[3][1], { finishReason: 'stop', usage: {}, answerId: '' });
     const error = events[4][1];
     assert.ok(error instanceof ChatError);
     assert.equal(error.code, 'upstream');
@@ -317,5 +319,68 @@ describe('completeChat', () => {
       events.map(([kind]) => kind),
       ['step', 'citations', 'content', 'finish'],
     );
+  });
+});
+
+describe('the answer id', () => {
+  it('comes from the end line, for feedback to refer to', () => {
+    const { events, handlers } = recorder();
+    dispatchLine({ ...END, context: { ...END.context, answer_id: 'a1b2-c3' } }, handlers);
+    assert.equal(events[0][1].answerId, 'a1b2-c3');
+  });
+
+  it('is left out when it is not a plausible id', () => {
+    const { events, handlers } = recorder();
+    dispatchLine({ ...END, context: { ...END.context, answer_id: '<img src=x>' } }, handlers);
+    dispatchLine({ ...END, context: { ...END.context, answer_id: 42 } }, handlers);
+    assert.deepEqual(events.map(([, f]) => f.answerId), ['', '']);
+  });
+});
+
+describe('the page the question is asked on', () => {
+  it('goes along as context.page', async () => {
+    const calls = [];
+    const page = { url: 'https://docs.example/guide/', title: 'Guide' };
+    await streamChat({ base: '', messages: [{ role: 'user', content: 'q' }], page, handlers: recorder().handlers, fetchImpl: fakeFetch(ndjsonResponse([END]), calls) });
+    assert.deepEqual(JSON.parse(calls[0].init.body).context, { overrides: {}, page });
+  });
+
+  it('is not sent when there is none', async () => {
+    const calls = [];
+    await streamChat({ base: '', messages: [{ role: 'user', content: 'q' }], handlers: recorder().handlers, fetchImpl: fakeFetch(ndjsonResponse([END]), calls) });
+    assert.deepEqual(JSON.parse(calls[0].init.body).context, { overrides: {} });
+  });
+});
+
+describe('sendFeedback', () => {
+  it('posts the rating of an answer to /api/feedback', async () => {
+    const calls = [];
+    await sendFeedback({ base: 'https://api.example', answerId: 'abc', rating: 'down', fetchImpl: fakeFetch(new Response(null, { status: 204 }), calls) });
+    assert.equal(calls[0].url, 'https://api.example/api/feedback');
+    assert.equal(calls[0].init.method, 'POST');
+    assert.deepEqual(JSON.parse(calls[0].init.body), { answer_id: 'abc', rating: 'down' });
+  });
+
+  it('fails with the service\'s error when the rating is refused', async () => {
+    const refused = new Response(JSON.stringify({ error: { code: 'invalid_request', message: 'unknown answer' } }), { status: 400 });
+    await assert.rejects(
+      sendFeedback({ base: '', answerId: 'abc', rating: 'up', fetchImpl: fakeFetch(refused) }),
+      (error) => error instanceof ChatError && error.status === 400 && error.code === 'invalid_request',
+    );
+  });
+});
+
+describe('answersWithoutCors', () => {
+  it('is true when the service answers a no-cors request', async () => {
+    const calls = [];
+    assert.equal(await answersWithoutCors('https://api.example', { fetchImpl: fakeFetch(new Response(null), calls) }), true);
+    assert.equal(calls[0].init.mode, 'no-cors');
+  });
+
+  it('is false when nothing answers', async () => {
+    const fetchImpl = async () => {
+      throw new TypeError('Failed to fetch');
+    };
+    assert.equal(await answersWithoutCors('https://api.example', { fetchImpl }), false);
   });
 });

@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
+from tests.support import processes
+from tests.support.host_site import HostSite, host_site
+from tests.support.processes import AppServer
+
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "static_web" / "dist"
 AXE = ROOT / "static_web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -99,3 +103,27 @@ def page(chromium: Browser) -> Iterator[Page]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+# --- The widget on other sites ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="package")
+def host() -> Iterator[HostSite]:
+    """A site on another origin that the app lists in ALLOWED_ORIGINS."""
+    with host_site() as site:
+        yield site
+
+
+@pytest.fixture(scope="package")
+def stranger() -> Iterator[HostSite]:
+    """A site on another origin that the app does not list."""
+    with host_site() as site:
+        yield site
+
+
+@pytest.fixture(scope="package")
+def widget_app(host: HostSite) -> Iterator[AppServer]:
+    """The app in offline mode (answers with sources), granting CORS to `host` alone."""
+    with processes.app_server({"ALLOWED_ORIGINS": host.origin}) as server:
+        yield server

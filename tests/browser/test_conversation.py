@@ -29,7 +29,11 @@ def test_earlier_turns_go_along_with_the_question(app_server, page):
     assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
     assert sent["messages"][0] == {"role": "user", "content": "First question"}
     assert sent["messages"][1]["content"].startswith("Answer to: First question.")
-    assert sent["context"] == {"overrides": {}}
+    # With the page it was asked on (here the chat page itself).
+    assert sent["context"] == {
+        "overrides": {},
+        "page": {"url": app_server.url + "/", "title": "Chat"},
+    }
     assert sent["sessionState"] is None
 
 

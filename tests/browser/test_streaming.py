@@ -24,12 +24,13 @@ pytestmark = pytest.mark.browser
 
 # Samples the answer's text length on every animation frame, from before the question is sent.
 SAMPLE_EVERY_FRAME = """() => {
+  const chat = document.querySelector('chat-assistant').shadowRoot; // the UI's shadow root
   const samples = [];
   const started = performance.now();
   window.__samples = samples;
   window.__sampling = true;
   const sample = () => {
-    const answers = document.querySelectorAll('[data-testid="message-assistant"]');
+    const answers = chat.querySelectorAll('[data-testid="message-assistant"]');
     const body = answers.length ? answers[answers.length - 1].querySelector('.msg-text') : null;
     samples.push({ t: performance.now() - started, length: body ? body.textContent.length : -1 });
     if (window.__sampling) requestAnimationFrame(sample);
@@ -47,7 +48,8 @@ REVEAL_STATS = """(answer) => ({
 
 
 SHOWS_TEXT = """(text) => {
-  const answers = document.querySelectorAll('[data-testid="message-assistant"] .msg-text');
+  const chat = document.querySelector('chat-assistant').shadowRoot; // the UI's shadow root
+  const answers = chat.querySelectorAll('[data-testid="message-assistant"] .msg-text');
   return answers.length && answers[answers.length - 1].textContent.includes(text);
 }"""
 
@@ -103,6 +105,7 @@ def test_steps_show_live_and_sources_beside_the_answer(offline_app_server, page)
     # Note, for each step as it appears, whether the answer was still being prepared.
     page.evaluate(
         """() => {
+          const chat = document.querySelector('chat-assistant').shadowRoot; // the UI's shadow root
           window.__stepStates = [];
           new MutationObserver((records) => {
             for (const record of records) for (const node of record.addedNodes) {
@@ -111,7 +114,7 @@ def test_steps_show_live_and_sources_beside_the_answer(offline_app_server, page)
                 window.__stepStates.push(answer.getAttribute('aria-busy'));
               }
             }
-          }).observe(document.getElementById('log'), { childList: true, subtree: true });
+          }).observe(chat.getElementById('log'), { childList: true, subtree: true });
         }"""
     )
     answer = wait_until_answered(page, ask(page, "How do I run the app?"))
