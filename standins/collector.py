@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from tests.support.loopback_http import serving
+from standins.loopback_http import serving
 
 _SERVICES: dict[str, tuple[Any, Any]] = {
     "/v1/traces": (
