@@ -135,6 +135,8 @@ class StandInManagement:
     search_services: list[dict[str, Any]] = field(default_factory=list)
     forbidden: set[str] = field(default_factory=set)
     """Path endings (such as "/usages") the caller's token may not read: 403 AuthorizationFailed."""
+    ca_bundle: Path | None = None
+    """The file holding the CA that signed the stand-in's certificate, once it serves."""
 
     def offer(self, location: str, *items: dict[str, Any]) -> None:
         self.offers[location.lower()] = list(items)
@@ -308,6 +310,7 @@ def running(standin: StandInManagement, ca_bundle: Path) -> Iterator[StandInMana
     """Serve `standin` over HTTPS on a free loopback port; write the CA to `ca_bundle`."""
     ca = trustme.CA()
     ca.cert_pem.write_to_path(str(ca_bundle))
+    standin.ca_bundle = ca_bundle
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     loop = asyncio.new_event_loop()

@@ -53,7 +53,7 @@ def run_hook(management: StandInManagement, azd_bin: Path, **env: str):
     clean = {
         "PATH": f"{azd_bin}{os.pathsep}/usr/bin{os.pathsep}/bin",
         "HOME": str(azd_bin.parent),
-        "REQUESTS_CA_BUNDLE": str(management.ca_bundle),  # type: ignore[attr-defined]
+        "REQUESTS_CA_BUNDLE": str(management.ca_bundle),
         "NO_PROXY": "127.0.0.1",
         "AZURE_RESOURCE_MANAGER_ENDPOINT": management.base_url,
         "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -33,8 +34,8 @@ SOON = NOW + timedelta(days=120)
 LATER = NOW + timedelta(days=400)
 
 
-def embedding(name: str = "text-embedding-3-small", version: str = "1", **kw: object) -> dict:
-    return model_entry(name, version, capabilities=EMBEDDING_CAPABILITIES, **kw)  # type: ignore[arg-type]
+def embedding(name: str = "text-embedding-3-small", version: str = "1", **kw: Any) -> dict:
+    return model_entry(name, version, capabilities=EMBEDDING_CAPABILITIES, **kw)
 
 
 def late_2026_region() -> list[dict]:
@@ -59,7 +60,6 @@ def management(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stan
     with running(StandInManagement(SUBSCRIPTION, TOKEN), ca) as standin:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca))
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        standin.ca_bundle = ca  # type: ignore[attr-defined]
         yield standin
 
 

@@ -232,7 +232,9 @@ async def test_the_deadline_ends_a_slow_answer_with_a_timeout_failure():
     assert isinstance(events[-1], Failure)
     assert (events[-1].error.status, events[-1].error.code) == (504, "timeout")
     assert closed.is_set()  # the pipeline (and its model call) was closed
-    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+    task = asyncio.current_task()
+    assert task is not None
+    assert task.cancelling() == 0
 
 
 async def test_the_deadline_never_cancels_the_consumer_while_it_sends_a_line():

@@ -148,7 +148,7 @@ async def throttling_search() -> AsyncIterator[tuple[ThrottlingSearch, str]]:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    port = runner.addresses[0][1]
     yield search, f"http://127.0.0.1:{port}"
     await runner.cleanup()
 

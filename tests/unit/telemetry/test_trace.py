@@ -8,7 +8,7 @@ from __future__ import annotations
 import gc
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import orjson
 import pytest
@@ -114,8 +114,8 @@ async def test_an_answer_s_trace_is_freed_when_it_ends_not_left_to_the_garbage_c
     made: list[weakref.ref] = []
     request = recorded.telemetry.request
 
-    def noted_request(route: str, headers: object = None) -> AnswerTrace:
-        answer = request(route, headers)  # type: ignore[arg-type]
+    def noted_request(route: str, headers: Mapping[str, str] | None = None) -> AnswerTrace:
+        answer = request(route, headers)
         made.extend((weakref.ref(answer), weakref.ref(answer.span)))
         return answer
 
