@@ -19,6 +19,7 @@ from typing import Protocol, TypeVar
 
 from tqdm import tqdm
 
+from chat_api.ingest.site import PAGE_SUFFIXES, PageReader
 from chat_api.retrieval import Passage
 from chat_api.retrieval.chunking import passage_id
 from chat_api.retrieval.documents import DocumentError, find_documents, read_passages, source_name
@@ -91,15 +92,21 @@ class Documents:
 
 
 def read_folders(
-    folders: Iterable[Path], *, url_prefix: str = "", progress: bool = True
+    folders: Iterable[Path], *, url_prefix: str = "", base_url: str = "", progress: bool = True
 ) -> Documents:
-    """Every supported file under the folders, as passages; unreadable files are skipped and
-    reported, never the end of the run."""
+    """Every supported file under the folders, as passages, and every HTML page of a built
+    site (served under `base_url`); unreadable files are skipped and reported, never the end
+    of the run."""
     files = [(path, folder) for folder in folders for path in find_documents(folder)]
+    pages = [(p, folder) for folder in folders for p in find_documents(folder, PAGE_SUFFIXES)]
     passages: list[Passage] = []
     read: set[str] = set()
     skipped: list[tuple[str, str]] = []
-    for path, folder in tqdm(files, desc="Reading", unit="file", disable=not progress):
+    site = PageReader()
+    for path, folder in tqdm(files + pages, desc="Reading", unit="file", disable=not progress):
+        if path.suffix.lower() in PAGE_SUFFIXES:
+            site.add_file(path, folder, base_url)
+            continue
         source = source_name(path, folder)
         try:
             found = read_passages(path, source)
@@ -108,7 +115,12 @@ def read_folders(
             continue
         read.add(source)
         passages.extend(with_url(p, url_prefix) for p in found)
-    return Documents(unique(passages), read, len(files), skipped)
+    return Documents(
+        unique(passages + site.passages),
+        read | site.read,
+        len(files) + len(pages),
+        sorted(skipped + site.skipped),
+    )
 
 
 def with_url(passage: Passage, url_prefix: str) -> Passage:

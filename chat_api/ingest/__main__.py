@@ -1,5 +1,5 @@
 """`python -m chat_api.ingest [FOLDER ...]` (what `make ingest` runs): fill the search index
-from a folder of documents (default: the knowledge base, `docs/`).
+from folders of documents and built sites' HTML pages (default: the knowledge base, `docs/`).
 
 The target is Azure AI Search when AZURE_SEARCH_ENDPOINT is set (chunks embedded with the
 configured model host), else the local index file the app serves with CHAT_LOCAL_INDEX.
@@ -46,6 +46,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--local-index", type=Path, help="the local index file to write")
     p.add_argument("--url-prefix", default="", help="link citations under this address")
+    p.add_argument(
+        "--base-url",
+        default="",
+        help="where the built site in the folders is served: an HTML page without a canonical "
+        "link is this address plus its path (index.html dropped)",
+    )
     p.add_argument(
         "--prune", action="store_true", help="also remove chunks of files no longer in the folders"
     )
@@ -101,7 +107,9 @@ async def _run(
 ) -> int:
     progress = not args.no_progress
     try:
-        documents = ingest.read_folders(folders, url_prefix=args.url_prefix, progress=progress)
+        documents = ingest.read_folders(
+            folders, url_prefix=args.url_prefix, base_url=args.base_url, progress=progress
+        )
     except DocumentError as exc:
         print(f"Cannot read the documents: {exc}", file=sys.stderr)
         return 2
