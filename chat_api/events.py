@@ -47,6 +47,8 @@ class End:
     finish_reason: str = "stop"
     usage: dict[str, Any] = field(default_factory=dict)
     model: str = ""  # the model that answered, when the host says (telemetry only)
+    # Retrieval found nothing relevant enough: the answer says so, and no model wrote it.
+    no_source: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import replace
 
 from chat_api import errors, model_errors
-from chat_api.events import Citation, Citations, Event, Failure, Step, close_events
+from chat_api.events import (
+    Citation,
+    Citations,
+    End,
+    Event,
+    Failure,
+    Step,
+    TextDelta,
+    close_events,
+)
 from chat_api.hosts import ModelHost
 from chat_api.prompt import build_prompt, ensure_question_fits
 from chat_api.protocol import ChatRequest
@@ -28,6 +37,12 @@ SNIPPET_CHARS = 240
 SEARCH_FAILED_STEP = "Search unavailable"
 SEARCH_FAILED_DETAIL = "The search service failed, so this answer does not use the documents."
 RANKER_OFF_STEP = "Searched without the semantic ranker"
+NOTHING_RELEVANT_STEP = "Nothing relevant found"
+NOTHING_RELEVANT_DETAIL = "Nothing found is close enough to the question, so no model is asked."
+NOTHING_RELEVANT = (
+    "I found nothing on this in the documentation I search, so I will not guess an answer."
+)
+CLOSEST_PAGES = 3
 
 
 async def stream_chat(
@@ -75,6 +90,10 @@ async def stream_chat(
                 found = "; ".join(p.title for p in sources) if sources else "nothing found"
                 noun = "source" if len(sources) == 1 else "sources"
                 yield Step(f"Found {len(sources)} {noun}", found, _ms(started))
+                if settings.no_source_answer == "decline" and not any(p.relevant for p in sources):
+                    for event in declined(sources, _ms(started)):
+                        yield event
+                    return
         prompt = build_prompt(
             request.messages,
             sources,
@@ -99,6 +118,28 @@ async def stream_chat(
         failure = model_errors.from_exception(exc)
         log.warning("answer failed: %s (ref %s)", failure.code, trace.ref)
         yield Failure(failure, trace.ref)
+
+
+def declined(sources: list[Passage], elapsed_ms: int) -> Iterator[Event]:
+    """The answer when nothing found is relevant enough: said plainly, with the closest pages
+    found (one passage per page) as citations, and no model call, so nothing is paid."""
+    yield Step(NOTHING_RELEVANT_STEP, NOTHING_RELEVANT_DETAIL, elapsed_ms)
+    closest = closest_pages(sources)
+    text = NOTHING_RELEVANT
+    if closest:
+        yield Citations(citations(closest))
+        named = "; ".join(f"{p.title} [{n}]" for n, p in enumerate(closest, start=1))
+        text += f" The closest pages I found: {named}."
+    yield TextDelta(text)
+    yield End("stop", {}, no_source=True)
+
+
+def closest_pages(sources: list[Passage]) -> list[Passage]:
+    """The best passage of each page found, best page first."""
+    best: dict[str, Passage] = {}
+    for passage in sources:
+        best.setdefault(passage.document, passage)
+    return list(best.values())[:CLOSEST_PAGES]
 
 
 def citations(sources: list[Passage]) -> tuple[Citation, ...]:

@@ -132,6 +132,8 @@ class DeltaContext(BaseModel):
     citations: list[CitationModel] | None = None
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
+    # On the end line when retrieval found nothing relevant: the answer says so, no model wrote it.
+    no_source: bool | None = None
 
 
 class StreamLine(BaseModel):
@@ -147,6 +149,7 @@ class CompletionContext(BaseModel):
     citations: list[CitationModel] = Field(default_factory=list)
     finish_reason: str = "stop"
     usage: dict[str, Any] = Field(default_factory=dict)
+    no_source: bool | None = None
 
 
 class AssistantMessage(BaseModel):

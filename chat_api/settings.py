@@ -17,6 +17,7 @@ SearchFailure = Literal["fail", "continue"]
 LimitsStoreKind = Literal["memory", "table"]
 ModelApi = Literal["responses", "chat"]
 ReasoningEffort = Literal["", "none", "minimal", "low", "medium", "high"]
+NoSourceAnswer = Literal["decline", "model"]
 
 # Settings whose values are credentials: never shown by repr, str or a log line.
 SECRET_NAME = re.compile(r"(_key|secret|password|token|connection_string)$")
@@ -75,6 +76,13 @@ class Settings:
     search_failure: SearchFailure = "fail"
     # A local index file written by `make ingest`; empty: built in memory from the folder.
     local_index: str = ""
+    # When nothing found is relevant enough: `decline` says so without calling the model,
+    # `model` lets the model answer anyway. Relevant enough (docs/ingestion.md): a semantic
+    # ranker score (0 to 4) of at least `min_reranker_score` on Azure AI Search; a passage that
+    # holds at least `local_min_match` of the question's keywords (weighted by rarity) locally.
+    no_source_answer: NoSourceAnswer = "decline"
+    min_reranker_score: float = 1.5
+    local_min_match: float = 0.5
 
     allowed_origins: tuple[str, ...] = ()
     limits: Limits = Limits()

@@ -104,6 +104,13 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
             "CHAT_SEARCH_FAILURE", ("fail", "continue"), defaults.search_failure
         ),
         local_index=get.text("CHAT_LOCAL_INDEX"),
+        no_source_answer=get.choice(  # type: ignore[arg-type]
+            "CHAT_NO_SOURCE_ANSWER", ("decline", "model"), defaults.no_source_answer
+        ),
+        min_reranker_score=get.number(
+            "AZURE_SEARCH_MIN_RERANKER_SCORE", defaults.min_reranker_score
+        ),
+        local_min_match=get.number("CHAT_LOCAL_MIN_MATCH", defaults.local_min_match),
         allowed_origins=tuple(
             o.strip() for o in get.text("ALLOWED_ORIGINS").split(",") if o.strip()
         ),

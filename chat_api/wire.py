@@ -40,6 +40,8 @@ def _line_object(event: Event | KeepAlive) -> dict[str, Any]:
         context = {"citations": [_citation_object(c) for c in event.items]}
     elif isinstance(event, End):
         context = {"finish_reason": event.finish_reason, "usage": event.usage}
+        if event.no_source:
+            context["no_source"] = True
     else:  # pragma: no cover - TextDelta is handled by the fast path
         return {"delta": {"role": "assistant", "content": event.text}}
     return {"delta": {"role": "assistant"}, "context": context}
@@ -87,15 +89,18 @@ def completion_body(events: Iterable[Event], session_state: Any = None) -> bytes
             citations.extend(_citation_object(c) for c in event.items)
         elif isinstance(event, End):
             end = event
+    context: dict[str, Any] = {
+        "steps": steps,
+        "citations": citations,
+        "finish_reason": end.finish_reason,
+        "usage": end.usage,
+    }
+    if end.no_source:
+        context["no_source"] = True
     return orjson.dumps(
         {
             "message": {"role": "assistant", "content": "".join(parts)},
-            "context": {
-                "steps": steps,
-                "citations": citations,
-                "finish_reason": end.finish_reason,
-                "usage": end.usage,
-            },
+            "context": context,
             "sessionState": session_state,
         }
     )

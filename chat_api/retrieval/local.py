@@ -6,6 +6,7 @@ uploads to Azure AI Search."""
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -23,6 +24,9 @@ from chat_api.retrieval.documents import (
 log = logging.getLogger(__name__)
 
 DEFAULT_KNOWLEDGE_BASE = Path(__file__).resolve().parents[2] / "docs"
+# A passage holding less than this share of the question's keywords is not relevant enough.
+DEFAULT_MIN_MATCH = 0.5
+MAX_TERMS = 32
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
     """
@@ -46,7 +50,9 @@ class LocalRetriever:
         *,
         path: str | Path = ":memory:",
         read_only: bool = False,
+        min_match: float = DEFAULT_MIN_MATCH,
     ) -> None:
+        self.min_match = min_match
         # One connection, used only from the event loop's thread; queries take microseconds.
         if read_only:
             uri = f"{Path(path).resolve().as_uri()}?mode=ro"
@@ -63,10 +69,10 @@ class LocalRetriever:
             self.commit()
 
     @classmethod
-    def from_folder(cls, folder: Path) -> LocalRetriever:
+    def from_folder(cls, folder: Path, min_match: float = DEFAULT_MIN_MATCH) -> LocalRetriever:
         """The index of every supported file in the folder; unreadable files are logged and
         left out, exactly as `make ingest` reports and skips them."""
-        retriever = cls()
+        retriever = cls(min_match=min_match)
         passages: list[Passage] = []
         for path in find_documents(folder):
             source = source_name(path, folder)
@@ -79,11 +85,11 @@ class LocalRetriever:
         return retriever
 
     @classmethod
-    def open(cls, path: Path) -> LocalRetriever:
+    def open(cls, path: Path, min_match: float = DEFAULT_MIN_MATCH) -> LocalRetriever:
         """An index file written by `make ingest`, read-only."""
         if not path.is_file():
             raise FileNotFoundError(path)
-        return cls(path=path, read_only=True)
+        return cls(path=path, read_only=True, min_match=min_match)
 
     @property
     def size(self) -> int:
@@ -93,18 +99,51 @@ class LocalRetriever:
     async def search(
         self, query: str, *, top: int, semantic_ranker: bool | None = None
     ) -> list[Passage]:
-        match = match_expression(query)
-        if not match:
+        terms = keywords(query)[:MAX_TERMS]
+        if not terms:
             return []
-        cursor = self._db.execute(
-            "SELECT id, source, title, body, url, bm25(passages, 0, 0, 4.0, 1.0, 0) AS rank "
+        rows = self._db.execute(
+            "SELECT rowid, id, source, title, body, url, bm25(passages, 0, 0, 4.0, 1.0, 0) AS rank "
             "FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?",
-            (match, top),
-        )
+            (match_expression(query), top),
+        ).fetchall()
+        held = self.terms_held(terms, [row[0] for row in rows])
         return [
-            Passage(id=row[0], source=row[1], title=row[2], text=row[3], url=row[4], score=-row[5])
-            for row in cursor.fetchall()
+            Passage(
+                id=row[1],
+                source=row[2],
+                title=row[3],
+                text=row[4],
+                url=row[5],
+                score=-row[6],
+                relevant=held[row[0]] >= self.min_match,
+            )
+            for row in rows
         ]
+
+    def terms_held(self, terms: list[str], rowids: list[int]) -> dict[int, float]:
+        """The share of the query's terms each passage holds, each term weighted by its rarity
+        in the index (BM25's inverse document frequency): a passage that shares only common
+        words with the question, or misses its rarest word, holds little."""
+        held = dict.fromkeys(rowids, 0.0)
+        if not rowids:
+            return held
+        total = self.size
+        marks = ",".join("?" * len(rowids))
+        weights = 0.0
+        for term in _quoted(terms):
+            count = self._db.execute(
+                "SELECT count(*) FROM passages WHERE passages MATCH ?", (term,)
+            ).fetchone()[0]
+            weight = math.log(1 + (total - count + 0.5) / (count + 0.5))
+            weights += weight
+            found = self._db.execute(
+                f"SELECT rowid FROM passages WHERE passages MATCH ? AND rowid IN ({marks})",
+                (term, *rowids),
+            )
+            for (rowid,) in found:
+                held[rowid] += weight
+        return {rowid: value / weights for rowid, value in held.items()}
 
     # ---- Maintenance (the ingestion's local target) ----------------------------------------
 
@@ -144,5 +183,10 @@ def keywords(text: str) -> list[str]:
 
 
 def match_expression(query: str) -> str:
-    """An FTS5 query matching any keyword; each is quoted so user text is never syntax."""
-    return " OR ".join(f'"{word}"' for word in keywords(query)[:32])
+    """An FTS5 query matching any keyword of the query."""
+    return " OR ".join(_quoted(keywords(query)[:MAX_TERMS]))
+
+
+def _quoted(terms: list[str]) -> list[str]:
+    """Each term as an FTS5 string, so user text is never query syntax."""
+    return [f'"{term}"' for term in terms]

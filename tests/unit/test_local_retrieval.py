@@ -74,3 +74,28 @@ async def test_the_bundled_documentation_answers_how_to_configure_azure_openai()
 
     assert retriever.size > 10
     assert any("AZURE_OPENAI_ENDPOINT" in p.text for p in found)
+
+
+async def test_a_passage_holding_the_question_s_keywords_is_relevant():
+    retriever = LocalRetriever([("docs/configuration.md", DOC)])
+
+    found = await retriever.search("streaming behind proxies", top=1)
+
+    assert found[0].relevant is True
+
+
+async def test_a_passage_missing_the_question_s_rarest_word_is_not_relevant():
+    retriever = LocalRetriever([("docs/configuration.md", DOC)])
+
+    found = await retriever.search("giraffe streaming", top=1)
+
+    assert found[0].title == "Configuration: Streaming"
+    assert found[0].relevant is False
+
+
+async def test_the_share_of_keywords_needed_is_configurable():
+    retriever = LocalRetriever([("docs/configuration.md", DOC)], min_match=0.1)
+
+    found = await retriever.search("giraffe streaming", top=1)
+
+    assert found[0].relevant is True
