@@ -82,7 +82,7 @@ class Settings:
     # holds at least `local_min_match` of the question's keywords (weighted by rarity) locally.
     no_source_answer: NoSourceAnswer = "decline"
     min_reranker_score: float = 1.5
-    local_min_match: float = 0.5
+    local_min_match: float = 0.4
 
     allowed_origins: tuple[str, ...] = ()
     limits: Limits = Limits()

@@ -135,7 +135,7 @@ class Report:
             sign = "≥" if kind == "min" else "≤"
             met = "missed" if name in self.missed_targets() else "met"
             out.append(
-                f"  {name:<34} {getattr(self, attribute):5.2f}   target {sign} {target:.2f}   {met}"
+                f"  {name:<34} {getattr(self, attribute):5.3f}   target {sign} {target:.2f}   {met}"
             )
         out += [
             f"Not in the top 3: {o.question.text} ({_where(o)})"

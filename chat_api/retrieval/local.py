@@ -10,7 +10,9 @@ import math
 import re
 import sqlite3
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from chat_api.retrieval import Passage
 from chat_api.retrieval.chunking import split_document as split_document
@@ -25,8 +27,14 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KNOWLEDGE_BASE = Path(__file__).resolve().parents[2] / "docs"
 # A passage holding less than this share of the question's keywords is not relevant enough.
-DEFAULT_MIN_MATCH = 0.5
+DEFAULT_MIN_MATCH = 0.4
 MAX_TERMS = 32
+# A passage's own heading matching the query counts this much beside the passage's whole match.
+HEADING_WEIGHT = 1.0
+# How close two keywords must be to count as a pair (in tokens between them).
+NEAR_TOKENS = 8
+# Chunks read for each passage returned, so that one per section still fills the top.
+CANDIDATES_PER_PASSAGE = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
     """
@@ -34,6 +42,7 @@ _STOPWORDS = frozenset(
     in into is it its me my no not of on or our so some than that the their them then there
     these they this to us was we were what when where which who whom why will with would you
     your yours tell please explain show give want know need
+    look looks like happen happens happening get gets got also much many way ways
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 
@@ -53,6 +62,7 @@ class LocalRetriever:
         min_match: float = DEFAULT_MIN_MATCH,
     ) -> None:
         self.min_match = min_match
+        self._headings = HeadingIndex()
         # One connection, used only from the event loop's thread; queries take microseconds.
         if read_only:
             uri = f"{Path(path).resolve().as_uri()}?mode=ro"
@@ -102,11 +112,17 @@ class LocalRetriever:
         terms = keywords(query)[:MAX_TERMS]
         if not terms:
             return []
+        match = match_expression(query)
         rows = self._db.execute(
-            "SELECT rowid, id, source, title, body, url, bm25(passages, 0, 0, 4.0, 1.0, 0) AS rank "
-            "FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?",
-            (match_expression(query), top),
+            "SELECT rowid, id, source, title, body, url, -bm25(passages, 0, 0, 4.0, 1.0, 0) "
+            "FROM passages WHERE passages MATCH ? ORDER BY bm25(passages, 0, 0, 4.0, 1.0, 0) "
+            "LIMIT ?",
+            (match, top * CANDIDATES_PER_PASSAGE),
         ).fetchall()
+        rows = best_per_section(rows)
+        headings = self._headings.scores(match, {row[0]: row[3] for row in rows})
+        scores = {row[0]: row[6] + HEADING_WEIGHT * headings.get(row[0], 0.0) for row in rows}
+        rows = sorted(rows, key=lambda row: -scores[row[0]])[:top]
         held = self.terms_held(terms, [row[0] for row in rows])
         return [
             Passage(
@@ -115,7 +131,7 @@ class LocalRetriever:
                 title=row[3],
                 text=row[4],
                 url=row[5],
-                score=-row[6],
+                score=scores[row[0]],
                 relevant=held[row[0]] >= self.min_match,
             )
             for row in rows
@@ -166,6 +182,44 @@ class LocalRetriever:
 
     async def aclose(self) -> None:
         self._db.close()
+        self._headings.close()
+
+
+class HeadingIndex:
+    """A scratch full-text index of the found passages' own headings (the last part of their
+    titles), to rank by: every passage of a document carries the document's title too, so the
+    main index's title match cannot tell which section a question is about."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.execute(
+            "CREATE VIRTUAL TABLE headings USING fts5(heading, tokenize='porter unicode61')"
+        )
+
+    def scores(self, match: str, titles: dict[int, str]) -> dict[int, float]:
+        """How well each passage's heading matches the query (BM25, higher is better), by the
+        passages' row ids; those whose heading does not match are left out."""
+        self._db.execute("DELETE FROM headings")
+        self._db.executemany(
+            "INSERT INTO headings (rowid, heading) VALUES (?, ?)",
+            [(rowid, title.rsplit(": ", 1)[-1]) for rowid, title in titles.items()],
+        )
+        found = self._db.execute(
+            "SELECT rowid, -bm25(headings) FROM headings WHERE headings MATCH ?", (match,)
+        )
+        return dict(found.fetchall())
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def best_per_section(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The best-ranked chunk of each section (rows of rowid, id, source, ...), in rank order:
+    the chunks of one long section, which overlap, would otherwise crowd out the others."""
+    best: dict[str, tuple[Any, ...]] = {}
+    for row in rows:
+        best.setdefault(row[2], row)
+    return list(best.values())
 
 
 def unique(passages: Iterable[Passage]) -> list[Passage]:
@@ -183,8 +237,12 @@ def keywords(text: str) -> list[str]:
 
 
 def match_expression(query: str) -> str:
-    """An FTS5 query matching any keyword of the query."""
-    return " OR ".join(_quoted(keywords(query)[:MAX_TERMS]))
+    """An FTS5 query matching any keyword of the query; each pair of neighbouring keywords
+    found close together in a passage (within NEAR_TOKENS) counts once more, so "request body"
+    ranks the passage about the request's body above one that has each word apart."""
+    terms = _quoted(keywords(query)[:MAX_TERMS])
+    pairs = [f"NEAR({a} {b}, {NEAR_TOKENS})" for a, b in pairwise(terms)]
+    return " OR ".join(terms + pairs)
 
 
 def _quoted(terms: list[str]) -> list[str]:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from chat_api.retrieval.local import (
     DEFAULT_KNOWLEDGE_BASE,
+    HeadingIndex,
     LocalRetriever,
     keywords,
     match_expression,
@@ -28,7 +29,8 @@ def test_keywords_drop_stopwords_and_repeats():
 
 def test_user_text_never_becomes_query_syntax():
     assert match_expression('NEAR(quick brown) OR "fox" * -jumps') == (
-        '"near" OR "quick" OR "brown" OR "fox" OR "jumps"'
+        '"near" OR "quick" OR "brown" OR "fox" OR "jumps" OR NEAR("near" "quick", 8) '
+        'OR NEAR("quick" "brown", 8) OR NEAR("brown" "fox", 8) OR NEAR("fox" "jumps", 8)'
     )
 
 
@@ -99,3 +101,44 @@ async def test_the_share_of_keywords_needed_is_configurable():
     found = await retriever.search("giraffe streaming", top=1)
 
     assert found[0].relevant is True
+
+
+async def test_a_long_section_comes_back_once_as_its_best_chunk():
+    long_section = "# Guide\n\n## Streaming\n\n" + "Streaming sends lines as they come. " * 120
+    retriever = LocalRetriever([("docs/guide.md", long_section), ("docs/configuration.md", DOC)])
+
+    found = await retriever.search("streaming", top=3)
+
+    assert [p.source for p in found] == [
+        "docs/guide.md#streaming",
+        "docs/configuration.md#streaming",
+    ]
+
+
+def test_only_a_passage_s_own_heading_counts_not_its_document_s_title():
+    headings = HeadingIndex()
+
+    scores = headings.scores(
+        match_expression("which metrics"),
+        {
+            1: "Observability: traces, metrics and logs: Metrics",
+            2: "Observability: traces, metrics and logs: Sampling",
+        },
+    )
+
+    assert list(scores) == [1]
+    assert scores[1] > 0
+
+
+async def test_keywords_found_close_together_rank_above_keywords_far_apart():
+    near = "# Near\n\nEach request has a body, checked as JSON.\n"
+    apart = (
+        "# Apart\n\nA request is logged with its time, route, status, size and duration. "
+        "Another request and another request follow, each logged; the body of the page shows "
+        "them. The body.\n"
+    )
+    retriever = LocalRetriever([("docs/apart.md", apart), ("docs/near.md", near)])
+
+    found = await retriever.search("request body", top=2)
+
+    assert found[0].source == "docs/near.md#near"
