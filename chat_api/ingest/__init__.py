@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from tqdm import tqdm
 
@@ -24,6 +24,9 @@ from chat_api.retrieval import Passage
 from chat_api.retrieval.chunking import passage_id
 from chat_api.retrieval.documents import DocumentError, find_documents, read_passages, source_name
 from chat_api.retrieval.local import LocalRetriever, unique
+
+if TYPE_CHECKING:
+    from chat_api.ingest.sitemap import FetchedSite
 
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 _T = TypeVar("_T")
@@ -61,6 +64,7 @@ class Target(Protocol):
 class Summary:
     target: str
     files: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # pages that could not be fetched
     chunks: int = 0
     added: int = 0
     unchanged: int = 0
@@ -82,6 +86,17 @@ class Summary:
         )
         return out
 
+    def failure_lines(self) -> list[str]:
+        """The pages that could not be fetched: what the run ends with."""
+        out = [f"Failed {address}: {reason}" for address, reason in self.failed]
+        if self.failed:
+            out.append(
+                f"{len(self.failed)} page{'s' if len(self.failed) != 1 else ''} could not be "
+                "fetched and kept what they had in the index (nothing was pruned); run again "
+                "to retry them"
+            )
+        return out
+
 
 @dataclass
 class Documents:
@@ -89,6 +104,33 @@ class Documents:
     read: set[str]  # the documents read (their stale chunks may go)
     files: int
     skipped: list[tuple[str, str]]
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def __add__(self, other: Documents) -> Documents:
+        return Documents(
+            unique(self.passages + other.passages),
+            self.read | other.read,
+            self.files + other.files,
+            sorted(self.skipped + other.skipped),
+            self.failed + other.failed,
+        )
+
+
+NO_DOCUMENTS = Documents([], set(), 0, [])
+
+
+def read_fetched_site(site: FetchedSite) -> Documents:
+    """A live site's fetched pages, each at its own address (or its canonical one)."""
+    reader = PageReader()
+    for address, html in site.pages:
+        reader.add(address, address, html)
+    return Documents(
+        unique(reader.passages),
+        reader.read,
+        reader.pages,
+        sorted(reader.skipped + site.skipped),
+        sorted(site.failed),
+    )
 
 
 def read_folders(
@@ -145,8 +187,15 @@ async def ingest(
 ) -> Summary:
     """Bring the index in line with the documents: add what is new, remove what is gone."""
     started = time.perf_counter()
-    summary = Summary(target.description, files=documents.files, skipped=documents.skipped)
+    summary = Summary(
+        target.description,
+        files=documents.files,
+        skipped=documents.skipped,
+        failed=documents.failed,
+    )
     existing = await target.existing()
+    # A page that could not be fetched this time is still on the site: prune nothing.
+    prune = prune and not documents.failed
     wanted = {p.id for p in documents.passages}
     to_add = [p for p in documents.passages if p.id not in existing]
     stale = [
