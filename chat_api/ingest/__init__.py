@@ -116,9 +116,6 @@ class Documents:
         )
 
 
-NO_DOCUMENTS = Documents([], set(), 0, [])
-
-
 def read_fetched_site(site: FetchedSite) -> Documents:
     """A live site's fetched pages, each at its own address (or its canonical one)."""
     reader = PageReader()
