@@ -277,13 +277,16 @@ async def test_a_search_failure_that_is_not_about_the_ranker_still_fails(opened,
 
 # --- Relevant enough to answer from ---------------------------------------------------------
 
+# Time enough for the first search's set-up on a busy machine: these tests are not about time.
+UNHURRIED = dataclasses.replace(SETTINGS, search_timeout_seconds=30.0)
+
 
 @pytest.mark.parametrize(("score", "relevant"), [(1.4, False), (1.5, True), (3.2, True)])
 async def test_with_the_ranker_a_passage_is_relevant_from_the_minimum_reranker_score(
     opened, mock_model, fake_search, score, relevant
 ):
     fake_search.documents = [{**DOCUMENTS[0], "@search.reranker_score": score}]
-    settings = dataclasses.replace(SETTINGS, azure_search_semantic_ranker=True)
+    settings = dataclasses.replace(UNHURRIED, azure_search_semantic_ranker=True)
 
     (passage,) = await _retriever(opened, settings).search("basic plan", top=3)
 
@@ -296,7 +299,7 @@ async def test_without_the_ranker_a_hybrid_passage_is_relevant_when_both_ranking
 ):
     fake_search.documents = [{**DOCUMENTS[0], "@search.score": score}]
 
-    (passage,) = await _retriever(opened).search("basic plan", top=3)
+    (passage,) = await _retriever(opened, UNHURRIED).search("basic plan", top=3)
 
     assert passage.relevant is relevant
 
@@ -304,6 +307,6 @@ async def test_without_the_ranker_a_hybrid_passage_is_relevant_when_both_ranking
 async def test_a_text_only_passage_is_relevant_whatever_its_score(opened, mock_model, fake_search):
     fake_search.documents = [{**DOCUMENTS[0], "@search.score": 0.001}]
 
-    (passage,) = await _retriever(opened, embeddings=False).search("basic plan", top=3)
+    (passage,) = await _retriever(opened, UNHURRIED, embeddings=False).search("basic plan", top=3)
 
     assert passage.relevant is True
