@@ -118,11 +118,17 @@ class Report:
     def answerable_declined(self) -> float:
         return _share(self.answerable, lambda o: o.declined)
 
+    def measured(self, attribute: str) -> bool:
+        """Whether a figure has questions to stand on (a set may have no unanswerable ones)."""
+        about_unanswerable = attribute == "unanswerable_declined"
+        return bool(self.unanswerable if about_unanswerable else self.answerable)
+
     def missed_targets(self) -> list[str]:
         return [
             name
             for name, attribute, target, kind in TARGETS
-            if (
+            if self.measured(attribute)
+            and (
                 getattr(self, attribute) < target
                 if kind == "min"
                 else getattr(self, attribute) > target
@@ -133,6 +139,9 @@ class Report:
         out = []
         for name, attribute, target, kind in TARGETS:
             sign = "≥" if kind == "min" else "≤"
+            if not self.measured(attribute):
+                out.append(f"  {name:<34}   n/a   no such questions in the set")
+                continue
             met = "missed" if name in self.missed_targets() else "met"
             out.append(
                 f"  {name:<34} {getattr(self, attribute):5.3f}   target {sign} {target:.2f}   {met}"

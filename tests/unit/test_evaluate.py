@@ -111,6 +111,17 @@ def test_the_command_prints_the_four_figures_for_a_few_bundled_questions(monkeyp
         assert f"  {figure[0]} " in out
 
 
+async def test_a_set_without_unanswerable_questions_says_so_instead_of_a_figure():
+    questions = [evaluate.Question("q", ("a#1",))]
+
+    report = await evaluate.evaluate(questions, _searching({"q": [_passage("a#1")]}))
+
+    assert report.missed_targets() == []
+    assert "  unanswerable questions declined      n/a   no such questions in the set" in (
+        report.lines()
+    )
+
+
 def test_a_missed_target_fails_the_command(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("AZURE_SEARCH_ENDPOINT", raising=False)
     questions = tmp_path / "questions.jsonl"
