@@ -32,7 +32,7 @@ MAX_TERMS = 32
 # A passage's own heading matching the query counts this much beside the passage's whole match.
 HEADING_WEIGHT = 1.0
 # How close two keywords must be to count as a pair (in tokens between them).
-NEAR_TOKENS = 8
+NEAR_TOKENS = 5
 # Chunks read for each passage returned, so that one per section still fills the top.
 CANDIDATES_PER_PASSAGE = 4
 _WORD = re.compile(r"\w+", re.UNICODE)

@@ -29,8 +29,8 @@ def test_keywords_drop_stopwords_and_repeats():
 
 def test_user_text_never_becomes_query_syntax():
     assert match_expression('NEAR(quick brown) OR "fox" * -jumps') == (
-        '"near" OR "quick" OR "brown" OR "fox" OR "jumps" OR NEAR("near" "quick", 8) '
-        'OR NEAR("quick" "brown", 8) OR NEAR("brown" "fox", 8) OR NEAR("fox" "jumps", 8)'
+        '"near" OR "quick" OR "brown" OR "fox" OR "jumps" OR NEAR("near" "quick", 5) '
+        'OR NEAR("quick" "brown", 5) OR NEAR("brown" "fox", 5) OR NEAR("fox" "jumps", 5)'
     )
 
 
