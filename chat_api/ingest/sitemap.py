@@ -11,7 +11,7 @@ import gzip
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from urllib.robotparser import RobotFileParser
 
 import aiohttp
@@ -63,11 +63,10 @@ async def fetch_site(sitemap_url: str, options: FetchOptions = FetchOptions()) -
     headers = {"User-Agent": USER_AGENT}
     async with aiohttp.ClientSession(timeout=timeout, headers=headers) as session:
         fetch = _Fetcher(session, options)
-        robots = await fetch.robots(sitemap_url)
         site = FetchedSite()
         addresses = []
         for address in await fetch.sitemap(sitemap_url):
-            if robots.can_fetch(USER_AGENT, address):
+            if (await fetch.robots(address)).can_fetch(USER_AGENT, address):
                 addresses.append(address)
             else:
                 site.skipped.append((address, "excluded by robots.txt"))
@@ -79,16 +78,22 @@ class _Fetcher:
     def __init__(self, session: aiohttp.ClientSession, options: FetchOptions) -> None:
         self.session = session
         self.options = options
+        self._robots: dict[str, RobotFileParser] = {}
 
-    async def robots(self, sitemap_url: str) -> RobotFileParser:
-        """The site's robots.txt rules; none (everything allowed) when it has none."""
-        parser = RobotFileParser()
-        try:
-            text, _, _ = await self.get(urljoin(sitemap_url, "/robots.txt"))
-        except FetchFailed:
-            text = ""
-        parser.parse(text.splitlines())
-        return parser
+    async def robots(self, address: str) -> RobotFileParser:
+        """The rules of the robots.txt of the address's host (read once per host); none,
+        everything allowed, when it has none."""
+        parts = urlsplit(address)
+        host = f"{parts.scheme}://{parts.netloc}"
+        if host not in self._robots:
+            parser = RobotFileParser()
+            try:
+                text, _, _ = await self.get(f"{host}/robots.txt")
+            except FetchFailed:
+                text = ""
+            parser.parse(text.splitlines())
+            self._robots[host] = parser
+        return self._robots[host]
 
     async def sitemap(self, url: str, depth: int = 0) -> list[str]:
         """The page addresses a sitemap lists, in its order, those of nested sitemaps included."""
