@@ -140,13 +140,14 @@ def _skip_reason(tree: LexborHTMLParser, url: str, title: str) -> str:
 
 
 def _drop_boilerplate(content: LexborNode) -> None:
-    for node in content.css(BOILERPLATE):
+    # Innermost first (reversed document order): no node is removed after its ancestor was.
+    for node in reversed(content.css(BOILERPLATE)):
         node.decompose()
-    for header in content.css("header"):
+    for header in reversed(content.css("header")):
         # A page's own header holds its h1 (Docusaurus); a site's header holds none.
         if header.css_first(", ".join(HEADING_LEVELS)) is None:
             header.decompose()
-    for link in content.css("a"):
+    for link in reversed(content.css("a")):
         if _EDIT_LINK.match(link.text()):
             link.decompose()
 
