@@ -4,15 +4,20 @@
 # make bench - the benchmarks (not part of make test)
 # make test-stress - the suite STRESS_RUNS times (default 10) with every core busy; reports
 #               each test that failed at least once (not part of make test)
-# make ingest - fill the search index from docs/ (or INGEST_ARGS="FOLDER ... [--prune]"): Azure AI
-#               Search when AZURE_SEARCH_ENDPOINT is set, else the local index file
+# make ingest - fill the search index from docs/ (or INGEST_ARGS="FOLDER ... [--prune]", a built
+#               site: INGEST_ARGS="SITE --base-url https://docs.example.com", a live one:
+#               INGEST_ARGS="--sitemap URL"): Azure AI Search when AZURE_SEARCH_ENDPOINT is set,
+#               else the local index file
+# make eval  - retrieval quality on a labelled question set (docs/eval/questions.jsonl, or
+#               EVAL_ARGS="--questions FILE"): recall@3, MRR, unanswerable questions declined,
+#               answerable ones wrongly declined; fails when one misses its target
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 7071
 
-.PHONY: run test test-stress lint bench ingest clean install web
+.PHONY: run test test-stress lint bench ingest eval clean install web
 
 # --- Python environment ------------------------------------------------------
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -65,6 +70,9 @@ endif
 
 ingest: install
 	$(PY) -m chat_api.ingest $(INGEST_ARGS)
+
+eval: install
+	$(PY) -m chat_api.evaluate $(EVAL_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
