@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     no_source_answer: NoSourceAnswer = _variable("decline", "CHAT_NO_SOURCE_ANSWER")
     min_reranker_score: NonNegativeFloat = _variable(1.5, "AZURE_SEARCH_MIN_RERANKER_SCORE")
     local_min_match: NonNegativeFloat = _variable(0.4, "CHAT_LOCAL_MIN_MATCH")
+    # Keep the text of declined and rated-down questions for `make report` (30 days): personal
+    # data, so off unless the owner turns it on; off, the report has counts and pages only.
+    keep_questions: bool = _variable(False, "CHAT_KEEP_QUESTIONS")
 
     allowed_origins: Origins = _variable((), "ALLOWED_ORIGINS")
     limits: Limits = Limits()

@@ -127,6 +127,23 @@ class TableStore:
             return {}  # no table yet: nothing written
         return found
 
+    async def drop(self, partition: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        async def delete_all() -> None:
+            entities = self._client.query_entities(
+                "PartitionKey eq @partition",
+                parameters={"partition": partition},
+                select=list(_KEYS),
+            )
+            async for entity in entities:
+                await self._client.delete_entity(partition, entity["RowKey"])
+
+        try:
+            await self._call(delete_all())
+        except ResourceNotFoundError:
+            return  # no table yet: nothing to delete
+
     async def aclose(self) -> None:
         await self._client.close()
         if self._close_credential is not None:
