@@ -5,6 +5,7 @@ counted against the client's limits, and counted in the telemetry."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from chat_api.limits import Limiter, MemoryStore, Quotas
 from chat_api.limits.store import StoreUnavailable
 from chat_api.service import ChatService
 from chat_api.settings import Settings
-from tests.unit.telemetry_recording import recorded_service
+from tests.unit.telemetry.recording import Recorded, recorded_service, recording
 
 JSON = "application/json"
 ANSWER = "4d34e2b165a72ed37d9682d5"
@@ -124,6 +125,11 @@ async def test_a_store_that_fails_loses_the_rating_not_the_request(caplog):
 
     assert reply.status == 204
     assert "a rating was not kept" in caplog.text
+
+
+@pytest.fixture
+def recorded() -> Iterator[Recorded]:
+    yield from recording()
 
 
 async def test_ratings_are_counted_in_the_telemetry_by_rating(opened, recorded):
