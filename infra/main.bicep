@@ -526,6 +526,9 @@ output AZURE_OPENAI_CHAT_MODEL string = chatModelName
 output AZURE_OPENAI_EMBEDDING_DEPLOYMENT string = openAi.outputs.embeddingDeploymentName
 output AZURE_SEARCH_ENDPOINT string = search.outputs.endpoint
 output AZURE_SEARCH_INDEX string = searchIndexName
+// `make report` reads what visitors asked from the table the app writes to.
+output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+output CHAT_LIMITS_TABLE string = storage.outputs.limitsTableName
 output AZURE_FUNCTION_APP_NAME string = api.outputs.name
 output AZURE_STATIC_WEB_APP_NAME string = web.outputs.name
 output API_BASE_URL string = api.outputs.url
