@@ -16,11 +16,14 @@ import urllib.request
 from typing import Any
 
 from chat_api import process
-from chat_api.limits import StoreUnavailable, create_store
+from chat_api.limits import StoreUnavailable
+from chat_api.limits.table import create_table_store
 from chat_api.settings import Settings, SettingsError
 from chat_api.visits.report import as_text, report
 
 LOCAL_URL = "http://127.0.0.1:7071"
+# A day's partition is read whole, page after page: far longer than one counter's update.
+READ_TIMEOUT_SECONDS = 300.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -55,7 +58,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _from_table(settings: Settings, days: int) -> dict[str, Any]:
-    store = create_store(settings.model_copy(update={"limits_store": "table"}))
+    store = create_table_store(
+        endpoint=settings.azure_storage_table_endpoint,
+        connection_string=settings.azure_storage_table_connection_string.get_secret_value(),
+        table=settings.limits_table,
+        client_id=settings.azure_client_id,
+        timeout_seconds=READ_TIMEOUT_SECONDS,
+    )
     try:
         return await report(store, days)
     finally:
