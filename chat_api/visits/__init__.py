@@ -106,10 +106,10 @@ class VisitLog:
         (a week of them, so a quiet week forgets nothing)."""
         if self._cleaned_on == today:
             return
-        self._cleaned_on = today
         now = self._clock()
         for age in range(QUESTION_DAYS + 1, QUESTION_DAYS + 8):
             await self._store.drop(QUESTIONS.format(day=utc_day(now - age * DAY_SECONDS)))
+        self._cleaned_on = today  # only once it worked: a failed clean-up is tried again
 
 
 def page_of(page: Page | None) -> str:

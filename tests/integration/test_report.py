@@ -6,6 +6,7 @@ owner keeps them."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from collections.abc import Iterator, Mapping
 import httpx
 import pytest
 
+from chat_api.limits.table import create_table_store
 from standins import azurite
 from standins.processes import ROOT
 from tests.support.ndjson import parse_lines, question
@@ -153,3 +155,24 @@ def test_the_report_reads_the_table_the_deployed_app_writes(start_app):
     assert _page_rows(text) == {GUIDE: [1, 0, 0, 1], FAQ: [1, 1, 1, 0]}
     assert OFF_TOPIC in text
     assert ANSWERABLE in text
+
+
+@pytest.mark.skipif(not azurite.available(), reason="Azurite is not installed (make azurite)")
+def test_a_dropped_partition_of_the_table_loses_its_rows_and_no_other():
+    async def drop_one() -> tuple[dict, dict]:
+        store = create_table_store(
+            endpoint="", connection_string=tables.connection_string, table="dropping"
+        )
+        try:
+            for row in ("a", "b"):
+                await store.put("questions-20261101", row, {"question": row})
+            await store.put("questions-20261102", "c", {"question": "c"})
+            await store.drop("questions-20261101")
+            return await store.rows("questions-20261101"), await store.rows("questions-20261102")
+        finally:
+            await store.aclose()
+
+    with azurite.azurite_tables() as tables:
+        dropped, kept = asyncio.run(drop_one())
+
+    assert (dropped, kept) == ({}, {"c": {"question": "c"}})
