@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable
 
-from chat_api.events import End, Event
+from chat_api.events import End, Event, close_events
 from chat_api.feedback import utc_day
 from chat_api.limits.store import RowStore
 from chat_api.protocol import ChatRequest, FeedbackRequest, Page
@@ -51,10 +51,13 @@ class VisitLog:
     ) -> AsyncGenerator[Event, None]:
         """`events` passed on unchanged; a complete answer is recorded after its end line has
         gone, so counting never holds the answer back."""
-        async for event in events:
-            yield event
-            if type(event) is End and event.answer_id:
-                await self.answered(request, event)
+        try:
+            async for event in events:
+                yield event
+                if type(event) is End and event.answer_id:
+                    await self.answered(request, event)
+        finally:
+            await close_events(events)  # a client gone: the calls behind it close now
 
     async def answered(self, request: ChatRequest, end: End) -> None:
         """Count one complete answer; a store that fails is logged, never the answer's failure."""

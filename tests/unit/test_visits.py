@@ -159,3 +159,20 @@ async def test_the_report_text_has_a_line_per_day_and_per_page():
         f"  {GUIDE}        1         1   0     0",
         f"  declined on {GUIDE}: Who won in 1998?",
     ]
+
+
+async def test_an_answer_left_before_its_end_closes_the_events_behind_it_at_once():
+    closed = []
+
+    async def held() -> AsyncGenerator[Event, None]:
+        try:
+            yield Step("Question received", "", 0)
+            yield TextDelta("An answer.")
+        finally:
+            closed.append(True)
+
+    events = _log(MemoryStore()).observe(_request("How?"), held())
+    await anext(events)
+    await events.aclose()
+
+    assert closed == [True]
