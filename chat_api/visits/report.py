@@ -39,7 +39,10 @@ async def day_report(store: RowStore, day: str) -> dict[str, Any]:
         # The rating's own page, else the page its answer was asked on (the same day's).
         page = page_address(rating.page_url) or answers.get(rating.answer_id, {}).get("page", "")
         count(page, rating.rating)
-    ranked = sorted(pages.items(), key=lambda item: (-sum(item[1].values()), item[0]))
+    # Busiest first: by answers, then by ratings (a rating may come from a page asked elsewhere).
+    ranked = sorted(
+        pages.items(), key=lambda item: (-item[1]["answers"], -sum(item[1].values()), item[0])
+    )
     questions = await store.rows(QUESTIONS.format(day=day))
     return {
         "day": f"{day[:4]}-{day[4:6]}-{day[6:]}",

@@ -176,3 +176,16 @@ async def test_an_answer_left_before_its_end_closes_the_events_behind_it_at_once
     await events.aclose()
 
     assert closed == [True]
+
+
+async def test_a_day_lists_its_ten_busiest_pages_most_answers_first():
+    store = MemoryStore()
+    log = _log(store)
+    for page in range(12):
+        for answer in range(page + 1):
+            answer_id = f"{page:02d}{answer:02d}".ljust(24, "0")
+            await _answer(log, answer_id, "How?", f"{GUIDE}/{page}", declined=False)
+
+    pages = (await day_report(store, TODAY))["pages"]
+
+    assert [page["page"] for page in pages] == [f"{GUIDE}/{n}" for n in range(11, 1, -1)]
