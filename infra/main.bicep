@@ -63,6 +63,9 @@ param chatStreaming bool = true
 ])
 param chatRetrieval string = 'auto'
 
+@description('CHAT_KEEP_QUESTIONS: true keeps the text of declined and rated-down questions for make report, 30 days (personal data: docs/report.md).')
+param keepQuestions bool = false
+
 // 3.13: requirements.txt resolves azure-functions 2.x and pins the Functions Python runtime
 // (azure-functions-runtime) for it, the runtime the tests run the app in. 3.12 still works (it
 // takes azure-functions 1.x from the same lock) but needs PYTHON_ENABLE_INIT_INDEXING. 3.14 is
@@ -368,6 +371,10 @@ var coreSettings = [
   {
     name: 'CHAT_RETRIEVAL'
     value: chatRetrieval
+  }
+  {
+    name: 'CHAT_KEEP_QUESTIONS'
+    value: keepQuestions ? 'true' : 'false'
   }
   {
     name: 'ALLOWED_ORIGINS'
