@@ -25,14 +25,15 @@ class _Server(uvicorn.Server):
                 else f"model host {settings.model_host}, model {service.host.model}"
             )
             port = self.servers[0].sockets[0].getsockname()[1] if self.servers else self.config.port
+            # Before the ready line: what follows that line is the app's own log.
+            print(
+                f"The assistant on a demo site: http://{self.config.host}:{port}/demo/",
+                flush=True,
+            )
             print(
                 f"Chat app ready at http://{self.config.host}:{port}  "
                 f"({mode}; retrieval: {settings.retrieval}; "
                 f"streaming: {'on' if settings.streaming else 'off'})",
-                flush=True,
-            )
-            print(
-                f"The assistant on a demo site: http://{self.config.host}:{port}/demo/",
                 flush=True,
             )
 

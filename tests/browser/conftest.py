@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
+from standins import processes
 from standins.processes import AppServer
-from tests.support import processes
 from tests.support.host_site import HostSite, host_site
 
 ROOT = Path(__file__).resolve().parents[2]

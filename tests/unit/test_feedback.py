@@ -1,11 +1,10 @@
 """Ratings of answers (`POST /api/feedback` in the service): kept per UTC day with the page they
 came from, replaced by a second rating of the same answer, refused with a JSON 4xx when malformed,
-counted against the client's limits, and counted in the telemetry."""
+and counted against the client's limits (telemetry/test_metrics.py counts them in the telemetry)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -17,7 +16,6 @@ from chat_api.limits import Limiter, MemoryStore, Quotas
 from chat_api.limits.store import StoreUnavailable
 from chat_api.service import ChatService
 from chat_api.settings import Settings
-from tests.unit.telemetry.recording import Recorded, recorded_service, recording
 
 JSON = "application/json"
 ANSWER = "4d34e2b165a72ed37d9682d5"
@@ -125,21 +123,3 @@ async def test_a_store_that_fails_loses_the_rating_not_the_request(caplog):
 
     assert reply.status == 204
     assert "a rating was not kept" in caplog.text
-
-
-@pytest.fixture
-def recorded() -> Iterator[Recorded]:
-    yield from recording()
-
-
-async def test_ratings_are_counted_in_the_telemetry_by_rating(opened, recorded):
-    service = recorded_service(recorded, opened)
-
-    for rating in ("up", "down", "down"):
-        await service.feedback(JSON, _body(rating=rating))
-
-    counted = {
-        point.attributes["chat.feedback.rating"]: point.value
-        for point in recorded.metric_points("chat.feedback")
-    }
-    assert counted == {"up": 1, "down": 2}

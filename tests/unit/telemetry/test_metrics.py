@@ -4,6 +4,8 @@ counted as it is retried. The real host talks to the mocked model over loopback 
 
 from __future__ import annotations
 
+import orjson
+
 from tests.support.ndjson import question
 from tests.unit.telemetry.recording import recorded_service, streamed_lines
 from tests.unit.test_pipeline import FAR_OFF
@@ -123,3 +125,19 @@ async def test_an_answer_from_a_relevant_source_is_not_counted_as_declined(
 
     assert "no_source" not in lines[-1]["context"]
     assert recorded.metric_points("chat.answers.declined") == []
+
+
+async def test_ratings_are_counted_in_the_telemetry_by_rating(opened, recorded):
+    service = recorded_service(recorded, opened)
+
+    for rating in ("up", "down", "down"):
+        await service.feedback(
+            "application/json",
+            orjson.dumps({"answer_id": "4d34e2b165a72ed37d9682d5", "rating": rating}),
+        )
+
+    counted = {
+        point.attributes["chat.feedback.rating"]: point.value
+        for point in recorded.metric_points("chat.feedback")
+    }
+    assert counted == {"up": 1, "down": 2}
