@@ -4,15 +4,25 @@
 # make bench - the benchmarks (not part of make test)
 # make test-stress - the suite STRESS_RUNS times (default 10) with every core busy; reports
 #               each test that failed at least once (not part of make test)
-# make ingest - fill the search index from docs/ (or INGEST_ARGS="FOLDER ... [--prune]"): Azure AI
-#               Search when AZURE_SEARCH_ENDPOINT is set, else the local index file
+# make ingest - fill the search index from docs/ (or INGEST_ARGS="FOLDER ... [--prune]", a built
+#               site: INGEST_ARGS="SITE --base-url https://docs.example.com", a live one:
+#               INGEST_ARGS="--sitemap URL"): Azure AI Search when AZURE_SEARCH_ENDPOINT is set,
+#               else the local index file
+# make eval  - retrieval quality on a labelled question set (docs/eval/questions.jsonl, or
+#               EVAL_ARGS="--questions FILE"): recall@3, MRR, unanswerable questions declined,
+#               answerable ones wrongly declined; fails when one misses its target
+# make report - what visitors asked, per UTC day (REPORT_ARGS="--days N", default 7): answers,
+#               declined questions, thumbs up and down, the pages they came from, and the kept
+#               questions (CHAT_KEEP_QUESTIONS=true). Reads the Azure table when the deployment's
+#               values are loaded (AZURE_STORAGE_TABLE_ENDPOINT), else asks the app `make run`
+#               serves at REPORT_URL (default http://127.0.0.1:7071)
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 7071
 
-.PHONY: run test test-stress lint bench ingest clean install web
+.PHONY: run test test-stress lint bench ingest eval report clean install web
 
 # --- Python environment ------------------------------------------------------
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -65,6 +75,12 @@ endif
 
 ingest: install
 	$(PY) -m chat_api.ingest $(INGEST_ARGS)
+
+eval: install
+	$(PY) -m chat_api.evaluate $(EVAL_ARGS)
+
+report: install
+	$(PY) -m chat_api.visits $(if $(REPORT_URL),--url $(REPORT_URL)) $(REPORT_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

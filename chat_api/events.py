@@ -48,6 +48,8 @@ class End:
     usage: dict[str, Any] = field(default_factory=dict)
     model: str = ""  # the model that answered, when the host says (telemetry only)
     answer_id: str = ""  # set by the pipeline: what feedback on this answer refers to
+    # Retrieval found nothing relevant enough: the answer says so, and no model wrote it.
+    no_source: bool = False
 
 
 @dataclass(frozen=True, slots=True)

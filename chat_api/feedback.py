@@ -29,7 +29,7 @@ class Rating:
 
 class FeedbackBook:
     def __init__(self, store: RowStore, *, clock: Callable[[], float] = time.time) -> None:
-        self._store = store
+        self.store = store
         self._clock = clock
 
     async def record(self, feedback: FeedbackRequest) -> bool:
@@ -43,7 +43,7 @@ class FeedbackBook:
             "page_title": page.title if page is not None else "",
         }
         try:
-            await self._store.put(partition(utc_day(self._clock())), feedback.answer_id, fields)
+            await self.store.put(partition(utc_day(self._clock())), feedback.answer_id, fields)
         except StoreUnavailable as exc:
             log.warning("a rating was not kept: the store is unavailable (%s)", exc)
             return False
@@ -51,7 +51,7 @@ class FeedbackBook:
 
     async def ratings(self, day: str) -> list[Rating]:
         """The ratings given on a UTC day (`YYYYMMDD`)."""
-        rows = await self._store.rows(partition(day))
+        rows = await self.store.rows(partition(day))
         return [
             Rating(
                 answer_id=row,

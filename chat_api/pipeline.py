@@ -10,11 +10,20 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import replace
 
 from chat_api import errors, model_errors
-from chat_api.events import Citation, Citations, End, Event, Failure, Step, close_events
+from chat_api.events import (
+    Citation,
+    Citations,
+    End,
+    Event,
+    Failure,
+    Step,
+    TextDelta,
+    close_events,
+)
 from chat_api.hosts import ModelHost
 from chat_api.prompt import Prompt, build_prompt, ensure_question_fits
 from chat_api.protocol import ChatRequest
@@ -29,6 +38,12 @@ SNIPPET_CHARS = 240
 SEARCH_FAILED_STEP = "Search unavailable"
 SEARCH_FAILED_DETAIL = "The search service failed, so this answer does not use the documents."
 RANKER_OFF_STEP = "Searched without the semantic ranker"
+NOTHING_RELEVANT_STEP = "Nothing relevant found"
+NOTHING_RELEVANT_DETAIL = "Nothing found is close enough to the question, so no model is asked."
+NOTHING_RELEVANT = (
+    "I found nothing on this in the documentation I search, so I will not guess an answer."
+)
+CLOSEST_PAGES = 3
 
 
 async def stream_chat(
@@ -54,8 +69,10 @@ async def stream_chat(
         sources: list[Passage] = []
         if retriever is not None and request.context.overrides.retrieval is not False:
             search = _search(request, settings, host, retriever, trace, calls, started, sources)
-            async for step in search:
-                yield step
+            async for event in search:
+                yield event
+                if isinstance(event, End):  # declined: nothing relevant, no model asked
+                    return
         prompt = _prompt(request, settings, sources)
         if prompt.sources:  # those that fit the prompt budget, so every citation was read
             yield Citations(citations(list(prompt.sources)))
@@ -67,7 +84,7 @@ async def stream_chat(
                 if type(event) is Step:  # the model's thinking, timed like every other step
                     event = replace(event, elapsed_ms=_ms(started))
                 elif type(event) is End:  # a complete answer: feedback refers to it by its id
-                    event = replace(event, answer_id=secrets.token_hex(12))
+                    event = replace(event, answer_id=new_answer_id())
                 yield event
         finally:
             await close_events(answer)  # the model's connection closes now if the client left
@@ -86,9 +103,11 @@ async def _search(
     calls: CallTally,
     started: float,
     sources: list[Passage],
-) -> AsyncGenerator[Step, None]:
+) -> AsyncGenerator[Event, None]:
     """The search query, the search and what it found, as progress steps; the passages found
-    are added to `sources`. A failed search raises, unless the settings say to go on."""
+    are added to `sources`. A failed search raises, unless the settings say to go on. When
+    nothing found is relevant enough (and the settings say to decline), the declined answer
+    follows, ending with its End."""
     overrides, page = request.context.overrides, request.context.page
     with trace.query_stage(host.model, request.messages[-1].content) as stage, calls.counting():
         query = await host.generate_query(request.messages)
@@ -114,6 +133,9 @@ async def _search(
     noun = "source" if len(found) == 1 else "sources"
     yield Step(f"Found {len(found)} {noun}", titles, _ms(started))
     sources.extend(found)
+    if settings.no_source_answer == "decline" and not any(p.relevant for p in found):
+        for event in declined(found, _ms(started)):
+            yield event
 
 
 def _prompt(request: ChatRequest, settings: Settings, sources: list[Passage]) -> Prompt:
@@ -125,6 +147,33 @@ def _prompt(request: ChatRequest, settings: Settings, sources: list[Passage]) ->
         temperature=settings.temperature if temperature is None else temperature,
         page=request.context.page,
     )
+
+
+def declined(sources: list[Passage], elapsed_ms: int) -> Iterator[Event]:
+    """The answer when nothing found is relevant enough: said plainly, with the closest pages
+    found (one passage per page) as citations, and no model call, so nothing is paid."""
+    yield Step(NOTHING_RELEVANT_STEP, NOTHING_RELEVANT_DETAIL, elapsed_ms)
+    closest = closest_pages(sources)
+    text = NOTHING_RELEVANT
+    if closest:
+        yield Citations(citations(closest))
+        named = "; ".join(f"{p.title} [{n}]" for n, p in enumerate(closest, start=1))
+        text += f" The closest pages I found: {named}."
+    yield TextDelta(text)
+    yield End("stop", {}, answer_id=new_answer_id(), no_source=True)
+
+
+def new_answer_id() -> str:
+    """A complete answer's own id: what a rating of it refers to."""
+    return secrets.token_hex(12)
+
+
+def closest_pages(sources: list[Passage]) -> list[Passage]:
+    """The best passage of each page found, best page first."""
+    best: dict[str, Passage] = {}
+    for passage in sources:
+        best.setdefault(passage.document, passage)
+    return list(best.values())[:CLOSEST_PAGES]
 
 
 def citations(sources: list[Passage]) -> tuple[Citation, ...]:

@@ -198,6 +198,8 @@ class DeltaContext(BaseModel):
     answer_id: str | None = Field(
         default=None, description=f"On the last line of a complete answer: {ANSWER_ID}"
     )
+    # On the end line when retrieval found nothing relevant: the answer says so, no model wrote it.
+    no_source: bool | None = None
 
 
 class StreamLine(BaseModel):
@@ -214,6 +216,7 @@ class CompletionContext(BaseModel):
     finish_reason: str = "stop"
     usage: dict[str, Any] = Field(default_factory=dict)
     answer_id: str = Field(description=ANSWER_ID)
+    no_source: bool | None = None
 
 
 class AssistantMessage(BaseModel):

@@ -27,6 +27,8 @@ from chat_api.retrieval import Embed, Retriever, create_retriever
 from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, RequestTrace, Telemetry
 from chat_api.usage import CallTally
+from chat_api.visits import VisitLog
+from chat_api.visits.report import report
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 STREAM_ROUTE = "/api/chat/stream"
@@ -61,6 +63,7 @@ class ChatService:
         limiter: Limiter | None = None,
         telemetry: Telemetry = NO_TELEMETRY,
         feedback_book: FeedbackBook | None = None,
+        visits: VisitLog | None = None,
     ) -> None:
         self.settings = settings
         self.host = host
@@ -68,6 +71,7 @@ class ChatService:
         self.limiter = limiter
         self.telemetry = telemetry
         self.feedback_book = feedback_book or FeedbackBook(MemoryStore())
+        self.visits = visits or VisitLog(MemoryStore(), keep_questions=settings.keep_questions)
 
     @classmethod
     def from_settings(cls, settings: Settings, telemetry: Telemetry = NO_TELEMETRY) -> ChatService:
@@ -79,10 +83,12 @@ class ChatService:
         if embed is not None:
             embed = telemetry.traced_embed(embed, settings.embedding_model)
         retriever = create_retriever(settings, embed)
-        # The ratings are kept where the limits' counts are: one store, one table.
+        # The ratings and the answers' counts are kept where the limits' counts are: one store,
+        # one table.
         store = create_store(settings)
         limiter = create_limiter(settings, store)
-        return cls(settings, host, retriever, limiter, telemetry, FeedbackBook(store))
+        visits = VisitLog(store, keep_questions=settings.keep_questions)
+        return cls(settings, host, retriever, limiter, telemetry, FeedbackBook(store), visits)
 
     async def aclose(self) -> None:
         if self.limiter is not None:
@@ -146,6 +152,7 @@ class ChatService:
             trace=trace,
             calls=calls,
         )
+        events = self.visits.observe(request, events)  # counted after the end line
         if self.limiter is not None:
             ref = str if trace is None else lambda: trace.ref
             events = self.limiter.guard(client, request, events, ref, calls)
@@ -266,8 +273,14 @@ class ChatService:
         except ChatError as error:
             return error_reply(error)
         await self.feedback_book.record(feedback)
+        await self.visits.rated(feedback)
         self.telemetry.feedback(feedback.rating)
         return Reply(204, b"")
+
+    async def report(self, days: int) -> Reply:
+        """`GET /api/report` under `make run` only: what visitors asked, per UTC day, from this
+        process's store (never deployed: it would show every visitor's pages and questions)."""
+        return Reply(200, orjson.dumps(await report(self.feedback_book.store, days)))
 
     def health(self) -> Reply:
         # Only what the Health model lists: no address, identity, key or limit of the app.

@@ -51,6 +51,7 @@ SearchFailure = Annotated[Literal["fail", "continue"], BeforeValidator(_lower)]
 LimitsStoreKind = Annotated[Literal["memory", "table"], BeforeValidator(_lower)]
 ModelApi = Literal["responses", "chat"]
 ReasoningEffort = Literal["", "none", "minimal", "low", "medium", "high"]
+NoSourceAnswer = Annotated[Literal["decline", "model"], BeforeValidator(_lower)]
 Address = Annotated[str, AfterValidator(lambda value: value.rstrip("/"))]
 HeaderName = Annotated[str, AfterValidator(str.lower)]
 Origins = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
@@ -131,6 +132,16 @@ class Settings(BaseSettings):
     search_failure: SearchFailure = _variable("fail", "CHAT_SEARCH_FAILURE")
     # A local index file written by `make ingest`; empty: built in memory from the folder.
     local_index: str = _variable("", "CHAT_LOCAL_INDEX")
+    # When nothing found is relevant enough: `decline` says so without calling the model,
+    # `model` lets the model answer anyway. Relevant enough (docs/ingestion.md): a semantic
+    # ranker score (0 to 4) of at least `min_reranker_score` on Azure AI Search; a passage that
+    # holds at least `local_min_match` of the question's keywords (weighted by rarity) locally.
+    no_source_answer: NoSourceAnswer = _variable("decline", "CHAT_NO_SOURCE_ANSWER")
+    min_reranker_score: NonNegativeFloat = _variable(1.5, "AZURE_SEARCH_MIN_RERANKER_SCORE")
+    local_min_match: NonNegativeFloat = _variable(0.4, "CHAT_LOCAL_MIN_MATCH")
+    # Keep the text of declined and rated-down questions for `make report` (30 days): personal
+    # data, so off unless the owner turns it on; off, the report has counts and pages only.
+    keep_questions: bool = _variable(False, "CHAT_KEEP_QUESTIONS")
 
     allowed_origins: Origins = _variable((), "ALLOWED_ORIGINS")
     limits: Limits = Limits()

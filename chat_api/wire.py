@@ -42,6 +42,8 @@ def _line_object(event: Event | KeepAlive) -> dict[str, Any]:
         context = {"finish_reason": event.finish_reason, "usage": event.usage}
         if event.answer_id:
             context["answer_id"] = event.answer_id
+        if event.no_source:
+            context["no_source"] = True
     else:  # pragma: no cover - TextDelta is handled by the fast path
         return {"delta": {"role": "assistant", "content": event.text}}
     return {"delta": {"role": "assistant"}, "context": context}
@@ -89,16 +91,19 @@ def completion_body(events: Iterable[Event], session_state: Any = None) -> bytes
             citations.extend(_citation_object(c) for c in event.items)
         elif isinstance(event, End):
             end = event
+    context: dict[str, Any] = {
+        "steps": steps,
+        "citations": citations,
+        "finish_reason": end.finish_reason,
+        "usage": end.usage,
+        "answer_id": end.answer_id,
+    }
+    if end.no_source:
+        context["no_source"] = True
     return orjson.dumps(
         {
             "message": {"role": "assistant", "content": "".join(parts)},
-            "context": {
-                "steps": steps,
-                "citations": citations,
-                "finish_reason": end.finish_reason,
-                "usage": end.usage,
-                "answer_id": end.answer_id,
-            },
+            "context": context,
             "sessionState": session_state,
         }
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import ipaddress
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
@@ -135,6 +136,8 @@ def create_app(
         await runtime.shutdown()
 
     routes: list[Route | Mount] = list(function_routes(module.app, route_prefix()))
+    # Served here only, never deployed: what visitors asked, for `make report`.
+    routes.append(Route(f"/{route_prefix()}/report", _report, methods=["GET"], name="report"))
     # Offline answers cite the bundled documentation by path; serve it so the links open.
     routes.append(Mount("/docs", StaticFiles(directory=ROOT / "docs"), name="docs"))
     if static_dir is not None:
@@ -158,6 +161,31 @@ def create_app(
         lifespan=lifespan,
         exception_handlers={Exception: _internal_error},
     )
+
+
+REPORT_DAYS = range(1, 91)
+
+
+async def _report(request: Request) -> Response:
+    """`GET /api/report?days=N`: the report of this process's store, to loopback callers only
+    (it names the pages visitors were on and, when kept, their questions)."""
+    from chat_api import errors, runtime, wire
+
+    peer = request.client.host if request.client is not None else ""
+    try:
+        loopback = ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        body = {"error": {"code": "forbidden", "message": "The report is served on loopback only."}}
+        return Response(json.dumps(body), 403, media_type=wire.JSON)
+    days = request.query_params.get("days", "7")
+    if not days.isdigit() or int(days) not in REPORT_DAYS:
+        error = errors.bad_request("days must be a whole number from 1 to 90.")
+        return Response(wire.error_body(error), error.status, media_type=wire.JSON)
+    reply = await runtime.service().report(int(days))
+    assert isinstance(reply.body, bytes)
+    return Response(reply.body, reply.status, media_type=reply.media_type)
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:

@@ -63,6 +63,9 @@ param chatStreaming bool = true
 ])
 param chatRetrieval string = 'auto'
 
+@description('CHAT_KEEP_QUESTIONS: true keeps the text of declined and rated-down questions for make report, 30 days (personal data: docs/report.md).')
+param keepQuestions bool = false
+
 // 3.13: requirements.txt resolves azure-functions 2.x and pins the Functions Python runtime
 // (azure-functions-runtime) for it, the runtime the tests run the app in. 3.12 still works (it
 // takes azure-functions 1.x from the same lock) but needs PYTHON_ENABLE_INIT_INDEXING. 3.14 is
@@ -370,6 +373,10 @@ var coreSettings = [
     value: chatRetrieval
   }
   {
+    name: 'CHAT_KEEP_QUESTIONS'
+    value: keepQuestions ? 'true' : 'false'
+  }
+  {
     name: 'ALLOWED_ORIGINS'
     value: join(allowedOrigins, ',')
   }
@@ -526,6 +533,9 @@ output AZURE_OPENAI_CHAT_MODEL string = chatModelName
 output AZURE_OPENAI_EMBEDDING_DEPLOYMENT string = openAi.outputs.embeddingDeploymentName
 output AZURE_SEARCH_ENDPOINT string = search.outputs.endpoint
 output AZURE_SEARCH_INDEX string = searchIndexName
+// `make report` reads what visitors asked from the table the app writes to.
+output AZURE_STORAGE_TABLE_ENDPOINT string = storage.outputs.tableEndpoint
+output CHAT_LIMITS_TABLE string = storage.outputs.limitsTableName
 output AZURE_FUNCTION_APP_NAME string = api.outputs.name
 output AZURE_STATIC_WEB_APP_NAME string = web.outputs.name
 output API_BASE_URL string = api.outputs.url

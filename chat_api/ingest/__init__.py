@@ -15,14 +15,18 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from tqdm import tqdm
 
+from chat_api.ingest.site import PAGE_SUFFIXES, PageReader
 from chat_api.retrieval import Passage
 from chat_api.retrieval.chunking import passage_id
 from chat_api.retrieval.documents import DocumentError, find_documents, read_passages, source_name
 from chat_api.retrieval.local import LocalRetriever, unique
+
+if TYPE_CHECKING:
+    from chat_api.ingest.sitemap import FetchedSite
 
 Embed = Callable[[list[str]], Awaitable[list[list[float]]]]
 _T = TypeVar("_T")
@@ -60,6 +64,7 @@ class Target(Protocol):
 class Summary:
     target: str
     files: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # pages that could not be fetched
     chunks: int = 0
     added: int = 0
     unchanged: int = 0
@@ -81,6 +86,17 @@ class Summary:
         )
         return out
 
+    def failure_lines(self) -> list[str]:
+        """The pages that could not be fetched: what the run ends with."""
+        out = [f"Failed {address}: {reason}" for address, reason in self.failed]
+        if self.failed:
+            out.append(
+                f"{len(self.failed)} page{'s' if len(self.failed) != 1 else ''} could not be "
+                "fetched and kept what they had in the index (nothing was pruned); run again "
+                "to retry them"
+            )
+        return out
+
 
 @dataclass
 class Documents:
@@ -88,18 +104,48 @@ class Documents:
     read: set[str]  # the documents read (their stale chunks may go)
     files: int
     skipped: list[tuple[str, str]]
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def __add__(self, other: Documents) -> Documents:
+        return Documents(
+            unique(self.passages + other.passages),
+            self.read | other.read,
+            self.files + other.files,
+            sorted(self.skipped + other.skipped),
+            self.failed + other.failed,
+        )
+
+
+def read_fetched_site(site: FetchedSite) -> Documents:
+    """A live site's fetched pages, each at its own address (or its canonical one)."""
+    reader = PageReader()
+    for address, html in site.pages:
+        reader.add(address, address, html)
+    return Documents(
+        unique(reader.passages),
+        reader.read,
+        reader.pages,
+        sorted(reader.skipped + site.skipped),
+        sorted(site.failed),
+    )
 
 
 def read_folders(
-    folders: Iterable[Path], *, url_prefix: str = "", progress: bool = True
+    folders: Iterable[Path], *, url_prefix: str = "", base_url: str = "", progress: bool = True
 ) -> Documents:
-    """Every supported file under the folders, as passages; unreadable files are skipped and
-    reported, never the end of the run."""
+    """Every supported file under the folders, as passages, and every HTML page of a built
+    site (served under `base_url`); unreadable files are skipped and reported, never the end
+    of the run."""
     files = [(path, folder) for folder in folders for path in find_documents(folder)]
+    pages = [(p, folder) for folder in folders for p in find_documents(folder, PAGE_SUFFIXES)]
     passages: list[Passage] = []
     read: set[str] = set()
     skipped: list[tuple[str, str]] = []
-    for path, folder in tqdm(files, desc="Reading", unit="file", disable=not progress):
+    site = PageReader()
+    for path, folder in tqdm(files + pages, desc="Reading", unit="file", disable=not progress):
+        if path.suffix.lower() in PAGE_SUFFIXES:
+            site.add_file(path, folder, base_url)
+            continue
         source = source_name(path, folder)
         try:
             found = read_passages(path, source)
@@ -108,7 +154,12 @@ def read_folders(
             continue
         read.add(source)
         passages.extend(with_url(p, url_prefix) for p in found)
-    return Documents(unique(passages), read, len(files), skipped)
+    return Documents(
+        unique(passages + site.passages),
+        read | site.read,
+        len(files) + len(pages),
+        sorted(skipped + site.skipped),
+    )
 
 
 def with_url(passage: Passage, url_prefix: str) -> Passage:
@@ -133,8 +184,15 @@ async def ingest(
 ) -> Summary:
     """Bring the index in line with the documents: add what is new, remove what is gone."""
     started = time.perf_counter()
-    summary = Summary(target.description, files=documents.files, skipped=documents.skipped)
+    summary = Summary(
+        target.description,
+        files=documents.files,
+        skipped=documents.skipped,
+        failed=documents.failed,
+    )
     existing = await target.existing()
+    # A page that could not be fetched this time is still on the site: prune nothing.
+    prune = prune and not documents.failed
     wanted = {p.id for p in documents.passages}
     to_add = [p for p in documents.passages if p.id not in existing]
     stale = [

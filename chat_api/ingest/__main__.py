@@ -1,5 +1,5 @@
 """`python -m chat_api.ingest [FOLDER ...]` (what `make ingest` runs): fill the search index
-from a folder of documents (default: the knowledge base, `docs/`).
+from folders of documents and built sites' HTML pages (default: the knowledge base, `docs/`).
 
 The target is Azure AI Search when AZURE_SEARCH_ENDPOINT is set (chunks embedded with the
 configured model host), else the local index file the app serves with CHAT_LOCAL_INDEX.
@@ -19,6 +19,14 @@ from typing import TYPE_CHECKING
 
 from chat_api import ingest, process
 from chat_api.errors import ChatError
+from chat_api.ingest.sitemap import (
+    CONCURRENCY,
+    PAGE_TIMEOUT_SECONDS,
+    RETRIES,
+    FetchOptions,
+    SitemapError,
+    fetch_site,
+)
 from chat_api.retrieval.documents import DocumentError
 from chat_api.retrieval.local import DEFAULT_KNOWLEDGE_BASE
 from chat_api.settings import Settings, SettingsError
@@ -46,8 +54,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--local-index", type=Path, help="the local index file to write")
     p.add_argument("--url-prefix", default="", help="link citations under this address")
     p.add_argument(
+        "--base-url",
+        default="",
+        help="where the built site in the folders is served: an HTML page without a canonical "
+        "link is this address plus its path (index.html dropped)",
+    )
+    p.add_argument(
         "--prune", action="store_true", help="also remove chunks of files no longer in the folders"
     )
+    live = p.add_argument_group("a live site, by its sitemap")
+    live.add_argument("--sitemap", metavar="URL", help="read the pages this sitemap lists")
+    live.add_argument("--concurrency", type=int, default=CONCURRENCY, help="pages fetched at once")
+    live.add_argument(
+        "--page-timeout", type=float, default=PAGE_TIMEOUT_SECONDS, help="seconds per page"
+    )
+    live.add_argument("--retries", type=int, default=RETRIES, help="tries again per page")
     p.add_argument("--batch-size", type=int, default=ingest.UPLOAD_BATCH, help="chunks per upload")
     p.add_argument(
         "--embed-batch", type=int, default=ingest.EMBED_BATCH, help="texts per embedding call"
@@ -88,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    folders = args.folders or [Path(settings.knowledge_base_dir or DEFAULT_KNOWLEDGE_BASE)]
+    default_folders = (
+        [] if args.sitemap else [Path(settings.knowledge_base_dir or DEFAULT_KNOWLEDGE_BASE)]
+    )
+    folders = args.folders or default_folders
     try:
         return asyncio.run(_run(args, settings, target, folders))
     except KeyboardInterrupt:
@@ -100,10 +124,17 @@ async def _run(
 ) -> int:
     progress = not args.no_progress
     try:
-        documents = ingest.read_folders(folders, url_prefix=args.url_prefix, progress=progress)
+        documents = ingest.read_folders(
+            folders, url_prefix=args.url_prefix, base_url=args.base_url, progress=progress
+        )
+        if args.sitemap:
+            documents += await _live_site(args, progress)
     except DocumentError as exc:
         print(f"Cannot read the documents: {exc}", file=sys.stderr)
         return 2
+    except SitemapError as exc:
+        print(f"Cannot read the site: {exc}", file=sys.stderr)
+        return 1
     deadline = time.monotonic() + max(args.wait_for_access, 0.0)
     delay = ACCESS_RETRY_FIRST_SECONDS
     while True:
@@ -141,7 +172,19 @@ async def _run(
         print(
             f"Serve it with CHAT_LOCAL_INDEX={getattr(index, 'path', '')} and CHAT_RETRIEVAL=local"
         )
+    for line in summary.failure_lines():
+        print(line)
     return 0
+
+
+async def _live_site(args: argparse.Namespace, progress: bool) -> ingest.Documents:
+    options = FetchOptions(
+        concurrency=args.concurrency,
+        timeout_seconds=args.page_timeout,
+        retries=max(args.retries, 0),
+        progress=progress,
+    )
+    return ingest.read_fetched_site(await fetch_site(args.sitemap, options))
 
 
 def _target(

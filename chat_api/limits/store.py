@@ -48,6 +48,10 @@ class RowStore(Protocol):
         """Every row of the partition, by row. Raises StoreUnavailable."""
         ...
 
+    async def drop(self, partition: str) -> None:
+        """Delete every row of the partition. Raises StoreUnavailable."""
+        ...
+
 
 class MemoryStore:
     """Counters in this process's memory. Each update runs without an await, so it is atomic on
@@ -84,6 +88,10 @@ class MemoryStore:
 
     async def rows(self, partition: str) -> dict[str, Fields]:
         return {row: dict(fields) for (p, row), fields in self._rows.items() if p == partition}
+
+    async def drop(self, partition: str) -> None:
+        for key in [key for key in self._rows if key[0] == partition]:
+            del self._rows[key]
 
     async def aclose(self) -> None:
         self._records.clear()

@@ -127,6 +127,23 @@ class TableStore:
             return {}  # no table yet: nothing written
         return found
 
+    async def drop(self, partition: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        async def delete_all() -> None:
+            entities = self._client.query_entities(
+                "PartitionKey eq @partition",
+                parameters={"partition": partition},
+                select=list(_KEYS),
+            )
+            async for entity in entities:
+                await self._client.delete_entity(partition, entity["RowKey"])
+
+        try:
+            await self._call(delete_all())
+        except ResourceNotFoundError:
+            return  # no table yet: nothing to delete
+
     async def aclose(self) -> None:
         await self._client.close()
         if self._close_credential is not None:
@@ -207,18 +224,25 @@ class TableStore:
 
 
 def create_table_store(
-    *, endpoint: str, connection_string: str, table: str, client_id: str = ""
+    *,
+    endpoint: str,
+    connection_string: str,
+    table: str,
+    client_id: str = "",
+    timeout_seconds: float = 2.0,
 ) -> TableStore:
-    """A TableStore over a connection string, else the endpoint with Microsoft Entra ID."""
+    """A TableStore over a connection string, else the endpoint with Microsoft Entra ID; each
+    call within `timeout_seconds` (a reader of whole days, such as `make report`, waits longer)."""
     from azure.data.tables.aio import TableClient
 
     # The store's own timeout and the in-process fallback replace the SDK's retries: a request
     # must never wait through several of them for a counter.
     options: dict[str, Any] = {"retry_total": 0}
     if connection_string:
-        return TableStore(TableClient.from_connection_string(connection_string, table, **options))
+        client = TableClient.from_connection_string(connection_string, table, **options)
+        return TableStore(client, timeout_seconds=timeout_seconds)
     from azure.identity.aio import DefaultAzureCredential
 
     credential = DefaultAzureCredential(managed_identity_client_id=client_id or None)
     client = TableClient(endpoint, table, credential=credential, **options)
-    return TableStore(client, close=credential.close)
+    return TableStore(client, timeout_seconds=timeout_seconds, close=credential.close)

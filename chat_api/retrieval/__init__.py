@@ -26,6 +26,8 @@ class Passage:
     url: str = ""
     # The part of `text` that best matches the query (a search caption), when there is one.
     snippet: str = ""
+    # Close enough to the query to answer from, by the backend's rule (docs/ingestion.md).
+    relevant: bool = True
 
     @property
     def document(self) -> str:
@@ -103,5 +105,6 @@ def create_retriever(settings: Settings, embed: Embed | None) -> Retriever | Non
         index_file = Path(settings.local_index)
         if not index_file.is_file():
             raise SettingsError("CHAT_LOCAL_INDEX names no index file; build it with make ingest")
-        return LocalRetriever.open(index_file)
-    return LocalRetriever.from_folder(Path(settings.knowledge_base_dir or DEFAULT_KNOWLEDGE_BASE))
+        return LocalRetriever.open(index_file, settings.local_min_match)
+    folder = Path(settings.knowledge_base_dir or DEFAULT_KNOWLEDGE_BASE)
+    return LocalRetriever.from_folder(folder, settings.local_min_match)

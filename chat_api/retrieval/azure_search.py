@@ -8,6 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from azure.core import exceptions as azure_errors
@@ -33,6 +34,9 @@ ID, TITLE, CONTENT, SOURCE, URL, DOCUMENT, EMBEDDING = (
     "embedding",
 )
 SELECT = [ID, TITLE, CONTENT, SOURCE, URL]
+# Reciprocal rank fusion (k = 60, the service's constant) gives a result that only one of a
+# hybrid query's rankings found at most 1/61; one both found scores more.
+ONE_RANKING_BEST = 1 / 61
 # Neighbours the vector query brings to the fusion: more than `top`, so the text and vector
 # rankings have room to agree (and the semantic ranker something to reorder).
 VECTOR_NEIGHBOURS = 50
@@ -87,6 +91,7 @@ class AzureSearchRetriever:
         embed: Embed | None,
         semantic_ranker: bool = False,
         semantic_configuration: str = "default",
+        min_reranker_score: float = 1.5,
         timeout_seconds: float = 10.0,
         close: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -95,6 +100,7 @@ class AzureSearchRetriever:
         self._embed = embed
         self._semantic_ranker = semantic_ranker
         self._semantic_configuration = semantic_configuration
+        self._min_reranker_score = min_reranker_score
         self._timeout = timeout_seconds
         self._close_extra = close
         self._clock = clock
@@ -138,7 +144,8 @@ class AzureSearchRetriever:
         results = await self.client.search(**options)
         found = Found(note=note)
         async for document in results:
-            found.append(to_passage(document))
+            relevant = self.is_relevant(document, semantic=semantic, hybrid=bool(vector))
+            found.append(replace(to_passage(document), relevant=relevant))
             if len(found) >= top:
                 break
         return found
@@ -155,6 +162,17 @@ class AzureSearchRetriever:
                 raise
             log.warning("query embedding failed; searching by text only")
             return []
+
+    def is_relevant(self, document: dict[str, Any], *, semantic: bool, hybrid: bool) -> bool:
+        """Close enough to answer from: a semantic ranker's score at least the minimum; without
+        the ranker, a hybrid result that both rankings found (its fused score is above what one
+        ranking alone can give); a text-only result, always."""
+        reranker_score = document.get("@search.reranker_score")
+        if semantic and reranker_score is not None:
+            return float(reranker_score) >= self._min_reranker_score
+        if hybrid:
+            return float(document.get("@search.score") or 0.0) > ONE_RANKING_BEST
+        return True
 
     def search_options(
         self, query: str, vector: list[float] | None, *, top: int, semantic: bool
@@ -244,6 +262,7 @@ def create_retriever(settings: Settings, embed: Embed | None) -> AzureSearchRetr
         embed=embed,
         semantic_ranker=settings.azure_search_semantic_ranker,
         semantic_configuration=settings.azure_search_semantic_configuration,
+        min_reranker_score=settings.min_reranker_score,
         timeout_seconds=settings.search_timeout_seconds,
         close=close,
     )

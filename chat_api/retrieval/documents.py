@@ -16,14 +16,15 @@ class DocumentError(Exception):
     """A file that cannot be read as a document; the message says why, for people."""
 
 
-def find_documents(folder: Path) -> list[Path]:
-    """The supported files under `folder`, in a stable order, hidden folders left out."""
+def find_documents(folder: Path, suffixes: frozenset[str] = SUPPORTED) -> list[Path]:
+    """The files of those suffixes under `folder`, in a stable order, hidden folders left
+    out."""
     if not folder.is_dir():
         raise DocumentError(f"{folder} is not a folder")
     return sorted(
         path
         for path in folder.rglob("*")
-        if path.suffix.lower() in SUPPORTED
+        if path.suffix.lower() in suffixes
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(folder).parts)
     )

@@ -6,10 +6,13 @@ uploads to Azure AI Search."""
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sqlite3
 from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 from chat_api.retrieval import Passage, candidates, page_first
 from chat_api.retrieval.chunking import split_document as split_document
@@ -23,6 +26,15 @@ from chat_api.retrieval.documents import (
 log = logging.getLogger(__name__)
 
 DEFAULT_KNOWLEDGE_BASE = Path(__file__).resolve().parents[2] / "docs"
+# A passage holding less than this share of the question's keywords is not relevant enough.
+DEFAULT_MIN_MATCH = 0.4
+MAX_TERMS = 32
+# A passage's own heading matching the query counts this much beside the passage's whole match.
+HEADING_WEIGHT = 1.0
+# How close two keywords must be to count as a pair (in tokens between them).
+NEAR_TOKENS = 5
+# Chunks read for each passage returned, so that one per section still fills the top.
+CANDIDATES_PER_PASSAGE = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOPWORDS = frozenset(
     """
@@ -30,6 +42,7 @@ _STOPWORDS = frozenset(
     in into is it its me my no not of on or our so some than that the their them then there
     these they this to us was we were what when where which who whom why will with would you
     your yours tell please explain show give want know need
+    look looks like happen happens happening get gets got also much many way ways
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
 
@@ -46,7 +59,10 @@ class LocalRetriever:
         *,
         path: str | Path = ":memory:",
         read_only: bool = False,
+        min_match: float = DEFAULT_MIN_MATCH,
     ) -> None:
+        self.min_match = min_match
+        self._headings = HeadingIndex()
         # One connection, used only from the event loop's thread; queries take microseconds.
         if read_only:
             uri = f"{Path(path).resolve().as_uri()}?mode=ro"
@@ -63,10 +79,10 @@ class LocalRetriever:
             self.commit()
 
     @classmethod
-    def from_folder(cls, folder: Path) -> LocalRetriever:
+    def from_folder(cls, folder: Path, min_match: float = DEFAULT_MIN_MATCH) -> LocalRetriever:
         """The index of every supported file in the folder; unreadable files are logged and
         left out, exactly as `make ingest` reports and skips them."""
-        retriever = cls()
+        retriever = cls(min_match=min_match)
         passages: list[Passage] = []
         for path in find_documents(folder):
             source = source_name(path, folder)
@@ -79,11 +95,11 @@ class LocalRetriever:
         return retriever
 
     @classmethod
-    def open(cls, path: Path) -> LocalRetriever:
+    def open(cls, path: Path, min_match: float = DEFAULT_MIN_MATCH) -> LocalRetriever:
         """An index file written by `make ingest`, read-only."""
         if not path.is_file():
             raise FileNotFoundError(path)
-        return cls(path=path, read_only=True)
+        return cls(path=path, read_only=True, min_match=min_match)
 
     @property
     def size(self) -> int:
@@ -93,19 +109,58 @@ class LocalRetriever:
     async def search(
         self, query: str, *, top: int, semantic_ranker: bool | None = None, page: str = ""
     ) -> list[Passage]:
-        match = match_expression(query)
-        if not match:
+        terms = keywords(query)[:MAX_TERMS]
+        if not terms:
             return []
-        cursor = self._db.execute(
-            "SELECT id, source, title, body, url, bm25(passages, 0, 0, 4.0, 1.0, 0) AS rank "
-            "FROM passages WHERE passages MATCH ? ORDER BY rank LIMIT ?",
-            (match, candidates(top, page)),
-        )
+        match = match_expression(query)
+        rows = self._db.execute(
+            "SELECT rowid, id, source, title, body, url, -bm25(passages, 0, 0, 4.0, 1.0, 0) "
+            "FROM passages WHERE passages MATCH ? ORDER BY bm25(passages, 0, 0, 4.0, 1.0, 0) "
+            "LIMIT ?",
+            (match, candidates(top, page) * CANDIDATES_PER_PASSAGE),
+        ).fetchall()
+        rows = best_per_section(rows)
+        headings = self._headings.scores(match, {row[0]: row[3] for row in rows})
+        scores = {row[0]: row[6] + HEADING_WEIGHT * headings.get(row[0], 0.0) for row in rows}
+        rows = sorted(rows, key=lambda row: -scores[row[0]])[: candidates(top, page)]
+        held = self.terms_held(terms, [row[0] for row in rows])
         found = [
-            Passage(id=row[0], source=row[1], title=row[2], text=row[3], url=row[4], score=-row[5])
-            for row in cursor.fetchall()
+            Passage(
+                id=row[1],
+                source=row[2],
+                title=row[3],
+                text=row[4],
+                url=row[5],
+                score=scores[row[0]],
+                relevant=held[row[0]] >= self.min_match,
+            )
+            for row in rows
         ]
         return page_first(found, page, top)
+
+    def terms_held(self, terms: list[str], rowids: list[int]) -> dict[int, float]:
+        """The share of the query's terms each passage holds, each term weighted by its rarity
+        in the index (BM25's inverse document frequency): a passage that shares only common
+        words with the question, or misses its rarest word, holds little."""
+        held = dict.fromkeys(rowids, 0.0)
+        if not rowids:
+            return held
+        total = self.size
+        marks = ",".join("?" * len(rowids))
+        weights = 0.0
+        for term in _quoted(terms):
+            count = self._db.execute(
+                "SELECT count(*) FROM passages WHERE passages MATCH ?", (term,)
+            ).fetchone()[0]
+            weight = math.log(1 + (total - count + 0.5) / (count + 0.5))
+            weights += weight
+            found = self._db.execute(
+                f"SELECT rowid FROM passages WHERE passages MATCH ? AND rowid IN ({marks})",
+                (term, *rowids),
+            )
+            for (rowid,) in found:
+                held[rowid] += weight
+        return {rowid: value / weights for rowid, value in held.items()}
 
     # ---- Maintenance (the ingestion's local target) ----------------------------------------
 
@@ -128,6 +183,44 @@ class LocalRetriever:
 
     async def aclose(self) -> None:
         self._db.close()
+        self._headings.close()
+
+
+class HeadingIndex:
+    """A scratch full-text index of the found passages' own headings (the last part of their
+    titles), to rank by: every passage of a document carries the document's title too, so the
+    main index's title match cannot tell which section a question is about."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.execute(
+            "CREATE VIRTUAL TABLE headings USING fts5(heading, tokenize='porter unicode61')"
+        )
+
+    def scores(self, match: str, titles: dict[int, str]) -> dict[int, float]:
+        """How well each passage's heading matches the query (BM25, higher is better), by the
+        passages' row ids; those whose heading does not match are left out."""
+        self._db.execute("DELETE FROM headings")
+        self._db.executemany(
+            "INSERT INTO headings (rowid, heading) VALUES (?, ?)",
+            [(rowid, title.rsplit(": ", 1)[-1]) for rowid, title in titles.items()],
+        )
+        found = self._db.execute(
+            "SELECT rowid, -bm25(headings) FROM headings WHERE headings MATCH ?", (match,)
+        )
+        return dict(found.fetchall())
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def best_per_section(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The best-ranked chunk of each section (rows of rowid, id, source, ...), in rank order:
+    the chunks of one long section, which overlap, would otherwise crowd out the others."""
+    best: dict[str, tuple[Any, ...]] = {}
+    for row in rows:
+        best.setdefault(row[2], row)
+    return list(best.values())
 
 
 def unique(passages: Iterable[Passage]) -> list[Passage]:
@@ -145,5 +238,14 @@ def keywords(text: str) -> list[str]:
 
 
 def match_expression(query: str) -> str:
-    """An FTS5 query matching any keyword; each is quoted so user text is never syntax."""
-    return " OR ".join(f'"{word}"' for word in keywords(query)[:32])
+    """An FTS5 query matching any keyword of the query; each pair of neighbouring keywords
+    found close together in a passage (within NEAR_TOKENS) counts once more, so "request body"
+    ranks the passage about the request's body above one that has each word apart."""
+    terms = _quoted(keywords(query)[:MAX_TERMS])
+    pairs = [f"NEAR({a} {b}, {NEAR_TOKENS})" for a, b in pairwise(terms)]
+    return " OR ".join(terms + pairs)
+
+
+def _quoted(terms: list[str]) -> list[str]:
+    """Each term as an FTS5 string, so user text is never query syntax."""
+    return [f'"{term}"' for term in terms]

@@ -57,6 +57,7 @@ class AnswerTrace(RequestTrace):
         self.answered = False  # the pipeline ran: failures from here on are the answer's
         self.first_token: float | None = None
         self.finish_reason: str | None = None
+        self.no_source = False  # declined: nothing relevant found, no model asked
         self.error: ChatError | None = None
         self._route = {"http.route": route}
         self._status = 0  # the reply's, once there is one
@@ -122,6 +123,7 @@ class AnswerTrace(RequestTrace):
                         self._texts.append(event.text)
                 elif type(event) is End:
                     self.finish_reason = event.finish_reason
+                    self.no_source = event.no_source
                     if self._model is not None:
                         self._model.ended(event)
                 elif type(event) is Failure:
@@ -222,6 +224,8 @@ class AnswerTrace(RequestTrace):
             span.set_status(Status(StatusCode.ERROR, error.code))
         outcome_attributes = {"http.route": self.route, "chat.outcome": outcome}
         instruments.answers.add(1, outcome_attributes)
+        if self.no_source:  # no page attribute: its values are unbounded
+            instruments.declined.add(1, {"http.route": self.route})
         instruments.duration.record(elapsed, outcome_attributes)
         span.end()
 

@@ -54,6 +54,11 @@ class Instruments:
         self.refused = counter(
             "chat.requests.refused", unit="{request}", description="Requests refused, by reason."
         )
+        self.declined = counter(
+            "chat.answers.declined",
+            unit="{answer}",
+            description="Answers declined for want of a relevant source (no model asked).",
+        )
         self.feedback = counter(
             "chat.feedback", unit="{rating}", description="Answers rated by visitors, by rating."
         )

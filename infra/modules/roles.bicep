@@ -5,7 +5,8 @@
 //     Monitoring Metrics Publisher (Application Insights), Cognitive Services OpenAI User,
 //     Search Index Data Reader, Storage Table Data Contributor on the limits' table only;
 //   the deploying user (optional): Cognitive Services OpenAI User, Search Index Data Contributor and
-//     Search Service Contributor, which is what `make ingest` and `make run` against Azure need.
+//     Search Service Contributor, which is what `make ingest` and `make run` against Azure need;
+//     Storage Table Data Reader on the limits' table only, which is what `make report` reads.
 
 @description('Principal id of the app\'s managed identity.')
 param appPrincipalId string
@@ -47,6 +48,7 @@ var searchIndexDataReader = '1407120a-92aa-4202-b7e9-c0e197c71c8f'
 var searchIndexDataContributor = '8ebe5a00-799e-43f5-93ac-243d3dce84a7'
 var searchServiceContributor = '7ca78c08-252a-4471-8644-bb5ff32d4ba0'
 var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+var storageTableDataReader = '76199698-9eea-4c19-bc75-cec21354c6b6'
 
 var grantUser = !empty(userPrincipalId)
 
@@ -185,6 +187,17 @@ resource userSearchServiceContributor 'Microsoft.Authorization/roleAssignments@2
   scope: search
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', searchServiceContributor)
+    principalId: userPrincipalId
+    principalType: userPrincipalType
+  }
+}
+
+// `make report` reads the answers, ratings and kept questions the app writes to the limits' table.
+resource userLimitsTableDataReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantUser) {
+  name: guid(limitsTable.id, userPrincipalId, storageTableDataReader)
+  scope: limitsTable
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataReader)
     principalId: userPrincipalId
     principalType: userPrincipalType
   }

@@ -24,6 +24,7 @@ CONTRACT_SETTINGS = {
     "AZURE_SEARCH_ENDPOINT",
     "AZURE_SEARCH_INDEX",
     "CHAT_RETRIEVAL",
+    "CHAT_KEEP_QUESTIONS",
     "ALLOWED_ORIGINS",
 }
 
@@ -57,6 +58,19 @@ def test_app_settings_cover_contract_section_3(main):
 
     for name in set(core) | set(search_settings) | set(limit_settings):
         assert not re.search(r"KEY|SECRET|PASSWORD|CONNECTION_STRING", name), name
+
+
+def test_question_texts_are_kept_only_when_the_environment_says_so(main):
+    core = settings(main.variables["coreSettings"])
+    parameters = json.loads((INFRA / "main.parameters.json").read_text("utf-8"))["parameters"]
+
+    assert main.default("keepQuestions") is False
+    assert parameters["keepQuestions"]["value"] == "${CHAT_KEEP_QUESTIONS=false}"
+    assert main.conditional(core["CHAT_KEEP_QUESTIONS"]) == {
+        "condition": "keepQuestions",
+        "true_value": "true",
+        "false_value": "false",
+    }
 
 
 def test_chat_streaming_is_a_parameter_defaulting_to_true(main):

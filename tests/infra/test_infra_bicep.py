@@ -94,6 +94,8 @@ def test_outputs_azd_writes_for_local_use(main):
         "AZURE_OPENAI_EMBEDDING_DEPLOYMENT",
         "AZURE_SEARCH_ENDPOINT",
         "AZURE_SEARCH_INDEX",
+        "AZURE_STORAGE_TABLE_ENDPOINT",
+        "CHAT_LIMITS_TABLE",
         "API_BASE_URL",
         "WEB_URL",
     } <= set(main.outputs)

@@ -21,6 +21,7 @@ MONITORING_METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 SEARCH_INDEX_DATA_CONTRIBUTOR = "8ebe5a00-799e-43f5-93ac-243d3dce84a7"
 SEARCH_SERVICE_CONTRIBUTOR = "7ca78c08-252a-4471-8644-bb5ff32d4ba0"
 STORAGE_TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
+STORAGE_TABLE_DATA_READER = "76199698-9eea-4c19-bc75-cec21354c6b6"
 
 
 def _loop_scope(template, assignment):
@@ -86,8 +87,23 @@ def test_deploying_user_gets_what_ingestion_needs(module_of, main):
         for principal, kind, role, _scope in role_grants(roles)
         if principal == "userPrincipalId" and kind == "userPrincipalType"
     }
-    assert user == {OPENAI_USER, SEARCH_INDEX_DATA_CONTRIBUTOR, SEARCH_SERVICE_CONTRIBUTOR}
+    assert user == {
+        OPENAI_USER,
+        SEARCH_INDEX_DATA_CONTRIBUTOR,
+        SEARCH_SERVICE_CONTRIBUTOR,
+        STORAGE_TABLE_DATA_READER,
+    }
     params = main.modules["roles"]["config"]["params"]
     assert params["userPrincipalId"] == "principalId"
     assert params["userPrincipalType"] == "principalType"
     assert main.default("principalId") == ""
+
+
+def test_the_deploying_user_reads_only_the_limits_table_for_the_report(module_of):
+    scopes = {
+        scope
+        for principal, _kind, role, scope in role_grants(module_of("roles"))
+        if principal == "userPrincipalId" and role == STORAGE_TABLE_DATA_READER
+    }
+
+    assert scopes == {"limitsTable"}

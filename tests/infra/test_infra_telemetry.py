@@ -89,6 +89,19 @@ def test_the_workbook_shows_what_an_owner_asks_first():
     assert '"chat.requests.refused"' in queries
 
 
+def test_the_workbook_shows_answers_declines_and_ratings_per_day():
+    (query,) = [q for q in _workbook_queries() if '"chat.answers.declined"' in q]
+
+    assert '"chat.feedback"' in query
+    assert 'customDimensions["chat.feedback.rating"]' in query
+    assert "bin(timestamp, 1d)" in query
+
+
+def test_no_workbook_query_reads_a_page_from_the_metrics():
+    # A page's address has unbounded values: it is never a metric's attribute.
+    assert all("page" not in query for query in _workbook_queries())
+
+
 def _documented_queries() -> list[str]:
     text = (ROOT / "docs" / "observability.md").read_text("utf-8")
     return re.findall(r"```kusto\n(.*?)```", text, re.S)

@@ -143,7 +143,7 @@ def test_each_stage_step_leaves_before_the_next_stage_is_done(
     filled_search.reset()
     # The stand-ins hold the query, the search and the first word until this test has read the
     # step before each: a step the app kept until the next stage was done would never come.
-    text = "Prices? #queryheld #searchheld #held"
+    text = "What does the basic plan cost? #queryheld #searchheld #held"
     with (
         start_app(search_env(filled_search, INDEX)) as server,
         httpx.stream(

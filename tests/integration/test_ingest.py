@@ -4,8 +4,10 @@ process: the index it creates, what it uploads, and that a second run changes no
 from __future__ import annotations
 
 import itertools
+import shutil
 import subprocess
 
+import httpx
 import pytest
 
 from standins.processes import ROOT, run_ingest
@@ -189,3 +191,88 @@ def test_make_ingest_runs_the_ingestion_module():
     )
 
     assert "-m chat_api.ingest" in result.stdout
+
+
+# --- A built site -----------------------------------------------------------------------------
+
+SITES = ROOT / "tests" / "fixtures" / "sites"
+
+
+def _indexed_urls(search_server, name: str) -> set[str]:
+    response = httpx.post(
+        f"{search_server.url}/indexes('{name}')/docs/search.post.search",
+        params={"api-version": "2024-07-01"},
+        headers={"api-key": search_server.api_key},
+        json={"search": "*", "select": "url", "top": 1000},
+    )
+    return {document["url"] for document in response.json()["value"]}
+
+
+@pytest.fixture
+def site(tmp_path):
+    folder = tmp_path / "site"
+    shutil.copytree(SITES / "docusaurus", folder)
+    return folder
+
+
+def _ingest_site(env, site, *more: str) -> subprocess.CompletedProcess[str]:
+    return run_ingest(
+        env, str(site), "--base-url", "https://rocket.example.org", "--no-progress", *more
+    )
+
+
+def test_a_built_site_is_indexed_section_by_section_at_its_pages_addresses(
+    site, index_env, search_server
+):
+    name, env = index_env
+
+    result = _ingest_site(env, site)
+
+    assert result.returncode == 0, result.stderr
+    assert _indexed_urls(search_server, name) == {
+        "https://rocket.example.org/docs/deploy",
+        "https://rocket.example.org/docs/deploy#build-the-image",
+        "https://rocket.example.org/docs/deploy#environment",
+        "https://rocket.example.org/docs/intro",
+    }
+    assert "Skipped site/404.html: a not-found page" in result.stdout
+    assert "Skipped site/search/index.html: marked noindex" in result.stdout
+
+
+def test_re_ingesting_an_unchanged_site_embeds_nothing(
+    site, index_env, search_server, model_server
+):
+    _, env = index_env
+    _ingest_site(env, site)
+    model_server.reset()
+    search_server.reset()
+
+    again = _ingest_site(env, site)
+
+    assert "0 added, 4 unchanged, 0 removed" in again.stdout
+    assert model_server.stats()["embeddings"] == 0
+    assert search_server.stats()["index_actions"] == 0
+
+
+def test_a_changed_page_is_embedded_again(site, index_env, model_server):
+    _, env = index_env
+    _ingest_site(env, site)
+    page = site / "docs" / "intro" / "index.html"
+    page.write_text(page.read_text("utf-8").replace("small web apps", "tiny web apps"), "utf-8")
+    model_server.reset()
+
+    again = _ingest_site(env, site)
+
+    assert "1 added, 3 unchanged, 1 removed" in again.stdout
+    assert model_server.stats()["embeddings"] == 1
+
+
+def test_a_page_gone_from_the_site_is_pruned(site, index_env, search_server):
+    name, env = index_env
+    _ingest_site(env, site)
+    shutil.rmtree(site / "docs" / "intro")
+
+    pruned = _ingest_site(env, site, "--prune")
+
+    assert "1 removed" in pruned.stdout
+    assert "https://rocket.example.org/docs/intro" not in _indexed_urls(search_server, name)

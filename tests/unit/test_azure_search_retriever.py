@@ -319,3 +319,40 @@ async def test_without_a_page_the_search_order_stands(opened, mock_model, fake_s
 
     assert [passage.id for passage in found] == ["a1", "b2"]
     assert fake_search.calls[0]["top"] == 2
+
+
+# --- Relevant enough to answer from ---------------------------------------------------------
+
+# Time enough for the first search's set-up on a busy machine: these tests are not about time.
+UNHURRIED = _with(search_timeout_seconds=30.0)
+
+
+@pytest.mark.parametrize(("score", "relevant"), [(1.4, False), (1.5, True), (3.2, True)])
+async def test_with_the_ranker_a_passage_is_relevant_from_the_minimum_reranker_score(
+    opened, mock_model, fake_search, score, relevant
+):
+    fake_search.documents = [{**DOCUMENTS[0], "@search.reranker_score": score}]
+    settings = _with(search_timeout_seconds=30.0, azure_search_semantic_ranker=True)
+
+    (passage,) = await _retriever(opened, settings).search("basic plan", top=3)
+
+    assert passage.relevant is relevant
+
+
+@pytest.mark.parametrize(("score", "relevant"), [(1 / 61, False), (1 / 62 + 1 / 80, True)])
+async def test_without_the_ranker_a_hybrid_passage_is_relevant_when_both_rankings_found_it(
+    opened, mock_model, fake_search, score, relevant
+):
+    fake_search.documents = [{**DOCUMENTS[0], "@search.score": score}]
+
+    (passage,) = await _retriever(opened, UNHURRIED).search("basic plan", top=3)
+
+    assert passage.relevant is relevant
+
+
+async def test_a_text_only_passage_is_relevant_whatever_its_score(opened, mock_model, fake_search):
+    fake_search.documents = [{**DOCUMENTS[0], "@search.score": 0.001}]
+
+    (passage,) = await _retriever(opened, UNHURRIED, embeddings=False).search("basic plan", top=3)
+
+    assert passage.relevant is True

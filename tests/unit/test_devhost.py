@@ -71,3 +71,28 @@ def test_without_a_built_page_the_local_host_stops_with_a_clear_message(
 
     assert devhost_main.main(["--port", "0"]) == 2
     assert "make web" in capsys.readouterr().err
+
+
+async def _get_report(tmp_path, monkeypatch, client: tuple[str, int], query: str = ""):
+    (tmp_path / "empty_app.py").write_text(
+        "import azure.functions as func\n"
+        "app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    transport = httpx.ASGITransport(app=create_app("empty_app", static_dir=None), client=client)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as http:
+        return await http.get(f"/api/report{query}")
+
+
+async def test_the_report_is_refused_to_a_caller_off_loopback(tmp_path, monkeypatch):
+    response = await _get_report(tmp_path, monkeypatch, ("192.0.2.7", 50000))
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+async def test_the_report_refuses_a_day_count_that_is_not_a_number(tmp_path, monkeypatch):
+    response = await _get_report(tmp_path, monkeypatch, ("::1", 50000), "?days=week")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_request"

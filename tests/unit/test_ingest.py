@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -212,3 +213,97 @@ async def test_the_app_serves_an_ingested_local_index(kb, tmp_path):
     await retriever.aclose()
 
     assert found[0].source == "kb/manual.pdf#page=1"
+
+
+# --- Built sites ------------------------------------------------------------------------------
+
+SITES = Path(__file__).resolve().parents[1] / "fixtures" / "sites"
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """A copy of the Sphinx fixture site (no canonical links on most pages), free to change."""
+    folder = tmp_path / "site"
+    shutil.copytree(SITES / "sphinx-rtd", folder)
+    return folder
+
+
+async def _ingest_site(folder: Path, index: Path, **options) -> ingest.Summary:
+    target = LocalTarget(index)
+    try:
+        documents = read_folders([folder], base_url="https://docs.example.com", progress=False)
+        return await run_ingest(documents, target, progress=False, **options)
+    finally:
+        await target.aclose()
+
+
+def test_a_page_without_a_canonical_link_is_addressed_under_the_base_url(tmp_path):
+    folder = tmp_path / "site"
+    shutil.copytree(SITES / "hugo", folder)
+
+    documents = read_folders([folder], base_url="https://falcon.example/", progress=False)
+
+    assert {p.document for p in documents.passages} == {
+        "https://falcon.example/guide/configuration/",
+        "https://falcon.example/posts/hello/",
+    }
+
+
+def test_pages_not_to_index_are_reported_with_why(tmp_path):
+    documents = read_folders([SITES / "mkdocs-material"], progress=False)
+
+    assert documents.skipped == [
+        ("mkdocs-material/404.html", "a not-found page"),
+        ("mkdocs-material/old-install/index.html", "a redirect (meta refresh)"),
+    ]
+    assert documents.files == 4
+
+
+async def test_re_ingesting_an_unchanged_site_changes_nothing(site, tmp_path):
+    index = tmp_path / "index.sqlite"
+
+    first = await _ingest_site(site, index)
+    second = await _ingest_site(site, index)
+
+    assert first.added == 3
+    assert (second.added, second.unchanged, second.removed) == (0, 3, 0)
+
+
+async def test_a_changed_page_replaces_only_its_changed_section(site, tmp_path):
+    index = tmp_path / "index.sqlite"
+    await _ingest_site(site, index)
+    usage = site / "usage.html"
+    usage.write_text(usage.read_text("utf-8").replace("first install it", "install it"), "utf-8")
+
+    summary = await _ingest_site(site, index)
+
+    assert (summary.added, summary.unchanged, summary.removed) == (1, 2, 1)
+    assert any("To use Lumache, install it using pip" in row[3] for row in _rows(index))
+
+
+async def test_a_removed_page_is_pruned(site, tmp_path):
+    index = tmp_path / "index.sqlite"
+    await _ingest_site(site, index)
+    (site / "usage.html").unlink()
+
+    kept = await _ingest_site(site, index)
+    pruned = await _ingest_site(site, index, prune=True)
+
+    assert kept.removed == 0
+    assert pruned.removed == 2
+    assert {row[4] for row in _rows(index)} == {"https://lumache.example.io/en/latest/index.html"}
+
+
+async def test_a_page_now_marked_noindex_leaves_the_index_without_pruning(site, tmp_path):
+    index = tmp_path / "index.sqlite"
+    await _ingest_site(site, index)
+    usage = site / "usage.html"
+    usage.write_text(
+        usage.read_text("utf-8").replace("<head>", '<head><meta name="robots" content="noindex">'),
+        "utf-8",
+    )
+
+    summary = await _ingest_site(site, index)
+
+    assert summary.removed == 2
+    assert ("site/usage.html", "marked noindex") in summary.skipped

@@ -3,6 +3,7 @@ from __future__ import annotations
 from chat_api.retrieval import Passage, page_address
 from chat_api.retrieval.local import (
     DEFAULT_KNOWLEDGE_BASE,
+    HeadingIndex,
     LocalRetriever,
     keywords,
     match_expression,
@@ -29,7 +30,8 @@ def test_keywords_drop_stopwords_and_repeats():
 
 def test_user_text_never_becomes_query_syntax():
     assert match_expression('NEAR(quick brown) OR "fox" * -jumps') == (
-        '"near" OR "quick" OR "brown" OR "fox" OR "jumps"'
+        '"near" OR "quick" OR "brown" OR "fox" OR "jumps" OR NEAR("near" "quick", 5) '
+        'OR NEAR("quick" "brown", 5) OR NEAR("brown" "fox", 5) OR NEAR("fox" "jumps", 5)'
     )
 
 
@@ -125,3 +127,69 @@ def test_page_addresses_compare_without_fragment_query_case_or_index():
         "https://docs.example.com/guide"
     )
     assert page_address("docs/guide.md") == ""
+
+
+async def test_a_passage_holding_the_question_s_keywords_is_relevant():
+    retriever = LocalRetriever([("docs/configuration.md", DOC)])
+
+    found = await retriever.search("streaming behind proxies", top=1)
+
+    assert found[0].relevant is True
+
+
+async def test_a_passage_missing_the_question_s_rarest_word_is_not_relevant():
+    retriever = LocalRetriever([("docs/configuration.md", DOC)])
+
+    found = await retriever.search("giraffe streaming", top=1)
+
+    assert found[0].title == "Configuration: Streaming"
+    assert found[0].relevant is False
+
+
+async def test_the_share_of_keywords_needed_is_configurable():
+    retriever = LocalRetriever([("docs/configuration.md", DOC)], min_match=0.1)
+
+    found = await retriever.search("giraffe streaming", top=1)
+
+    assert found[0].relevant is True
+
+
+async def test_a_long_section_comes_back_once_as_its_best_chunk():
+    long_section = "# Guide\n\n## Streaming\n\n" + "Streaming sends lines as they come. " * 120
+    retriever = LocalRetriever([("docs/guide.md", long_section), ("docs/configuration.md", DOC)])
+
+    found = await retriever.search("streaming", top=3)
+
+    assert [p.source for p in found] == [
+        "docs/guide.md#streaming",
+        "docs/configuration.md#streaming",
+    ]
+
+
+def test_only_a_passage_s_own_heading_counts_not_its_document_s_title():
+    headings = HeadingIndex()
+
+    scores = headings.scores(
+        match_expression("which metrics"),
+        {
+            1: "Observability: traces, metrics and logs: Metrics",
+            2: "Observability: traces, metrics and logs: Sampling",
+        },
+    )
+
+    assert list(scores) == [1]
+    assert scores[1] > 0
+
+
+async def test_keywords_found_close_together_rank_above_keywords_far_apart():
+    near = "# Near\n\nEach request has a body, checked as JSON.\n"
+    apart = (
+        "# Apart\n\nA request is logged with its time, route, status, size and duration. "
+        "Another request and another request follow, each logged; the body of the page shows "
+        "them. The body.\n"
+    )
+    retriever = LocalRetriever([("docs/apart.md", apart), ("docs/near.md", near)])
+
+    found = await retriever.search("request body", top=2)
+
+    assert found[0].source == "docs/near.md#near"

@@ -10,7 +10,12 @@ import re
 import orjson
 import pytest
 
-from chat_api.pipeline import SEARCH_FAILED_STEP, citation
+from chat_api.pipeline import (
+    NOTHING_RELEVANT,
+    NOTHING_RELEVANT_STEP,
+    SEARCH_FAILED_STEP,
+    citation,
+)
 from chat_api.prompt import SYSTEM, SYSTEM_WITH_SOURCES
 from chat_api.retrieval import Passage
 from chat_api.service import ChatService
@@ -227,3 +232,86 @@ async def test_thinking_steps_are_timed_like_the_others(opened, mock_model):
     assert thinking
     assert all(s["elapsed_ms"] >= generating["elapsed_ms"] for s in thinking)
     assert answer_text(lines) == "You asked: Think first?"
+
+
+# --- Nothing relevant found ---------------------------------------------------------------------
+
+FAR_OFF = [  # what the semantic ranker scores as unrelated to the question (0 to 4)
+    {**DOCUMENTS[0], "@search.reranker_score": 0.9},
+    {**DOCUMENTS[1], "@search.reranker_score": 0.4},
+    {**DOCUMENTS[0], "id": "a2", "source": "kb/pricing.md#pro", "@search.reranker_score": 0.3},
+]
+
+
+def _ranked(opened, **changes) -> ChatService:
+    return _service(opened, azure_search_semantic_ranker=True, **changes)
+
+
+async def test_nothing_relevant_is_declined_without_asking_the_model_for_an_answer(
+    opened, mock_model, fake_search
+):
+    fake_search.documents = FAR_OFF
+
+    status, lines = await _stream(_ranked(opened), question("Who won the 1998 World Cup?"))
+
+    assert status == 200
+    assert mock_model.answer_requests == []
+    assert answer_text(lines).startswith(NOTHING_RELEVANT)
+    assert lines[-1]["context"] == {
+        "finish_reason": "stop",
+        "usage": {},
+        "answer_id": lines[-1]["context"]["answer_id"],
+        "no_source": True,
+    }
+    assert steps(lines)[-1]["title"] == NOTHING_RELEVANT_STEP
+
+
+async def test_a_declined_answer_has_its_own_id_to_be_rated_by(opened, mock_model, fake_search):
+    fake_search.documents = FAR_OFF
+
+    _, lines = await _stream(_ranked(opened), question("Who won the 1998 World Cup?"))
+
+    assert len(lines[-1]["context"]["answer_id"]) == 24
+
+
+async def test_a_decline_offers_the_closest_pages_once_each(opened, mock_model, fake_search):
+    fake_search.documents = FAR_OFF
+
+    _, lines = await _stream(_ranked(opened), question("Who won the 1998 World Cup?"))
+
+    assert [c["title"] for c in citations(lines)] == ["Pricing: Basic plan", "Returns"]
+    assert "Pricing: Basic plan [1]; Returns [2]" in answer_text(lines)
+
+
+async def test_one_relevant_passage_is_enough_to_ask_the_model(opened, mock_model, fake_search):
+    fake_search.documents = [{**FAR_OFF[0], "@search.reranker_score": 2.5}, FAR_OFF[1]]
+
+    _, lines = await _stream(_ranked(opened), question("What does it cost?"))
+
+    assert len(mock_model.answer_requests) == 1
+    assert "no_source" not in lines[-1]["context"]
+
+
+async def test_with_no_source_answer_model_the_model_answers_anyway(
+    opened, mock_model, fake_search
+):
+    fake_search.documents = FAR_OFF
+
+    _, lines = await _stream(
+        _ranked(opened, no_source_answer="model"), question("Who won the 1998 World Cup?")
+    )
+
+    assert len(mock_model.answer_requests) == 1
+    assert "no_source" not in lines[-1]["context"]
+
+
+async def test_the_completion_route_says_no_source_too(opened, mock_model, fake_search):
+    fake_search.documents = FAR_OFF
+
+    reply = await _ranked(opened).complete(
+        "application/json", orjson.dumps(question("Who won the 1998 World Cup?"))
+    )
+
+    body = orjson.loads(reply.body)
+    assert body["context"]["no_source"] is True
+    assert body["message"]["content"].startswith(NOTHING_RELEVANT)

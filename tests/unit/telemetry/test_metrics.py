@@ -8,6 +8,7 @@ import orjson
 
 from tests.support.ndjson import question
 from tests.unit.telemetry.recording import recorded_service, streamed_lines
+from tests.unit.test_pipeline import FAR_OFF
 
 
 async def test_a_throttled_model_is_retried_and_counted(opened, recorded, mock_model, fake_search):
@@ -100,6 +101,30 @@ async def test_answer_times_are_counted_in_buckets_made_for_seconds(
         upper = next(bound for bound in point.explicit_bounds if bound >= seconds)
         assert point.bucket_counts[point.explicit_bounds.index(upper)] == 1
         assert upper <= max(2 * seconds, point.explicit_bounds[0])
+
+
+async def test_a_declined_answer_is_counted_without_its_page(
+    opened, recorded, mock_model, fake_search
+):
+    fake_search.documents = FAR_OFF
+    service = recorded_service(recorded, opened, azure_search_semantic_ranker=True)
+    body = question("Who won the 1998 World Cup?")
+    body["context"]["page"] = {"url": "https://docs.example.com/guide/", "title": "Guide"}
+
+    lines = await streamed_lines(service, body)
+
+    assert lines[-1]["context"]["no_source"] is True
+    (declined,) = recorded.metric_points("chat.answers.declined")
+    assert (declined.value, dict(declined.attributes)) == (1, {"http.route": "/api/chat/stream"})
+
+
+async def test_an_answer_from_a_relevant_source_is_not_counted_as_declined(
+    opened, recorded, mock_model, fake_search
+):
+    lines = await streamed_lines(recorded_service(recorded, opened), question("Basic plan?"))
+
+    assert "no_source" not in lines[-1]["context"]
+    assert recorded.metric_points("chat.answers.declined") == []
 
 
 async def test_ratings_are_counted_in_the_telemetry_by_rating(opened, recorded):
