@@ -41,6 +41,8 @@ class Limit(StrEnum):
     DAILY_BUDGET = "daily_budget"
     CONCURRENT_ANSWERS = "concurrent_answers"
     PROMPT_BUDGET = "prompt_budget"
+    NETWORK_REQUESTS_PER_MINUTE = "network_requests_per_minute"
+    NETWORK_TOKENS_PER_DAY = "network_tokens_per_day"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,14 +235,22 @@ def client_disconnected() -> ChatError:
     return error(Code.CLIENT_DISCONNECTED)
 
 
-def client_rate_limited(retry_after: int, *, daily: bool = False) -> ChatError:
-    """This client sent more requests this minute, or used more tokens today, than it may."""
+def client_rate_limited(
+    retry_after: int, *, daily: bool = False, network: bool = False
+) -> ChatError:
+    """This client, or its network (IPv4 /24, IPv6 /48), sent more requests this minute, or
+    used more tokens today, than it may."""
     what = "used its tokens for today" if daily else "sent too many requests"
+    if network:
+        limit = Limit.NETWORK_TOKENS_PER_DAY if daily else Limit.NETWORK_REQUESTS_PER_MINUTE
+    else:
+        limit = Limit.TOKENS_PER_DAY if daily else Limit.REQUESTS_PER_MINUTE
     return error(
         Code.RATE_LIMITED,
-        f"Your address has {what}. Try again in {retry_after} seconds.",
+        f"Your {'network' if network else 'address'} has {what}. "
+        f"Try again in {retry_after} seconds.",
         retry_after=retry_after,
-        limit=Limit.TOKENS_PER_DAY if daily else Limit.REQUESTS_PER_MINUTE,
+        limit=limit,
     )
 
 

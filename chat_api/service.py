@@ -24,6 +24,7 @@ from chat_api.reply import Reply, error_reply, internal_error_reply
 from chat_api.retrieval import Embed, Retriever, create_retriever
 from chat_api.settings import Settings
 from chat_api.telemetry import NO_TELEMETRY, RequestTrace, Telemetry
+from chat_api.telemetry.limits_signals import limits_signal_counter
 from chat_api.usage import CallTally
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -71,7 +72,8 @@ class ChatService:
         if embed is not None:
             embed = telemetry.traced_embed(embed, settings.embedding_model)
         retriever = create_retriever(settings, embed)
-        return cls(settings, host, retriever, create_limiter(settings), telemetry)
+        limiter = create_limiter(settings, limits_signal_counter(telemetry))
+        return cls(settings, host, retriever, limiter, telemetry)
 
     async def aclose(self) -> None:
         if self.limiter is not None:

@@ -95,6 +95,18 @@ class Settings:
     limits_table: str = "chatlimits"
     # The header the platform's front end sets to the client's address ("" = the peer address).
     client_address_header: str = ""
+    # The same limits for each client's network (IPv4 /24, IPv6 /48), and the largest share of
+    # the daily budget one network may take (0 to 1); 0 turns one off.
+    network_requests_per_minute: int = 60
+    network_tokens_per_day: int = 1_000_000
+    network_budget_share: float = 0.1
+    # The secret the limits' row keys are hashed with (provisioning generates it), so the store
+    # keeps no address; "" = one made for each process.
+    limits_key_secret: str = ""
+    # Behind Azure Front Door: its profile's id; requests without it in X-Azure-FDID are refused.
+    front_door_id: str = ""
+    # In Azure (App Service's WEBSITE_INSTANCE_ID is set): /api/health says less.
+    in_azure: bool = False
     # Upstream calls: total time allowed for retries before the client is told, and the
     # per-request timeout (connect and between bytes) of a model call.
     model_retry_seconds: float = 10.0

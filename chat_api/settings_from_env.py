@@ -53,6 +53,7 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
             "or AZURE_STORAGE_TABLE_CONNECTION_STRING"
         )
     defaults = Settings()
+    front_door_id = get.text("CHAT_FRONT_DOOR_ID").lower()
     chat_model = _chat_model_name(env, model_host, defaults)
     effort = get.optional_choice(
         "CHAT_REASONING_EFFORT", ("none", "minimal", "low", "medium", "high")
@@ -134,11 +135,21 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
         azure_storage_table_endpoint=table_endpoint,
         azure_storage_table_connection_string=table_connection,
         limits_table=get.text("CHAT_LIMITS_TABLE", defaults.limits_table),
-        # App Service's front end (Flex Consumption included) sets WEBSITE_INSTANCE_ID
-        # and the client-ip header; elsewhere the connection's peer is the client.
         client_address_header=get.text(
-            "CHAT_CLIENT_ADDRESS_HEADER", "client-ip" if env.get("WEBSITE_INSTANCE_ID") else ""
+            "CHAT_CLIENT_ADDRESS_HEADER", _address_header(env, front_door_id)
         ).lower(),
+        network_requests_per_minute=get.count(
+            "CHAT_NETWORK_REQUESTS_PER_MINUTE", defaults.network_requests_per_minute
+        ),
+        network_tokens_per_day=get.count(
+            "CHAT_NETWORK_TOKENS_PER_DAY", defaults.network_tokens_per_day
+        ),
+        network_budget_share=_share(
+            get.number("CHAT_NETWORK_BUDGET_SHARE", defaults.network_budget_share)
+        ),
+        limits_key_secret=get.text("CHAT_LIMITS_KEY_SECRET"),
+        front_door_id=front_door_id,
+        in_azure=bool(env.get("WEBSITE_INSTANCE_ID")),
         model_retry_seconds=get.number("CHAT_MODEL_RETRY_SECONDS", defaults.model_retry_seconds),
         model_timeout_seconds=get.number(
             "CHAT_MODEL_TIMEOUT_SECONDS", defaults.model_timeout_seconds
@@ -199,3 +210,18 @@ def _chat_model_name(env: Mapping[str, str], model_host: str, defaults: Settings
     if model_host == "openai":
         return env.get("OPENAI_CHAT_MODEL", "").strip() or defaults.openai_chat_model
     return ""
+
+
+def _address_header(env: Mapping[str, str], front_door_id: str) -> str:
+    """Behind Azure Front Door, the address of the connection it accepted (a caller cannot set
+    it); in App Service (Flex Consumption included, which sets WEBSITE_INSTANCE_ID), its front
+    end's client-ip; elsewhere none: the connection's peer is the client."""
+    if front_door_id:
+        return "x-azure-socketip"
+    return "client-ip" if env.get("WEBSITE_INSTANCE_ID") else ""
+
+
+def _share(value: float) -> float:
+    if not 0 <= value <= 1:
+        raise SettingsError("CHAT_NETWORK_BUDGET_SHARE must be between 0 and 1")
+    return value

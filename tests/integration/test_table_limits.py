@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from chat_api.limits import StoreUnavailable
+from chat_api.limits.rows import Rows
 from chat_api.limits.table import TableStore, create_table_store
 from tests.support import azurite
 from tests.support.azurite import Azurite
@@ -105,11 +106,17 @@ def _client(address: str) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=20)
 
 
+SECRET = "a-secret-provisioning-made"
+
+
 def _table_env(server: Azurite, table: str, **limits: str) -> dict[str, str]:
+    """Apps sharing a table; answers reserve their prompt and an output cap of 20 tokens."""
     return {
         "CHAT_LIMITS_STORE": "table",
         "AZURE_STORAGE_TABLE_CONNECTION_STRING": server.connection_string,
         "CHAT_LIMITS_TABLE": table,
+        "CHAT_LIMITS_KEY_SECRET": SECRET,
+        "CHAT_MAX_OUTPUT_TOKENS": "20",
         **limits,
     }
 
@@ -120,7 +127,7 @@ def _wait_for_tokens(server: Azurite, table: str, address: str, at_least: int) -
 
     async def tokens() -> int:
         day = time.strftime("%Y%m%d", time.gmtime())
-        return (await store.read(day, address)).get("tokens", 0)
+        return (await store.read(*Rows(SECRET).counted(day, address))).get("tokens", 0)
 
     async def poll() -> bool:
         deadline = time.monotonic() + PATIENCE_SECONDS
@@ -137,14 +144,14 @@ def _wait_for_tokens(server: Azurite, table: str, address: str, at_least: int) -
 
 
 def test_two_app_processes_sharing_one_store_enforce_one_limit_together(start_app, tables):
-    env = _table_env(tables, "shared", CHAT_CLIENT_TOKENS_PER_DAY="45")
+    env = _table_env(tables, "shared", CHAT_CLIENT_TOKENS_PER_DAY="60")
     with start_app(env) as first, start_app(env) as second, _client("127.0.0.30") as http:
         assert http.post(first.url + STREAM, json=question("hi")).status_code == 200
         _wait_for_tokens(tables, "shared", "127.0.0.30", 30)
         assert http.post(second.url + STREAM, json=question("hi")).status_code == 200
         _wait_for_tokens(tables, "shared", "127.0.0.30", 60)
 
-        # 60 of 45 tokens spent through the two processes: both refuse now.
+        # 60 of 60 tokens spent through the two processes: both refuse now.
         for app in (first, second):
             refused = http.post(app.url + STREAM, json=question("hi"))
             assert refused.status_code == 429
@@ -158,12 +165,12 @@ def test_answers_go_on_under_in_process_limits_when_the_store_stops(start_app):
             assert http.post(app.url + STREAM, json=question("hi")).status_code == 200
             server.stop()
 
-            answered = [http.post(app.url + STREAM, json=question("hi")) for _ in range(3)]
+            refused = [http.post(app.url + STREAM, json=question("hi")) for _ in range(3)]
             with _client("127.0.0.32") as other:
-                others = [other.post(app.url + STREAM, json=question("hi")) for _ in range(2)]
+                answered = other.post(app.url + STREAM, json=question("hi"))
 
-            # Still answering, and still limiting, in this process.
-            assert [r.status_code for r in answered] == [200, 429, 429]
-            assert [r.status_code for r in others] == [200, 200]
+            # Still limiting (30 tokens spent, no room for another 24), and still answering.
+            assert [r.status_code for r in refused] == [429, 429, 429]
+            assert answered.status_code == 200
             log = app.log_once_it_has("the limits store is unavailable")
             assert log.count("the limits store is unavailable") == 1  # once a minute
