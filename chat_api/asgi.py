@@ -14,6 +14,7 @@ from chat_api import errors, runtime, wire
 from chat_api.disconnect import ClientLeft, unless_client_leaves
 from chat_api.guard import internal_error_line, reply_safely
 from chat_api.limits import client_address
+from chat_api.limits.front_door import front_door_refusal
 from chat_api.reply import Reply, error_reply
 from chat_api.service import CHAT_ROUTE, STREAM_ROUTE
 
@@ -29,15 +30,19 @@ async def chat(request: Request) -> Response:
 async def _answer(request: Request, *, streamed: bool) -> Reply:
     service = runtime.service()
     headers = request.headers
+    route = STREAM_ROUTE if streamed else CHAT_ROUTE
+    forbidden = front_door_refusal(headers, service.settings.front_door_id)
+    if forbidden is not None:
+        return service.refuse(route, forbidden, headers)
+    peer = request.client.host if request.client else None
+    client = client_address(headers, peer, header=service.settings.client_address_header)
     body = await read_body(request, service.settings.limits.max_body_bytes)
     if isinstance(body, Reply):
         if body.error is None:
             return body
         # Refused while the body was read: traced, with a reference, like any other refusal.
-        return service.refuse(STREAM_ROUTE if streamed else CHAT_ROUTE, body.error, headers)
+        return service.refuse(route, body.error, headers, client)
     content_type = headers.get("content-type")
-    peer = request.client.host if request.client else None
-    client = client_address(headers, peer, header=service.settings.client_address_header)
     if streamed:  # starts within the opening window; LineStream then watches the client
         return await service.stream(content_type, body, headers, client)
     try:
@@ -48,11 +53,19 @@ async def _answer(request: Request, *, streamed: bool) -> Reply:
 
 
 async def health(request: Request) -> Response:
-    return to_response(await reply_safely(lambda: runtime.service().health()))
+    return to_response(await reply_safely(lambda: _unless_forbidden(request, "health")))
 
 
 async def openapi(request: Request) -> Response:
-    return to_response(await reply_safely(lambda: runtime.service().openapi()))
+    return to_response(await reply_safely(lambda: _unless_forbidden(request, "openapi")))
+
+
+def _unless_forbidden(request: Request, route: str) -> Reply:
+    service = runtime.service()
+    forbidden = front_door_refusal(request.headers, service.settings.front_door_id)
+    if forbidden is not None:
+        return error_reply(forbidden)
+    return service.health() if route == "health" else service.openapi()
 
 
 def to_response(reply: Reply) -> Response:

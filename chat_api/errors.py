@@ -18,6 +18,7 @@ class Code(StrEnum):
     CONTENT_FILTER = "content_filter"
     CLIENT_DISCONNECTED = "client_disconnected"
     TOO_LARGE = "too_large"
+    FORBIDDEN = "forbidden"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     RATE_LIMITED = "rate_limited"
     BUDGET_EXHAUSTED = "budget_exhausted"
@@ -77,6 +78,12 @@ TABLE: dict[str, ErrorKind] = {
         "The client went away before the request body was complete.",
         True,
         "The request was not completed.",
+    ),
+    Code.FORBIDDEN: ErrorKind(
+        403,
+        "The request did not come through the app's Azure Front Door (`CHAT_FRONT_DOOR_ID`).",
+        False,
+        "This API is only reachable through its front end.",
     ),
     Code.TOO_LARGE: ErrorKind(
         413,

@@ -163,9 +163,12 @@ class Completion(BaseModel):
 
 
 class Health(BaseModel):
+    """Up, and whether it streams; outside Azure also what answers (in Azure the rest is
+    left out: which model and backends an app uses is no caller's business)."""
+
     status: Literal["ok"]
-    mode: Literal["model", "offline"]
     streaming: bool
-    model_host: str
-    model: str
-    retrieval: str
+    mode: Literal["model", "offline"] | None = None
+    model_host: str | None = None
+    model: str | None = None
+    retrieval: str | None = None

@@ -200,7 +200,7 @@ class ChatService:
         try:
             request = self.parse(content_type, body)
         except ChatError as error:
-            return error_reply(error, trace.ref)
+            return error_reply(self._counted(error, client), trace.ref)
         return await respond(request, self.events(request, client, trace), trace.ref)
 
     async def _stream(
@@ -239,15 +239,33 @@ class ChatService:
         return Reply(200, wire.completion_body(collected, request.sessionState))
 
     def refuse(
-        self, route: str, error: ChatError, headers: Mapping[str, str] | None = None
+        self,
+        route: str,
+        error: ChatError,
+        headers: Mapping[str, str] | None = None,
+        client: str | None = None,
     ) -> Reply:
         """A request refused before it reached the service (by the HTTP layer)."""
         trace = self.telemetry.request(route, headers)
+        if error.code != errors.Code.FORBIDDEN:
+            error = self._counted(error, client)
         return trace.finish(error_reply(error, trace.ref))
 
+    def _counted(self, error: ChatError, client: str | None) -> ChatError:
+        """An invalid request is a billed execution too: it counts against its client's
+        requests per minute, and past them is refused as any other request would be."""
+        if self.limiter is None or error.status >= 500:
+            return error
+        return self.limiter.count_refused_request(client) or error
+
     def health(self) -> Reply:
-        # Only what the Health model lists: no address, identity, key or limit of the app.
+        # Only what the Health model lists: no address, identity, key or limit of the app; in
+        # Azure only that it is up and whether it streams (which model and backends it uses
+        # is no one else's business).
         settings = self.settings
+        if settings.in_azure:
+            up = Health(status="ok", streaming=settings.streaming)
+            return Reply(200, wire.json_body(up.model_dump(exclude_none=True)))
         health = Health(
             status="ok",
             mode="offline" if settings.model_host == "offline" else "model",
