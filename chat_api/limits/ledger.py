@@ -16,12 +16,20 @@ sick store never slows an answer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from chat_api.limits.counts import Delta
-from chat_api.limits.store import CounterStore, Counts, MemoryStore, StoreUnavailable
+from chat_api.limits.store import (
+    CounterStore,
+    Counts,
+    MemoryStore,
+    RecordBusy,
+    StoreUnavailable,
+)
 
 log = logging.getLogger("chat_api.limits.limiter")
 
@@ -53,6 +61,8 @@ class Ledger:
         self._last_log = -_LOG_EVERY_SECONDS
         self._pending: dict[Record, Delta] = {}
         self._writer: asyncio.Task[None] | None = None
+        self._late: set[asyncio.Task[Counts]] = set()
+        self._wake = asyncio.Event()
 
     @property
     def pending(self) -> int:
@@ -65,29 +75,41 @@ class Ledger:
 
     async def apply(self, records: Sequence[Record], deltas: Sequence[Delta]) -> list[Counts]:
         """Apply each delta to its record and return the records' counts: the shared store's
-        when it answers within the wait, else this process's."""
+        when it answers within the wait, else this process's. A write still under way when
+        the wait is over is left to finish (cancelling it could lose a count the store has
+        taken, or count one twice); its result lands in this process's copy when it comes."""
         shared = self.shared
+        pairs = list(zip(records, deltas, strict=True))
         if shared is None or not self.store_healthy:
-            return [self.add(record, delta) for record, delta in zip(records, deltas, strict=True)]
-        results: list[Counts | BaseException]
-        try:
-            async with asyncio.timeout(self._wait):
-                results = await asyncio.gather(
-                    *(shared.update(p, r, d) for (p, r), d in zip(records, deltas, strict=True)),
-                    return_exceptions=True,
-                )
-        except TimeoutError:
-            results = [StoreUnavailable(f"no answer within {self._wait} s")] * len(records)
+            return [self.add(record, delta) for record, delta in pairs]
+        loop = asyncio.get_running_loop()
+        writes = [loop.create_task(shared.update(p, r, d)) for (p, r), d in pairs]
+        await asyncio.wait(writes, timeout=self._wait)
         counts: list[Counts] = []
-        for record, delta, result in zip(records, deltas, results, strict=True):
-            if isinstance(result, StoreUnavailable):
-                self.failed(result)
-                counts.append(self.add(record, delta))
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                counts.append(self._mirror(record, result))
+        for (record, delta), write in zip(pairs, writes, strict=True):
+            if write.done():
+                counts.append(self._settled(record, delta, write))
+                continue
+            self.failed(StoreUnavailable(f"no answer within {self._wait} s"))
+            write.add_done_callback(partial(self._settled, record, delta))
+            self._late.add(write)
+            write.add_done_callback(self._late.discard)
+            counts.append(delta(dict(self.local.peek(*record))))
         return counts
+
+    def _settled(self, record: Record, delta: Delta, write: asyncio.Task[Counts]) -> Counts:
+        """A write's outcome in this process: the store's counts, or the delta counted here
+        and queued for the store when the write failed."""
+        if write.cancelled():
+            return self.add(record, delta)
+        error = write.exception()
+        if error is None:
+            return self._mirror(record, write.result())
+        if not isinstance(error, StoreUnavailable):
+            raise error
+        if not isinstance(error, RecordBusy):
+            self.failed(error)
+        return self.add(record, delta)
 
     def add(self, record: Record, delta: Delta) -> Counts:
         """Apply the delta here at once, and to the shared store in the background."""
@@ -121,11 +143,19 @@ class Ledger:
                 self._open,
             )
 
-    async def aclose(self) -> None:
-        """Write what is pending, if the store is healthy, then close it."""
-        if self._writer is not None and self.store_healthy:
-            await asyncio.gather(self._writer, return_exceptions=True)
-        elif self._writer is not None:
+    async def aclose(self, last_try_seconds: float = 5.0) -> None:
+        """Write what is pending (one last try, however the store was), then close it."""
+        if self._late:
+            await asyncio.wait(self._late)
+        if self.shared is not None and self._pending:
+            self._retry_at = 0.0
+            self._wake.set()  # a writer waiting for the breaker goes now
+            if self._writer is None or self._writer.done():
+                self._writer = asyncio.get_running_loop().create_task(self._write_pending())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(last_try_seconds):
+                    await asyncio.shield(self._writer)
+        if self._writer is not None:
             self._writer.cancel()
         if self.shared is not None:
             await self.shared.aclose()
@@ -147,7 +177,9 @@ class Ledger:
         while self._pending:
             wait = self._retry_at - self._clock()
             if wait > 0:
-                await asyncio.sleep(wait)
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
                 continue
             batch = list(self._pending.items())[:_WRITES_AT_ONCE]
             for record, _ in batch:
@@ -159,7 +191,8 @@ class Ledger:
         try:
             counts = await self.shared.update(record[0], record[1], delta)
         except StoreUnavailable as exc:
-            self.failed(exc)
+            if not isinstance(exc, RecordBusy):
+                self.failed(exc)
             newer = self._pending.get(record)
             if newer is not None:
                 delta.merge(newer)

@@ -23,6 +23,11 @@ class StoreUnavailable(Exception):
     """The store could not be reached or refused the call; the caller falls back."""
 
 
+class RecordBusy(StoreUnavailable):
+    """The record is contended (writers of this process, or of other instances, kept it busy
+    for longer than a caller may wait): no sign that the store is sick."""
+
+
 class CounterStore(Protocol):
     name: str
 

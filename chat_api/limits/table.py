@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from chat_api.limits.store import Change, Counts, StoreUnavailable
+from chat_api.limits.store import Change, Counts, RecordBusy, StoreUnavailable
 
 if TYPE_CHECKING:
     from azure.data.tables.aio import TableClient
@@ -29,10 +29,6 @@ log = logging.getLogger(__name__)
 _MAX_ATTEMPTS = 8
 _KEYS = ("PartitionKey", "RowKey")
 _UNTRACED: dict[str, Any] = {"tracing_options": {"enabled": False}}
-
-
-class RecordBusy(StoreUnavailable):
-    """Other writers in this process held the record for longer than a caller may wait."""
 
 
 class TableStore:
@@ -113,7 +109,7 @@ class TableStore:
                 continue  # another writer came first: read its counts and apply ours again
             self._remember(key, new, etag)
             return new
-        raise StoreUnavailable("too many concurrent writers")
+        raise RecordBusy("too many concurrent writers")
 
     async def read(self, partition: str, row: str) -> Counts:
         counts, etag = await self._fetch(partition, row)

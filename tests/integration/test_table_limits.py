@@ -5,15 +5,19 @@ when the store goes away."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
 
-from chat_api.limits import StoreUnavailable
-from chat_api.limits.rows import Rows
+from chat_api.events import End, Event, TextDelta
+from chat_api.limits import Limiter, Quotas, StoreUnavailable
+from chat_api.limits.counts import Delta
+from chat_api.limits.rows import Rows, app_partition, day_of
 from chat_api.limits.table import TableStore, create_table_store
+from chat_api.protocol import ChatRequest
 from tests.support import azurite
 from tests.support.azurite import Azurite
 from tests.support.ndjson import question
@@ -43,11 +47,16 @@ def _add(counts: dict[str, int]) -> dict[str, int]:
 async def test_concurrent_updates_from_two_instances_lose_no_count(tables):
     first, second = _store(tables), _store(tables)  # two instances, each with its own cache
     try:
-        await asyncio.gather(
-            *(store.update("day", "client", _add) for store in (first, second) for _ in range(25))
+        results = await asyncio.gather(
+            *(store.update("day", "client", _add) for store in (first, second) for _ in range(25)),
+            return_exceptions=True,
         )
 
-        assert await first.read("day", "client") == {"n": 50}
+        # A writer that waited too long for its turn gave up (the caller queues its update);
+        # every update that returned is counted, once.
+        done = [r for r in results if not isinstance(r, StoreUnavailable)]
+        assert done
+        assert await first.read("day", "client") == {"n": len(done)}
     finally:
         await first.aclose()
         await second.aclose()
@@ -174,3 +183,110 @@ def test_answers_go_on_under_in_process_limits_when_the_store_stops(start_app):
             assert answered.status_code == 200
             log = app.log_once_it_has("the limits store is unavailable")
             assert log.count("the limits store is unavailable") == 1  # once a minute
+
+
+# ---- Exact shared totals, and no addresses kept ----------------------------------------------
+
+ADDRESSES = ("203.0.113.5", "203.0.113.6", "203.0.113.7")
+INSTANCES, ANSWERS, TOKENS = 6, 20, 30
+QUOTAS = Quotas(
+    tokens_per_day=10**9,
+    daily_budget=10**10,
+    network_tokens_per_day=10**9,
+    output_cap_tokens=50,
+)
+
+
+def _request() -> ChatRequest:
+    return ChatRequest.model_validate({"messages": [{"role": "user", "content": "hi"}]})
+
+
+async def _answer() -> AsyncIterator[Event]:
+    yield TextDelta("word")
+    yield End("stop", {"total_tokens": TOKENS})
+
+
+def _instance(server: Azurite, table: str, *, clock: Callable[[], float] = time.time) -> Limiter:
+    """One instance of the app's limiter: its own table client, cache and share of the total."""
+    return Limiter(QUOTAS, _store(server, table), rows=Rows(SECRET), clock=clock)
+
+
+async def _answers(limiter: Limiter, count: int, first: int = 0) -> None:
+    async def one(n: int) -> None:
+        address = ADDRESSES[n % len(ADDRESSES)]
+        [e async for e in limiter.guard(address, _request(), _answer())]
+
+    await asyncio.gather(*(one(first + n) for n in range(count)))
+    await limiter.aclose()
+
+
+async def _entities(server: Azurite, table: str) -> list[dict]:
+    from azure.data.tables.aio import TableClient
+
+    async with TableClient.from_connection_string(server.connection_string, table) as client:
+        return [entity async for entity in client.list_entities()]
+
+
+def _tokens(entity: dict) -> int:
+    value = entity["tokens"]
+    return int(getattr(value, "value", value))
+
+
+def test_many_instances_answering_at_once_lose_no_token(tables):
+    # Each instance a thread with its own event loop, as processes would be; every answer
+    # reserves 50 + 4 tokens and settles to 30, on three clients' rows, one network's row and
+    # the instance's share of the app's total.
+    def instance(index: int) -> None:
+        asyncio.run(_answers(_instance(tables, "manywriters"), ANSWERS, index))
+
+    threads = [threading.Thread(target=instance, args=(i,)) for i in range(INSTANCES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    entities = asyncio.run(_entities(tables, "manywriters"))
+    day = time.strftime("%Y%m%d", time.gmtime())
+    app = [_tokens(e) for e in entities if e["PartitionKey"] == app_partition(day)]
+    by_row = {e["RowKey"]: _tokens(e) for e in entities}
+    rows = Rows(SECRET)
+    total = INSTANCES * ANSWERS * TOKENS
+    assert len(app) == INSTANCES  # one row of the total per instance
+    assert sum(app) == total
+    assert by_row[rows.counted(day, "203.0.113.0/24")[1]] == total
+    assert sum(by_row[rows.counted(day, a)[1]] for a in ADDRESSES) == total
+
+
+async def test_a_newer_minute_resets_a_count_and_an_older_one_never_does(tables):
+    store = _store(tables, "minutes")
+    try:
+        await store.update("day", "client", Delta(requests=3, minute=100))
+        older = await store.update("day", "client", Delta(requests=1, minute=99))
+        newer = await store.update("day", "client", Delta(requests=1, minute=101))
+    finally:
+        await store.aclose()
+
+    assert (older["minute"], older["requests"]) == (100, 4)  # a clock behind: counted, no reset
+    assert (newer["minute"], newer["requests"]) == (101, 1)
+
+
+async def test_records_of_the_day_before_yesterday_and_older_are_deleted(tables):
+    now = time.time()
+    for days_ago in (3, 2, 1):
+        await _answers(_instance(tables, "olddays", clock=lambda d=days_ago: now - d * 86_400), 3)
+
+    await _answers(_instance(tables, "olddays"), 3)  # today's first answers clean up
+    partitions = {e["PartitionKey"][:8] for e in await _entities(tables, "olddays")}
+
+    assert partitions == {day_of(now - 86_400), day_of(now)}
+
+
+async def test_no_row_key_or_partition_names_an_address(tables):
+    await _answers(_instance(tables, "nokeys"), 9)
+
+    entities = await _entities(tables, "nokeys")
+    keys = " ".join(f"{e['PartitionKey']} {e['RowKey']}" for e in entities)
+    assert entities
+    assert not any(part in keys for part in ("203.0.113", "203-0-113", "cb00:71"))
+    # Clients and their network on partitions of their own, beside the app's.
+    assert len({e["PartitionKey"] for e in entities}) >= 3
