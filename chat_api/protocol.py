@@ -37,8 +37,8 @@ class Overrides(BaseModel):
     )
     semantic_ranker: bool | None = Field(
         default=None,
-        description="true or false: Azure AI Search's semantic ranker on or off for this request "
-        "(default AZURE_SEARCH_SEMANTIC_RANKER).",
+        description="false turns Azure AI Search's semantic ranker off for this request; it is "
+        "on only where the server's AZURE_SEARCH_SEMANTIC_RANKER says so (true changes nothing).",
     )
     temperature: float | None = Field(
         default=None,
