@@ -127,20 +127,11 @@ param networkTokensPerDay int = 1000000
 @description('CHAT_NETWORK_BUDGET_SHARE: the largest share (0 to 1) of the daily budget one network may take.')
 param networkBudgetShare string = '0.1'
 
-// Row keys of the limits table are keyed hashes of clients' addresses: azd generates this secret
-// on the first provision and keeps it in the environment, so it stays the same on every later one.
-@secure()
-@description('CHAT_LIMITS_KEY_SECRET: the secret the limits table\'s row keys are hashed with (generated).')
-@metadata({
-  azd: {
-    type: 'generate'
-    config: {
-      length: 40
-      noSpecial: true
-    }
-  }
-})
-param limitsKeySecret string
+// Row keys of the limits table are keyed hashes of clients' addresses, with this key: a new one on
+// each provision (a parameter's newGuid() default), which restarts clients' daily counts then (the
+// app's budget rows are not keyed and carry on) and leaves the old rows to the two-day clean-up.
+@description('CHAT_LIMITS_KEY_SECRET: the key the limits table\'s row keys are hashed with; leave the generated default.')
+param limitsKeySecret string = newGuid()
 
 @description('CHAT_FRONT_DOOR_ID: the id of the Azure Front Door profile in front of the API; empty: none. Set, the app accepts only that Front Door\'s traffic (docs/deploy.md).')
 param frontDoorId string = ''

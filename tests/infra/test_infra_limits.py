@@ -96,17 +96,11 @@ def test_the_budget_alerts_on_actual_and_forecast_spending(module_of):
 # --- Limits that hold against a determined caller ----------------------------------------------
 
 
-def test_the_row_key_secret_is_generated_once_by_azd_and_kept_secret(main):
+def test_the_row_key_secret_is_generated_at_provisioning(main):
     limit_settings = settings(main.variables["limitSettings"])
 
     assert limit_settings["CHAT_LIMITS_KEY_SECRET"] == "limitsKeySecret"
-    assert "default" not in main.parameters["limitsKeySecret"]  # never a value in the template
-    assert main.decorator("limitsKeySecret", "secure") is not None or any(
-        d["type"] == "secure" for d in main.parameters["limitsKeySecret"]["decorators"]
-    )
-    azd = main.decorator("limitsKeySecret", "metadata")["azd"]
-    assert azd["type"] == "generate"
-    assert azd["config"]["length"] >= 32
+    assert main.default("limitsKeySecret") == {"function": {"type": "new_guid"}}
 
 
 def test_the_functions_host_buffers_no_more_body_than_the_app_accepts(main):

@@ -225,7 +225,7 @@ def test_answers_admitted_at_once_never_together_overshoot_the_clients_day(start
     assert sorted(statuses) == [200] * 3 + [429] * 5
 
 
-# ---- Networks ------------------------------------------------------------------------------------
+# ---- Networks -----------------------------------------------------------------------------------
 
 
 def test_thirty_addresses_of_one_network_cannot_spend_the_apps_budget(start_app):
@@ -264,7 +264,7 @@ def test_a_network_over_its_requests_per_minute_is_refused_while_another_is_serv
     assert answered.status_code == 200
 
 
-# ---- Who the client is ---------------------------------------------------------------------------
+# ---- Who the client is --------------------------------------------------------------------------
 
 
 def test_callers_without_an_address_are_served_and_logged_once_a_minute(start_app):
@@ -279,3 +279,61 @@ def test_callers_without_an_address_are_served_and_logged_once_a_minute(start_ap
     assert statuses == [200, 200, 200]
     assert log.count("callers cannot be told apart") == 1
     assert "CHAT_CLIENT_ADDRESS_HEADER" in log
+
+
+def test_invalid_requests_count_against_the_clients_requests_per_minute(start_app):
+    with start_app({"CHAT_CLIENT_REQUESTS_PER_MINUTE": "3"}) as app, client("127.0.0.95") as http:
+        early_in_a_minute()
+        bad = {"content": b"{not json", "headers": {"Content-Type": "application/json"}}
+        invalid = [http.post(app.url + STREAM, **bad).status_code for _ in range(3)]
+        refused = http.post(app.url + STREAM, json=question("hi"))
+
+    assert invalid == [400, 400, 400]
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+
+
+# ---- Front Door mode ----------------------------------------------------------------------------
+
+FRONT_DOOR_ID = "2f5c1a9e-0000-4000-8000-000000000001"
+
+
+@pytest.fixture(scope="module")
+def front_door_app(start_app) -> Iterator:
+    """Behind Azure Front Door: its profile id set, 2 requests a minute per client."""
+    env = {"CHAT_FRONT_DOOR_ID": FRONT_DOOR_ID, "CHAT_CLIENT_REQUESTS_PER_MINUTE": "2"}
+    with start_app(env) as app:
+        yield app
+
+
+@pytest.mark.parametrize("route", [STREAM, "/api/chat", "/api/health", "/api/openapi.json"])
+@pytest.mark.parametrize("sent", [None, "2f5c1a9e-0000-4000-8000-000000000002"])
+def test_behind_front_door_a_request_without_its_id_is_refused_with_403(
+    front_door_app, route, sent
+):
+    headers = {"X-Azure-SocketIP": "198.51.100.7"} | ({"X-Azure-FDID": sent} if sent else {})
+    if route.startswith("/api/chat"):
+        response = httpx.post(front_door_app.url + route, json=question("hi"), headers=headers)
+    else:
+        response = httpx.get(front_door_app.url + route, headers=headers)
+
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_behind_front_door_the_client_is_the_socket_address_front_door_reports(front_door_app):
+    def ask(socket_ip: str, client_ip: str) -> int:
+        headers = {
+            "X-Azure-FDID": FRONT_DOOR_ID,
+            "X-Azure-SocketIP": socket_ip,
+            "X-Azure-ClientIP": client_ip,  # a caller can write this one: never read
+        }
+        url = front_door_app.url + STREAM
+        return httpx.post(url, json=question("hi"), headers=headers, timeout=20).status_code
+
+    early_in_a_minute()
+    one = [ask("198.51.100.7", f"203.0.113.{n}") for n in range(3)]
+    another = ask("198.51.100.8", "203.0.113.1")
+
+    assert one == [200, 200, 429]
+    assert another == 200
