@@ -24,7 +24,7 @@ _MOST_TRAFFIC_MIN_REQUESTS = 50
 _TRACKED = 1_000
 _FIX = (
     "set CHAT_CLIENT_ADDRESS_HEADER to the header your front end sets to the client's address, "
-    "or CHAT_FRONT_DOOR_ID behind Azure Front Door (docs/deploy.md, 'Who a client is')"
+    "or CHAT_FRONT_DOOR_ID behind Azure Front Door (docs/deploy.md, 'Behind a front end')"
 )
 _WHY = {
     "unknown": "requests came with no readable client address{source}: they share one limit",

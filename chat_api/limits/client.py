@@ -51,8 +51,24 @@ def client_address(headers: Mapping[str, str], peer: str | None, *, header: str)
 
 
 def identify(address: str | None) -> Caller:
-    """The caller behind an address in any form the platform sends."""
-    ip = parse_address(address or "")
+    """The caller behind an address in any form the platform sends (a client asks several
+    times: each address is read once; the cache is cleared when full)."""
+    if not address:
+        return UNKNOWN_CALLER
+    caller = _identified.get(address)
+    if caller is None:
+        if len(_identified) >= _MAX_CACHED:
+            _identified.clear()
+        caller = _identified[address] = _identify(address)
+    return caller
+
+
+_MAX_CACHED = 20_000
+_identified: dict[str, Caller] = {}
+
+
+def _identify(address: str) -> Caller:
+    ip = parse_address(address)
     if ip is None:
         return UNKNOWN_CALLER
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:

@@ -23,16 +23,27 @@ import secrets
 _DAY_SECONDS = 86_400
 
 
+_MAX_CACHED = 20_000
+
+
 class Rows:
     def __init__(self, secret: str = "", instance: str = "") -> None:
         # No secret configured: one made for this process (then instances sharing a store do
         # not share clients' counts; `create_limiter` warns).
         self._secret = (secret or secrets.token_hex(32)).encode()
         self.instance = instance or secrets.token_hex(6)
+        # A client asks several times a day: its hash is made once (the cache is cleared when
+        # full, which bounds it against a flood of distinct addresses).
+        self._digests: dict[str, str] = {}
 
     def counted(self, day: str, key: str) -> tuple[str, str]:
         """The record of a client or network key on a day."""
-        digest = hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()[:32]
+        digest = self._digests.get(key)
+        if digest is None:
+            if len(self._digests) >= _MAX_CACHED:
+                self._digests.clear()
+            digest = hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()[:32]
+            self._digests[key] = digest
         return f"{day}-{digest[:2]}", digest
 
     def app(self, day: str) -> tuple[str, str]:
@@ -45,10 +56,21 @@ def app_partition(day: str) -> str:
 
 
 def day_of(now: float) -> str:
+    """The UTC day, as `YYYYMMDD` (made once a day)."""
+    number = int(now // _DAY_SECONDS)
+    if number != _today[0]:
+        _today[:] = [number, _format_day(now)]
+    return str(_today[1])
+
+
+def _format_day(now: float) -> str:
     return datetime.datetime.fromtimestamp(now, datetime.UTC).strftime("%Y%m%d")
+
+
+_today: list[int | str] = [-1, ""]
 
 
 def oldest_kept(now: float) -> str:
     """The first partition kept: yesterday's (its counts can matter until the day turns
     everywhere); everything before it is deleted."""
-    return day_of(now - _DAY_SECONDS)
+    return _format_day(now - _DAY_SECONDS)
