@@ -290,3 +290,48 @@ async def test_no_row_key_or_partition_names_an_address(tables):
     assert not any(part in keys for part in ("203.0.113", "203-0-113", "cb00:71"))
     # Clients and their network on partitions of their own, beside the app's.
     assert len({e["PartitionKey"] for e in entities}) >= 3
+
+
+# The Azure SDK traced, as the Azure Monitor distro does, in a process of its own (tracing is
+# process-wide): every span the table client's requests would make, with its attributes.
+_TRACED_UPDATE = """
+import asyncio, json, sys
+from azure.core.settings import settings
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from chat_api.limits.table import create_table_store
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+settings.tracing_implementation = "opentelemetry"
+
+async def main():
+    store = create_table_store(endpoint="", connection_string=sys.argv[1], table="traced")
+    await store.update("day", sys.argv[2], lambda c: {"n": c.get("n", 0) + 1})
+    await store.read("day", sys.argv[2])
+    await store.aclose()
+
+asyncio.run(main())
+print(json.dumps([[s.name, dict(s.attributes or {})] for s in exporter.get_finished_spans()]))
+"""
+
+
+def test_the_table_clients_requests_make_no_span(tables):
+    import json
+    import subprocess
+    import sys
+
+    ran = subprocess.run(
+        [sys.executable, "-c", _TRACED_UPDATE, tables.connection_string, "203.0.113.5"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    spans = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert spans == []
