@@ -156,11 +156,7 @@ async def _hanging_store(
     port = server.sockets[0].getsockname()[1]
     hanging = {
         **env,
-        "AZURE_STORAGE_TABLE_CONNECTION_STRING": (
-            f"DefaultEndpointsProtocol=http;AccountName={azurite.ACCOUNT};"
-            f"AccountKey={azurite.ACCOUNT_KEY};"
-            f"TableEndpoint=http://127.0.0.1:{port}/{azurite.ACCOUNT};"
-        ),
+        "AZURE_STORAGE_TABLE_CONNECTION_STRING": azurite.connection_string(port),
     }
     try:
         with processes.app_server(hanging) as app:

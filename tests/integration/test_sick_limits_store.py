@@ -18,7 +18,7 @@ from chat_api.limits import Limiter, Quotas, StoreUnavailable
 from chat_api.limits.ledger import Ledger
 from chat_api.limits.table import create_table_store
 from chat_api.protocol import ChatRequest
-from tests.support.azurite import ACCOUNT, ACCOUNT_KEY
+from tests.support.azurite import connection_string
 
 QUOTAS = Quotas(requests_per_minute=1000, tokens_per_day=1_000_000, daily_budget=10_000_000)
 
@@ -74,13 +74,6 @@ class Failing:
         await self._runner.cleanup()
 
 
-def _connection_string(port: int) -> str:
-    return (
-        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-        f"TableEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"
-    )
-
-
 def _request() -> ChatRequest:
     return ChatRequest.model_validate({"messages": [{"role": "user", "content": "hi"}]})
 
@@ -99,7 +92,7 @@ async def _ask(limiter: Limiter, address: str) -> list[Event]:
 async def test_after_one_store_failure_admissions_no_longer_wait_on_the_store(sick):
     async with sick() as server:
         store = create_table_store(
-            endpoint="", connection_string=_connection_string(server.port), table="counts"
+            endpoint="", connection_string=connection_string(server.port), table="counts"
         )
         limiter = Limiter(QUOTAS, store)
         started = time.monotonic()
@@ -122,7 +115,7 @@ async def test_after_one_store_failure_admissions_no_longer_wait_on_the_store(si
 async def test_updates_waiting_for_a_failed_store_are_combined_and_their_queue_is_bounded():
     async with Failing() as server:
         store = create_table_store(
-            endpoint="", connection_string=_connection_string(server.port), table="counts"
+            endpoint="", connection_string=connection_string(server.port), table="counts"
         )
         ledger = Ledger(store, max_pending=50, open_seconds=60)
         limiter = Limiter(QUOTAS, store, ledger=ledger)
@@ -143,7 +136,7 @@ async def test_updates_waiting_for_a_failed_store_are_combined_and_their_queue_i
 async def test_writers_of_one_record_wait_their_turn_at_most_the_bound():
     async with Hanging() as server:
         store = create_table_store(
-            endpoint="", connection_string=_connection_string(server.port), table="counts"
+            endpoint="", connection_string=connection_string(server.port), table="counts"
         )
 
         def add(counts: dict[str, int]) -> dict[str, int]:
