@@ -52,7 +52,7 @@ class AppBudget:
 
     def total(self, day: str) -> int:
         """The app's tokens on a day, as far as this process knows."""
-        self._turn(day)
+        self.see_day(day)
         partition, row = self._rows.app(day)
         mine = self._ledger.local.peek(partition, row).get("tokens", 0)
         return mine + self._others
@@ -78,8 +78,9 @@ class AppBudget:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def _turn(self, day: str) -> None:
-        """A new day: forget the other instances' rows, and clean old days out of the store."""
+    def see_day(self, day: str) -> None:
+        """A new day: forget the other instances' rows, and clean old days out of the store;
+        and read the other instances' rows when the last reading is stale."""
         if day != self._day:
             self._day, self._others, self._read_at = day, 0, -FRESH_SECONDS
             self._start(self._delete_old_days())

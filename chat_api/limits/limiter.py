@@ -201,6 +201,7 @@ class Limiter:
         day = day_of(now)
         tokens = cost if self._charging else 0
         budget = self._budget
+        budget.see_day(day)
         # The app's budget: checked and reserved in one step, in this process.
         if budget.budget and budget.total(day) + tokens > budget.budget:
             return None, _refusal(BUDGET, _next_midnight(now) - now)

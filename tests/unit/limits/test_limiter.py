@@ -267,12 +267,21 @@ class CountingStore(MemoryStore):
     def __init__(self) -> None:
         super().__init__()
         self.log: list[str] = []
+        self.partitions: set[str] = set()
 
     @property
     def updates(self) -> int:
         return len(self.log)
 
+    async def days_kept(self) -> set[str]:
+        """The days of the partitions written that still hold a record."""
+        return {p[:8] for p in self.partitions if await self.read_partition(p)}
+
+    async def aclose(self) -> None:
+        return None  # the records stay, to be looked at
+
     async def update(self, partition: str, row: str, change: Change) -> Counts:
+        self.partitions.add(partition)
         self.log.append(f"update {'app' if row.startswith('app-') else 'counted'}")
         return self.update_now(partition, row, change)
 
@@ -289,3 +298,29 @@ class FailingStore(MemoryStore):
 
     async def read(self, partition: str, row: str) -> Counts:
         raise StoreUnavailable("ConnectionRefusedError")
+
+
+async def test_the_first_answer_of_a_day_deletes_the_records_of_the_day_before_yesterday():
+    store = CountingStore()
+    clock = Clock(NOON - 3 * 86_400)
+    limiter = Limiter(Quotas(requests_per_minute=5), store, clock=clock)  # no budget
+    await _run(limiter)
+    clock.now = NOON
+
+    await _run(limiter)
+    await limiter.aclose()
+
+    assert await store.days_kept() == {"20261130"}
+
+
+async def test_records_of_yesterday_are_kept():
+    store = CountingStore()
+    clock = Clock(NOON - 86_400)
+    limiter = Limiter(Quotas(requests_per_minute=5), store, clock=clock)
+    await _run(limiter)
+    clock.now = NOON
+
+    await _run(limiter)
+    await limiter.aclose()
+
+    assert await store.days_kept() == {"20261129", "20261130"}
