@@ -337,3 +337,19 @@ def test_behind_front_door_the_client_is_the_socket_address_front_door_reports(f
 
     assert one == [200, 200, 429]
     assert another == 200
+
+
+def test_with_streaming_off_behind_front_door_a_request_without_its_id_is_refused(start_app):
+    env = {"CHAT_STREAMING": "false", "CHAT_FRONT_DOOR_ID": FRONT_DOOR_ID}
+    with start_app(env) as app:
+        refused = httpx.post(app.url + STREAM, json=question("hi"), timeout=20)
+        answered = httpx.post(
+            app.url + STREAM,
+            json=question("hi"),
+            headers={"X-Azure-FDID": FRONT_DOOR_ID},
+            timeout=20,
+        )
+
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
+    assert answered.status_code == 200
