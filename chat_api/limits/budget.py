@@ -84,7 +84,8 @@ class AppBudget:
         if day != self._day:
             self._day, self._others, self._read_at = day, 0, -FRESH_SECONDS
             self._start(self._delete_old_days())
-        if self._ledger.shared is not None and self._clock() - self._read_at >= FRESH_SECONDS:
+        shared = self._ledger.shared
+        if self.budget and shared is not None and self._clock() - self._read_at >= FRESH_SECONDS:
             self._read_at = self._clock()
             self._start(self._read_others(day))
 
