@@ -78,7 +78,8 @@ def test_search_failures_leave_no_address_or_key_in_answers_or_the_log(rag_app, 
 
 
 def test_a_refused_semantic_ranker_is_left_out_remembered_and_reported(start_app, filled_search):
-    with start_app({**search_env(filled_search, INDEX), **SEARCH_TIMEOUT}) as app:
+    env = {**search_env(filled_search, INDEX), **SEARCH_TIMEOUT}
+    with start_app({**env, "AZURE_SEARCH_SEMANTIC_RANKER": "true"}) as app:
         filled_search.reset()
         first = ask(app, "What does the basic plan cost? #semanticquota", semantic_ranker=True)
         tried = [s.get("queryType") for s in filled_search.stats()["searches_sent"]]
