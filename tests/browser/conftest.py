@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
-from tests.support import processes
+from standins import processes
+from standins.processes import AppServer
 from tests.support.host_site import HostSite, host_site
-from tests.support.processes import AppServer
 
 ROOT = Path(__file__).resolve().parents[2]
 DIST = ROOT / "static_web" / "dist"

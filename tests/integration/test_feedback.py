@@ -19,7 +19,7 @@ from chat_api.feedback import FeedbackBook, Rating, utc_day
 from chat_api.limits.table import create_table_store
 from chat_api.retrieval import Passage
 from chat_api.retrieval.local import LocalRetriever
-from tests.support import azurite, processes
+from standins import azurite, processes
 from tests.support.ndjson import citations, parse_lines, question
 
 FEEDBACK = "/api/feedback"

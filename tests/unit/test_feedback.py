@@ -1,6 +1,6 @@
 """Ratings of answers (`POST /api/feedback` in the service): kept per UTC day with the page they
 came from, replaced by a second rating of the same answer, refused with a JSON 4xx when malformed,
-counted against the client's limits, and counted in the telemetry."""
+counted against the client's limits (their metric: tests/unit/telemetry/test_metrics.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from chat_api.limits import Limiter, MemoryStore, Quotas
 from chat_api.limits.store import StoreUnavailable
 from chat_api.service import ChatService
 from chat_api.settings import Settings
-from tests.unit.telemetry_recording import recorded_service
 
 JSON = "application/json"
 ANSWER = "4d34e2b165a72ed37d9682d5"
@@ -124,16 +123,3 @@ async def test_a_store_that_fails_loses_the_rating_not_the_request(caplog):
 
     assert reply.status == 204
     assert "a rating was not kept" in caplog.text
-
-
-async def test_ratings_are_counted_in_the_telemetry_by_rating(opened, recorded):
-    service = recorded_service(recorded, opened)
-
-    for rating in ("up", "down", "down"):
-        await service.feedback(JSON, _body(rating=rating))
-
-    counted = {
-        point.attributes["chat.feedback.rating"]: point.value
-        for point in recorded.metric_points("chat.feedback")
-    }
-    assert counted == {"up": 1, "down": 2}

@@ -1,8 +1,11 @@
 """The metrics the answers leave: each answer's outcome, duration, time to first token and
 tokens, the streams open, a refused request counted by its reason, and the model's throttling
-counted as it is retried. The real host talks to the mocked model over loopback HTTP."""
+counted as it is retried; ratings by rating, and what the limits warn about. The real host talks
+to the mocked model over loopback HTTP."""
 
 from __future__ import annotations
+
+import orjson
 
 from tests.support.ndjson import question
 from tests.unit.telemetry.recording import recorded_service, streamed_lines
@@ -98,3 +101,30 @@ async def test_answer_times_are_counted_in_buckets_made_for_seconds(
         upper = next(bound for bound in point.explicit_bounds if bound >= seconds)
         assert point.bucket_counts[point.explicit_bounds.index(upper)] == 1
         assert upper <= max(2 * seconds, point.explicit_bounds[0])
+
+
+async def test_ratings_are_counted_by_rating(opened, recorded):
+    service = recorded_service(recorded, opened)
+
+    for rating in ("up", "down", "down"):
+        body = orjson.dumps({"answer_id": "4d34e2b165a72ed37d9682d5", "rating": rating})
+        await service.feedback("application/json", body)
+
+    counted = {
+        point.attributes["chat.feedback.rating"]: point.value
+        for point in recorded.metric_points("chat.feedback")
+    }
+    assert counted == {"up": 1, "down": 2}
+
+
+async def test_callers_without_a_readable_address_are_counted_as_a_limits_signal(
+    opened, recorded, mock_model, fake_search
+):
+    service = recorded_service(recorded, opened, retrieval="off")
+
+    for _ in range(2):
+        await streamed_lines(service, question("Cost?"))  # no client address at all
+
+    (signal,) = recorded.metric_points("chat.limits.signals")
+    assert signal.attributes == {"chat.limits.signal": "callers_look_alike.unknown"}
+    assert signal.value == 2
