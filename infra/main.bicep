@@ -128,11 +128,13 @@ param networkTokensPerDay int = 1000000
 @description('CHAT_NETWORK_BUDGET_SHARE: the largest share (0 to 1) of the daily budget one network may take.')
 param networkBudgetShare string = '0.1'
 
-// Row keys of the limits table are keyed hashes of clients' addresses, with this key: a new one on
-// each provision (a parameter's newGuid() default), which restarts clients' daily counts then (the
-// app's budget rows are not keyed and carry on) and leaves the old rows to the two-day clean-up.
-@description('CHAT_LIMITS_KEY_SECRET: the key the limits table\'s row keys are hashed with; leave the generated default.')
-param limitsKeySecret string = newGuid()
+// Row keys of the limits table are keyed hashes of clients' addresses, with this key. The
+// preprovision hook generates it once into the azd environment (CHAT_LIMITS_KEY_SECRET) and every
+// later provision passes the same one, so clients' daily counts survive a provision; empty, each
+// instance of the app makes its own and instances do not share clients' counts.
+@secure()
+@description('CHAT_LIMITS_KEY_SECRET: the key the limits table\'s row keys are hashed with, generated once by the preprovision hook.')
+param limitsKeySecret string = ''
 
 @description('CHAT_FRONT_DOOR_ID: the id of the Azure Front Door profile in front of the API; empty: none. Set, the app accepts only that Front Door\'s traffic (docs/deploy.md).')
 param frontDoorId string = ''

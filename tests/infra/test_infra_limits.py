@@ -4,6 +4,7 @@ parameters, the counters in the storage table, a budget alert when an email is g
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -96,11 +97,13 @@ def test_the_budget_alerts_on_actual_and_forecast_spending(module_of):
 # --- Limits that hold against a determined caller ----------------------------------------------
 
 
-def test_the_row_key_secret_is_generated_at_provisioning(main):
+def test_the_row_key_secret_is_the_one_the_hook_keeps_and_no_default_made_at_deployment(main):
     limit_settings = settings(main.variables["limitSettings"])
 
     assert limit_settings["CHAT_LIMITS_KEY_SECRET"] == "limitsKeySecret"
-    assert main.default("limitsKeySecret") == {"function": {"type": "new_guid"}}
+    # A newGuid() default would be a new key on every provision, restarting clients' counts.
+    assert main.default("limitsKeySecret") == ""
+    assert re.search(r"@secure\(\)\n(?:@.*\n)*param limitsKeySecret ", main.text)
 
 
 def test_the_functions_host_buffers_no_more_body_than_the_app_accepts(main):
