@@ -49,8 +49,9 @@ class CounterStore(Protocol):
         ...
 
     async def delete_before(self, partition: str) -> int:
-        """Delete every record whose partition sorts before the given one; how many were
-        deleted. Raises StoreUnavailable."""
+        """Delete every record whose partition sorts before the given one (a day, `YYYYMMDD`);
+        how many were deleted. Rows of another kind, the ratings' `feedback-YYYYMMDD`, are kept
+        for the report: their partitions sort after every day. Raises StoreUnavailable."""
         ...
 
     async def aclose(self) -> None: ...

@@ -13,11 +13,12 @@ import httpx
 import pytest
 
 from chat_api.events import End, Event, TextDelta
+from chat_api.feedback import FeedbackBook
 from chat_api.limits import Limiter, Quotas, StoreUnavailable
 from chat_api.limits.counts import Delta
 from chat_api.limits.rows import Rows, app_partition, day_of
 from chat_api.limits.table import TableStore, create_table_store
-from chat_api.protocol import ChatRequest
+from chat_api.protocol import ChatRequest, FeedbackRequest
 from standins import azurite
 from standins.azurite import Azurite
 from standins.waiting import PATIENCE_SECONDS
@@ -279,6 +280,26 @@ async def test_records_of_the_day_before_yesterday_and_older_are_deleted(tables)
     partitions = {e["PartitionKey"][:8] for e in await _entities(tables, "olddays")}
 
     assert partitions == {day_of(now - 86_400), day_of(now)}
+
+
+async def test_the_clean_up_of_old_days_keeps_the_ratings_of_those_days(tables):
+    now = time.time()
+    three_days_ago = now - 3 * 86_400
+    ratings = _store(tables, "keptratings")
+    book = FeedbackBook(ratings, clock=lambda: three_days_ago)
+    rating = FeedbackRequest.model_validate(
+        {"answer_id": "4d34e2b165a72ed37d9682d5", "rating": "up"}
+    )
+    assert await book.record(rating)
+    await _answers(_instance(tables, "keptratings", clock=lambda: three_days_ago), 3)
+
+    await _answers(_instance(tables, "keptratings"), 3)  # today's first answers clean up
+    partitions = {e["PartitionKey"] for e in await _entities(tables, "keptratings")}
+
+    assert f"feedback-{day_of(three_days_ago)}" in partitions
+    assert not any(p.startswith(day_of(three_days_ago)) for p in partitions)
+    assert [r.answer_id for r in await book.ratings(day_of(three_days_ago))] == [rating.answer_id]
+    await ratings.aclose()
 
 
 async def test_no_row_key_or_partition_names_an_address(tables):
