@@ -306,13 +306,18 @@ def front_door_app(start_app) -> Iterator:
         yield app
 
 
-@pytest.mark.parametrize("route", [STREAM, "/api/chat", "/api/health", "/api/openapi.json"])
+@pytest.mark.parametrize(
+    "route", [STREAM, "/api/chat", "/api/feedback", "/api/health", "/api/openapi.json"]
+)
 @pytest.mark.parametrize("sent", [None, "2f5c1a9e-0000-4000-8000-000000000002"])
 def test_behind_front_door_a_request_without_its_id_is_refused_with_403(
     front_door_app, route, sent
 ):
     headers = {"X-Azure-SocketIP": "198.51.100.7"} | ({"X-Azure-FDID": sent} if sent else {})
-    if route.startswith("/api/chat"):
+    if route == "/api/feedback":
+        rating = {"answer_id": "4d34e2b165a72ed37d9682d5", "rating": "up"}
+        response = httpx.post(front_door_app.url + route, json=rating, headers=headers)
+    elif route.startswith("/api/chat"):
         response = httpx.post(front_door_app.url + route, json=question("hi"), headers=headers)
     else:
         response = httpx.get(front_door_app.url + route, headers=headers)
