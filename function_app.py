@@ -40,11 +40,13 @@ if runtime.settings().streaming:
 
 else:
     from collections.abc import Awaitable, Callable
+    from functools import partial
 
     from chat_api import wire
     from chat_api.guard import reply_safely
     from chat_api.limits import PLATFORM_HEADER
-    from chat_api.reply import Reply
+    from chat_api.limits.front_door import front_door_refusal
+    from chat_api.reply import Reply, error_reply
 
     def _client(req: func.HttpRequest) -> str | None:
         """The client's address as the platform's front end reports it."""
@@ -53,7 +55,12 @@ else:
         )
         return address
 
-    async def _classic(handler: Callable[[], Reply | Awaitable[Reply]]) -> func.HttpResponse:
+    async def _classic(
+        handler: Callable[[], Reply | Awaitable[Reply]], req: func.HttpRequest
+    ) -> func.HttpResponse:
+        forbidden = front_door_refusal(req.headers, runtime.settings().front_door_id)
+        if forbidden is not None:
+            handler = partial(error_reply, forbidden)
         reply = await reply_safely(handler)
         assert isinstance(reply.body, bytes)
         return func.HttpResponse(
@@ -69,7 +76,8 @@ else:
         return await _classic(
             lambda: runtime.service().buffered_stream(
                 content_type, req.get_body(), req.headers, _client(req)
-            )
+            ),
+            req,
         )
 
     @app.route(route="chat", methods=["POST"])
@@ -78,7 +86,8 @@ else:
         return await _classic(
             lambda: runtime.service().complete(
                 content_type, req.get_body(), req.headers, _client(req)
-            )
+            ),
+            req,
         )
 
     @app.route(route="feedback", methods=["POST"])
@@ -87,13 +96,14 @@ else:
         return await _classic(
             lambda: runtime.service().feedback(
                 content_type, req.get_body(), req.headers, _client(req)
-            )
+            ),
+            req,
         )
 
     @app.route(route="health", methods=["GET"])
     async def health(req: func.HttpRequest) -> func.HttpResponse:
-        return await _classic(lambda: runtime.service().health())
+        return await _classic(lambda: runtime.service().health(), req)
 
     @app.route(route="openapi.json", methods=["GET"])
     async def openapi(req: func.HttpRequest) -> func.HttpResponse:
-        return await _classic(lambda: runtime.service().openapi())
+        return await _classic(lambda: runtime.service().openapi(), req)

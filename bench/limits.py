@@ -3,7 +3,8 @@
 - CPU per streamed answer with every limit on (in-process counters, limits set high enough that
   nothing is refused, so every check and count runs) against the same app with them off;
 - a flood: one client asking at ten times its per-minute limit while other clients (each on its
-  own loopback address) stream answers, against the same clients without the flood.
+  own loopback address) stream answers, against the same clients without the flood;
+- attacks on the limits themselves (`limits_abuse.py`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ LIMITS_ON = {
     "CHAT_DAILY_TOKEN_BUDGET": "1000000000000",
     "CHAT_MAX_CONCURRENT_ANSWERS": "100000",
     "CHAT_ANSWER_TIMEOUT_SECONDS": "120",
+    "CHAT_NETWORK_REQUESTS_PER_MINUTE": "1000000000",
+    "CHAT_NETWORK_TOKENS_PER_DAY": "1000000000000",
+    "CHAT_NETWORK_BUDGET_SHARE": "1",
 }
 FLOOD_LIMIT_PER_MINUTE = 600  # the flooder asks 10x this: 100 questions a second
 OTHER_CLIENTS = [f"127.0.1.{n}" for n in range(1, 51)]

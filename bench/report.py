@@ -66,6 +66,7 @@ def markdown(results: dict[str, Any]) -> str:
     for mode in (*MODES, RUNTIME_MODE):
         out += _mode_table(_TITLES.get(mode, mode), results.get(mode))
     out += _limits(results.get("limits_cpu"), results.get("limits_flood"))
+    out += _abuse(results.get("limits_abuse"))
     out += _side_by_side(results.get("streaming"), results.get(RUNTIME_MODE))
     out += _cold_import(results.get("cold_import"))
     out += _telemetry(results.get("telemetry"))
@@ -181,4 +182,33 @@ def _soak(title: str, soak: dict[str, Any] | None) -> list[str]:
             f"({soak['growth_percent']:+.1f}%).",
             "",
         ]
+    return out
+
+
+def _abuse(abuse: dict[str, Any] | None) -> list[str]:
+    if not abuse:
+        return []
+    out = [
+        "Attacks on the limits (limits a hundredth of the defaults, a reasoning model, 50 other "
+        "clients on 50 networks):",
+        "",
+        "| attack | attacker answered / refused | tokens charged | tokens the model served "
+        "| others' first word p50 | others' errors |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, title in (("think_then_leave", "think, then leave"), ("one_24", "one /24 draining")):
+        a = abuse[name]
+        out.append(
+            f"| {title} | {a['attacker_answered']} / {a['attacker_refused_429']} "
+            f"| {a['tokens_charged']} | {a['tokens_served']} "
+            f"| {a['others_first_word_p50_ms']} ms | {a['others_errors']} |"
+        )
+    h = abuse["hanging_store"]
+    out += [
+        "",
+        f"A store that hangs: others' first word p50 {h['others_first_word_p50_ms_hanging_store']}"
+        f" ms, against {h['others_first_word_p50_ms_memory']} ms with counts in memory; "
+        f"{h['others_errors']} errors.",
+        "",
+    ]
     return out

@@ -78,7 +78,7 @@ async def _main(args: argparse.Namespace) -> int:
                 chosen = scenarios if mode == "streaming" else scenarios[1:3]
                 results.update(await _app_mode(mode, env, app_floor, model, chosen, soak_streams))
         if "limits" in wanted:
-            results.update(await _limits(chat, scale))
+            results.update(await _limits(chat, model, scale))
         if "functions runtime" in wanted:
             from bench.functions_runtime import RUNTIME_MODE, runtime_scenarios
 
@@ -178,8 +178,10 @@ def _write(results: dict[str, Any]) -> None:
     print("\n" + summary)
 
 
-async def _limits(env: dict[str, str], scale: float) -> dict[str, Any]:
-    from bench import limits
+async def _limits(
+    env: dict[str, str], model: processes.ModelServer, scale: float
+) -> dict[str, Any]:
+    from bench import limits, limits_abuse
 
     print("\nLimits for a public endpoint", flush=True)
     scenario = Scenario("100 concurrent", 100, int(300 * scale))
@@ -189,7 +191,8 @@ async def _limits(env: dict[str, str], scale: float) -> dict[str, Any]:
     print(f"  CPU per answer, limits off and on: {cpu}", flush=True)
     flood = await limits.flood(env, answer_target, summarise, int(500 * scale))
     print(f"  flood: {flood}", flush=True)
-    return {"limits_cpu": cpu, "limits_flood": flood}
+    abuse = await limits_abuse.abuse(env, model, answer_target, summarise, int(100 * scale))
+    return {"limits_cpu": cpu, "limits_flood": flood, "limits_abuse": abuse}
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from chat_api import errors, runtime, wire
 from chat_api.disconnect import ClientLeft, unless_client_leaves
 from chat_api.guard import internal_error_line, reply_safely
 from chat_api.limits import client_address
-from chat_api.reply import Reply
-from chat_api.service import Body
+from chat_api.limits.front_door import front_door_refusal
+from chat_api.reply import Reply, error_reply
+from chat_api.service import CHAT_ROUTE, STREAM_ROUTE, Body
 
 
 async def chat_stream(request: Request) -> Response:
@@ -29,10 +30,13 @@ async def chat(request: Request) -> Response:
 async def _answer(request: Request, *, streamed: bool) -> Reply:
     service = runtime.service()
     headers = request.headers
+    forbidden = front_door_refusal(headers, service.settings.front_door_id)
+    if forbidden is not None:  # before the body is read, and not counted against anyone
+        return service.refuse(STREAM_ROUTE if streamed else CHAT_ROUTE, forbidden, headers)
     body = await _body(request, service.settings.limits.max_body_bytes)
-    content_type = headers.get("content-type")
     peer = request.client.host if request.client else None
     client = client_address(headers, peer, header=service.settings.client_address_header)
+    content_type = headers.get("content-type")
     if streamed:  # starts within the opening window; LineStream then watches the client
         return await service.stream(content_type, body, headers, client)
     try:
@@ -46,6 +50,9 @@ async def feedback(request: Request) -> Response:
     async def rate() -> Reply:
         service = runtime.service()
         headers = request.headers
+        forbidden = front_door_refusal(headers, service.settings.front_door_id)
+        if forbidden is not None:
+            return error_reply(forbidden)
         peer = request.client.host if request.client else None
         client = client_address(headers, peer, header=service.settings.client_address_header)
         body = await _body(request, service.settings.limits.max_body_bytes)
@@ -55,11 +62,19 @@ async def feedback(request: Request) -> Response:
 
 
 async def health(request: Request) -> Response:
-    return to_response(await reply_safely(lambda: runtime.service().health()))
+    return to_response(await reply_safely(lambda: _unless_forbidden(request, "health")))
 
 
 async def openapi(request: Request) -> Response:
-    return to_response(await reply_safely(lambda: runtime.service().openapi()))
+    return to_response(await reply_safely(lambda: _unless_forbidden(request, "openapi")))
+
+
+def _unless_forbidden(request: Request, route: str) -> Reply:
+    service = runtime.service()
+    forbidden = front_door_refusal(request.headers, service.settings.front_door_id)
+    if forbidden is not None:
+        return error_reply(forbidden)
+    return service.health() if route == "health" else service.openapi()
 
 
 def to_response(reply: Reply) -> Response:

@@ -18,6 +18,7 @@ class Code(StrEnum):
     CONTENT_FILTER = "content_filter"
     CLIENT_DISCONNECTED = "client_disconnected"
     TOO_LARGE = "too_large"
+    FORBIDDEN = "forbidden"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     RATE_LIMITED = "rate_limited"
     BUDGET_EXHAUSTED = "budget_exhausted"
@@ -41,6 +42,8 @@ class Limit(StrEnum):
     DAILY_BUDGET = "daily_budget"
     CONCURRENT_ANSWERS = "concurrent_answers"
     PROMPT_BUDGET = "prompt_budget"
+    NETWORK_REQUESTS_PER_MINUTE = "network_requests_per_minute"
+    NETWORK_TOKENS_PER_DAY = "network_tokens_per_day"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,12 @@ TABLE: dict[str, ErrorKind] = {
         "The client went away before the request body was complete.",
         True,
         "The request was not completed.",
+    ),
+    Code.FORBIDDEN: ErrorKind(
+        403,
+        "The request did not come through the app's Azure Front Door (`CHAT_FRONT_DOOR_ID`).",
+        False,
+        "This API is only reachable through its front end.",
     ),
     Code.TOO_LARGE: ErrorKind(
         413,
@@ -233,14 +242,22 @@ def client_disconnected() -> ChatError:
     return error(Code.CLIENT_DISCONNECTED)
 
 
-def client_rate_limited(retry_after: int, *, daily: bool = False) -> ChatError:
-    """This client sent more requests this minute, or used more tokens today, than it may."""
+def client_rate_limited(
+    retry_after: int, *, daily: bool = False, network: bool = False
+) -> ChatError:
+    """This client, or its network (IPv4 /24, IPv6 /48), sent more requests this minute, or
+    used more tokens today, than it may."""
     what = "used its tokens for today" if daily else "sent too many requests"
+    if network:
+        limit = Limit.NETWORK_TOKENS_PER_DAY if daily else Limit.NETWORK_REQUESTS_PER_MINUTE
+    else:
+        limit = Limit.TOKENS_PER_DAY if daily else Limit.REQUESTS_PER_MINUTE
     return error(
         Code.RATE_LIMITED,
-        f"Your address has {what}. Try again in {retry_after} seconds.",
+        f"Your {'network' if network else 'address'} has {what}. "
+        f"Try again in {retry_after} seconds.",
         retry_after=retry_after,
-        limit=Limit.TOKENS_PER_DAY if daily else Limit.REQUESTS_PER_MINUTE,
+        limit=limit,
     )
 
 

@@ -118,7 +118,9 @@ async def _search(
             found = await retriever.search(
                 query,
                 top=overrides.top or settings.retrieval_top,
-                semantic_ranker=overrides.semantic_ranker,
+                # The ranker is billed per query (and the free tier's quota, once spent,
+                # fails searches): a request may turn it off, never on.
+                semantic_ranker=False if overrides.semantic_ranker is False else None,
                 page=page.url if page is not None else "",
             )
             stage.result(count=len(found))

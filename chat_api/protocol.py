@@ -45,8 +45,8 @@ class Overrides(BaseModel):
     )
     semantic_ranker: bool | None = Field(
         default=None,
-        description="true or false: Azure AI Search's semantic ranker on or off for this request "
-        "(default AZURE_SEARCH_SEMANTIC_RANKER).",
+        description="false turns Azure AI Search's semantic ranker off for this request; it is "
+        "on only where the server's AZURE_SEARCH_SEMANTIC_RANKER says so (true changes nothing).",
     )
     temperature: float | None = Field(
         default=None,
@@ -233,9 +233,12 @@ class Completion(BaseModel):
 
 
 class Health(BaseModel):
+    """Up, and whether it streams; outside Azure also what answers (in Azure the rest is
+    left out: which model and backends an app uses is no caller's business)."""
+
     status: Literal["ok"]
-    mode: Literal["model", "offline"]
     streaming: bool
-    model_host: str
-    model: str
-    retrieval: str
+    mode: Literal["model", "offline"] | None = None
+    model_host: str | None = None
+    model: str | None = None
+    retrieval: str | None = None

@@ -86,7 +86,7 @@ class ChatService:
         # The ratings and the answers' counts are kept where the limits' counts are: one store,
         # one table.
         store = create_store(settings)
-        limiter = create_limiter(settings, store)
+        limiter = create_limiter(settings, store, telemetry.limits_signal)
         visits = VisitLog(store, keep_questions=settings.keep_questions)
         return cls(settings, host, retriever, limiter, telemetry, FeedbackBook(store), visits)
 
@@ -218,7 +218,7 @@ class ChatService:
         try:
             request = self.parse(content_type, body if isinstance(body, bytes) else await body)
         except ChatError as error:
-            return error_reply(error, trace.ref)
+            return error_reply(self._counted(error, client), trace.ref)
         return await respond(request, self.events(request, client, trace), trace.ref)
 
     async def _stream(
@@ -282,9 +282,29 @@ class ChatService:
         process's store (never deployed: it would show every visitor's pages and questions)."""
         return Reply(200, orjson.dumps(await report(self.feedback_book.store, days)))
 
+    def refuse(
+        self, route: str, error: ChatError, headers: Mapping[str, str] | None = None
+    ) -> Reply:
+        """A request the HTTP layer refused before reading it (not through the app's Front
+        Door): traced with a reference, and counted against no client."""
+        trace = self.telemetry.request(route, headers)
+        return trace.finish(error_reply(error, trace.ref))
+
+    def _counted(self, error: ChatError, client: str | None) -> ChatError:
+        """An invalid request is a billed execution too: it counts against its client's
+        requests per minute, and past them is refused as any other request would be."""
+        if self.limiter is None or error.status >= 500:
+            return error
+        return self.limiter.count_refused_request(client) or error
+
     def health(self) -> Reply:
-        # Only what the Health model lists: no address, identity, key or limit of the app.
+        # Only what the Health model lists: no address, identity, key or limit of the app; in
+        # Azure only that it is up and whether it streams (which model and backends it uses
+        # is no one else's business).
         settings = self.settings
+        if settings.in_azure:
+            up = Health(status="ok", streaming=settings.streaming)
+            return Reply(200, wire.json_body(up.model_dump(exclude_none=True)))
         health = Health(
             status="ok",
             mode="offline" if settings.model_host == "offline" else "model",

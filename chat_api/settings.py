@@ -53,7 +53,9 @@ ModelApi = Literal["responses", "chat"]
 ReasoningEffort = Literal["", "none", "minimal", "low", "medium", "high"]
 NoSourceAnswer = Annotated[Literal["decline", "model"], BeforeValidator(_lower)]
 Address = Annotated[str, AfterValidator(lambda value: value.rstrip("/"))]
-HeaderName = Annotated[str, AfterValidator(str.lower)]
+Lowercase = Annotated[str, AfterValidator(str.lower)]
+HeaderName = Lowercase
+Share = Annotated[float, Field(ge=0, le=1)]
 Origins = Annotated[tuple[str, ...], BeforeValidator(_comma_list)]
 
 # A user name and password written into an address (https://user:pass@host).
@@ -61,7 +63,7 @@ _USERINFO = re.compile(r"://[^/@\s]+@")
 # Reasoning models (they refuse temperature, top_p and max_tokens): the o-series and GPT-5,
 # but not GPT-5's "chat" variants. A name may carry a provider prefix ("openai/gpt-5").
 _REASONING_NAME = re.compile(r"(?:^|/)(?:o[1-9]|gpt-5(?!.*-chat))", re.IGNORECASE)
-# Read only to choose a default: Azure's front end sets it, and the SDK's off switch.
+# Set by Azure's front end, never by the user (it also chooses a default); the SDK's off switch.
 _APP_SERVICE = "WEBSITE_INSTANCE_ID"
 _TELEMETRY_OFF = "OTEL_SDK_DISABLED"
 _TELEMETRY_VARIABLES = (
@@ -164,6 +166,18 @@ class Settings(BaseSettings):
     limits_table: str = _variable("chatlimits", "CHAT_LIMITS_TABLE")
     # The header the platform's front end sets to the client's address ("" = the peer address).
     client_address_header: HeaderName = _variable("", "CHAT_CLIENT_ADDRESS_HEADER")
+    # The same limits for each client's network (IPv4 /24, IPv6 /48), and the largest share of
+    # the daily budget one network may take (0 to 1); 0 turns one off.
+    network_requests_per_minute: NonNegativeInt = _variable(60, "CHAT_NETWORK_REQUESTS_PER_MINUTE")
+    network_tokens_per_day: NonNegativeInt = _variable(1_000_000, "CHAT_NETWORK_TOKENS_PER_DAY")
+    network_budget_share: Share = _variable(0.1, "CHAT_NETWORK_BUDGET_SHARE")
+    # The secret the limits' row keys are hashed with (provisioning generates it once), so the
+    # store keeps no address; unset = one made for each process.
+    limits_key_secret: SecretStr = _variable(SecretStr(""), "CHAT_LIMITS_KEY_SECRET")
+    # Behind Azure Front Door: its profile's id; requests without it in X-Azure-FDID are refused.
+    front_door_id: Lowercase = _variable("", "CHAT_FRONT_DOOR_ID")
+    # In Azure (App Service's front end sets WEBSITE_INSTANCE_ID): /api/health says less.
+    in_azure: Annotated[bool, BeforeValidator(bool)] = _variable(False, _APP_SERVICE)
     # Upstream calls: total time allowed for retries before the client is told, and the
     # per-request timeout (connect and between bytes) of a model call.
     model_retry_seconds: NonNegativeFloat = _variable(10.0, "CHAT_MODEL_RETRY_SECONDS")
@@ -307,8 +321,6 @@ def _read(env: Mapping[str, str]) -> dict[str, str]:
     """Every variable the settings declare that is set and not blank (blank is unset)."""
     variables = {name: env.get(name, "").strip() for name in (*_names(Settings), *_names(Limits))}
     variables = {name: value for name, value in variables.items() if value}
-    if env.get(_APP_SERVICE):
-        variables[_APP_SERVICE] = "set"
     if env.get(_TELEMETRY_OFF, "").strip().lower() in {"1", "true", "yes", "on"}:
         for name in _TELEMETRY_VARIABLES:
             variables.pop(name, None)
@@ -344,9 +356,13 @@ def _with_derived_defaults(variables: dict[str, str]) -> dict[str, str]:
         "OPENAI_API_STYLE",
         "chat" if host == "openai" and "OPENAI_BASE_URL" in found else "responses",
     )
-    # App Service's front end (Flex Consumption included) sets WEBSITE_INSTANCE_ID and the
-    # client-ip header; elsewhere the connection's peer is the client.
-    choose("CHAT_CLIENT_ADDRESS_HEADER", "client-ip" if found.pop(_APP_SERVICE, "") else "")
+    # Behind Azure Front Door, the address of the connection it accepted (a caller cannot set
+    # it); in App Service (Flex Consumption included, which sets WEBSITE_INSTANCE_ID), its front
+    # end's client-ip header; elsewhere the connection's peer is the client.
+    if "CHAT_FRONT_DOOR_ID" in found:
+        choose("CHAT_CLIENT_ADDRESS_HEADER", "x-azure-socketip")
+    else:
+        choose("CHAT_CLIENT_ADDRESS_HEADER", "client-ip" if _APP_SERVICE in found else "")
     # A reasoning effort set for the model says what it is, whatever its name.
     reasoning = "CHAT_REASONING_EFFORT" in found or is_reasoning_model(
         _chat_model_name(found, host)

@@ -120,6 +120,28 @@ param clientTokensPerDay int = 200000
 @minValue(0)
 param dailyTokenBudget int = 5000000
 
+@description('CHAT_NETWORK_REQUESTS_PER_MINUTE: questions one network (IPv4 /24, IPv6 /48) may ask per minute.')
+@minValue(0)
+param networkRequestsPerMinute int = 60
+
+@description('CHAT_NETWORK_TOKENS_PER_DAY: model tokens one network may use per UTC day.')
+@minValue(0)
+param networkTokensPerDay int = 1000000
+
+@description('CHAT_NETWORK_BUDGET_SHARE: the largest share (0 to 1) of the daily budget one network may take.')
+param networkBudgetShare string = '0.1'
+
+// Row keys of the limits table are keyed hashes of clients' addresses, with this key. The
+// preprovision hook generates it once into the azd environment (CHAT_LIMITS_KEY_SECRET) and every
+// later provision passes the same one, so clients' daily counts survive a provision; empty, each
+// instance of the app makes its own and instances do not share clients' counts.
+@secure()
+@description('CHAT_LIMITS_KEY_SECRET: the key the limits table\'s row keys are hashed with, generated once by the preprovision hook.')
+param limitsKeySecret string = ''
+
+@description('CHAT_FRONT_DOOR_ID: the id of the Azure Front Door profile in front of the API; empty: none. Set, the app accepts only that Front Door\'s traffic (docs/deploy.md).')
+param frontDoorId string = ''
+
 @description('CHAT_ANSWER_TIMEOUT_SECONDS: deadline of one answer, under the 230 s after which Azure\'s front end cuts a request.')
 @minValue(10)
 @maxValue(220)
@@ -435,11 +457,41 @@ var limitSettings = [
     value: storage.outputs.limitsTableName
   }
   {
-    // Set by App Service's front end to the caller's address; a client cannot forge it.
+    // Set by App Service's front end to the caller's address (behind Front Door, by Front Door
+    // to the address of the connection it accepted); a client cannot forge either.
     name: 'CHAT_CLIENT_ADDRESS_HEADER'
-    value: 'client-ip'
+    value: empty(frontDoorId) ? 'client-ip' : 'x-azure-socketip'
+  }
+  {
+    name: 'CHAT_NETWORK_REQUESTS_PER_MINUTE'
+    value: string(networkRequestsPerMinute)
+  }
+  {
+    name: 'CHAT_NETWORK_TOKENS_PER_DAY'
+    value: string(networkTokensPerDay)
+  }
+  {
+    name: 'CHAT_NETWORK_BUDGET_SHARE'
+    value: networkBudgetShare
+  }
+  {
+    name: 'CHAT_LIMITS_KEY_SECRET'
+    value: limitsKeySecret
+  }
+  {
+    name: 'CHAT_FRONT_DOOR_ID'
+    value: frontDoorId
+  }
+  {
+    // The Functions host buffers a classic (CHAT_STREAMING=false) function's body up to this
+    // before the app sees it: the app's own limit (CHAT_MAX_BODY_BYTES' default), not 100 MB.
+    name: 'FUNCTIONS_REQUEST_BODY_SIZE_LIMIT'
+    value: string(maxBodyBytes)
   }
 ]
+
+// The app's request body limit (chat_api/settings.py, Limits.max_body_bytes).
+var maxBodyBytes = 262144
 
 module api 'modules/functionapp.bicep' = {
   name: 'api'
@@ -462,6 +514,7 @@ module api 'modules/functionapp.bicep' = {
     httpPerInstanceConcurrency: httpPerInstanceConcurrency
     allowedOrigins: allowedOrigins
     appSettings: concat(coreSettings, searchSettings, limitSettings)
+    frontDoorId: frontDoorId
   }
   // Roles first, so the app's first start can already reach storage and telemetry.
   dependsOn: [
@@ -516,6 +569,22 @@ module budget 'modules/budget.bicep' = if (!empty(budgetAlertEmail)) {
     amount: budgetAmount
     startDate: budgetStartDate
     contactEmails: [
+      budgetAlertEmail
+    ]
+  }
+}
+
+// An alert when the app has used 80 % of its daily token budget (the app's own metric), mailed
+// when an address is given.
+module budgetUseAlert 'modules/limits-alert.bicep' = {
+  name: 'limits-alert'
+  scope: rg
+  params: {
+    name: 'alert-token-budget-${resourceToken}'
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    contactEmails: empty(budgetAlertEmail) ? [] : [
       budgetAlertEmail
     ]
   }

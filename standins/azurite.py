@@ -40,10 +40,7 @@ class Azurite:
 
     @property
     def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-            f"TableEndpoint={self.endpoint};"
-        )
+        return connection_string(self.port)
 
     def stop(self) -> None:
         if self.popen is not None:
@@ -125,3 +122,12 @@ def _wait_until_ready(server: Azurite, timeout: float = 30.0) -> None:
         except httpx.TransportError:
             time.sleep(0.05)
     raise RuntimeError("Azurite did not start")
+
+
+def connection_string(port: int) -> str:
+    """A connection string to Azurite's account at a loopback port (or to a server that stands
+    in for a sick one there)."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+        f"TableEndpoint=http://127.0.0.1:{port}/{ACCOUNT};"
+    )

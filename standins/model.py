@@ -108,6 +108,7 @@ class StandInModel(ChatCompletions, ResponsesAPI):
                 "queries": c.queries,
                 "embeddings": c.embeddings,
                 "refused": c.refused,
+                "served_tokens": c.served_tokens,
                 "calls": c.calls,
                 "last_request": c.last_request,
                 "last_query_request": c.last_query_request,

@@ -40,6 +40,9 @@ class Counters:
     queries: int = 0
     embeddings: int = 0
     refused: int = 0
+    # Tokens the Responses API stand-in would bill: each answer's prompt (10) and everything it
+    # wrote or thought, up to where the answer ended or its caller left.
+    served_tokens: int = 0
     calls: list[dict[str, Any]] = field(default_factory=list)
     seen: dict[str, int] = field(default_factory=dict)
     last_request: dict[str, Any] = field(default_factory=dict)

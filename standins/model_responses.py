@@ -146,6 +146,7 @@ class ResponsesAPI(ModelCalls):
             raise
         finally:
             c.active -= 1
+            c.served_tokens += 10 + used
 
     async def _finished(self, response: web.StreamResponse) -> web.StreamResponse:
         await response.write_eof()

@@ -15,26 +15,34 @@ from chat_api.prompt import estimate_tokens
 from chat_api.protocol import ChatRequest
 
 
-class Spending:
-    """What one answer spent: the length of its text so far, and the model's count if given."""
+def prompt_tokens(request: ChatRequest, prompt_budget: int) -> int:
+    """An estimate of the prompt an answer sends: the conversation, at most the prompt budget."""
+    prompt = sum(estimate_tokens(m.content) for m in request.messages)
+    return min(prompt, prompt_budget) if prompt_budget else prompt
 
-    __slots__ = ("chars", "usage")
+
+class Spending:
+    """What one answer spent: the length of its text so far, the model's count if given, and
+    whether it failed before any text (the model refused it, or was never reached)."""
+
+    __slots__ = ("chars", "failed", "usage")
 
     def __init__(self) -> None:
         self.chars = 0
         self.usage = 0
+        self.failed = False
 
-    def tokens(self, request: ChatRequest, prompt_budget: int) -> int:
-        """The model's own count when the answer ended with one; else an estimate: the prompt
-        sent (the conversation, at most the prompt budget) and the text that came back."""
+    def tokens(self, prompt: int, unseen: int = 0) -> int:
+        """The model's own count when the answer ended with one. Else (the stream was cut, or
+        the client left) an estimate: the prompt sent, and the larger of the text that came
+        back and `unseen`, what the model may have written that no one sees (a reasoning
+        model's thinking: up to its output cap)."""
         if self.usage:
             return self.usage
-        if not self.chars:
-            return 0  # refused or failed before the model produced anything
-        prompt = sum(estimate_tokens(m.content) for m in request.messages)
-        if prompt_budget:
-            prompt = min(prompt, prompt_budget)
-        return prompt + self.chars // 3 + 1
+        if self.failed and not self.chars:
+            return 0  # refused, or failed before the model was asked
+        text = self.chars // 3 + 1 if self.chars else 0
+        return prompt + max(text, unseen)
 
 
 async def within_deadline(

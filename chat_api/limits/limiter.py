@@ -1,22 +1,25 @@
-"""The limits around one answer: per-client requests per minute and tokens per day, the app's
-daily token budget, answers in flight in this process, and a deadline for the whole answer.
+"""The limits around one answer: requests per minute and tokens per day for each client and for
+its network (IPv4 /24, IPv6 /48), the share of the app's daily budget one network may take, the
+app's daily token budget, answers in flight in this process, and a deadline for the whole answer.
 
-`guard` wraps the pipeline's events. Before the answer it makes at most one round trip to the
-counter store (the client's record; the app's record is read in the same round trip only when
-this process has not seen it for a while); after the answer it makes one more (adding the tokens
-spent to the client's and the app's records, both at once, in the background). Nothing happens
-per chunk but a length count (that tally, and the answer's deadline: `answer.py`).
+Every answer that reaches the model is charged. `guard` reserves the answer's most possible
+cost when it admits it (the prompt's estimate plus the output cap) against the client, its
+network and the app's budget, and refuses it when that does not fit; when the answer ends it
+settles the reservation to what was spent (the model's usage, or an estimate when the stream was
+cut or the client left: `answer.Spending`). A reservation is added and checked in one step per
+record, so answers admitted together never overshoot a limit by more than they reserved.
 
-Windows: requests are counted per clock minute, tokens per UTC day; both reset when the period
-turns, and Retry-After says when that is. When the shared store fails, the same counts are kept
-in this process (each instance then limits on its own) and the failure is logged once a minute.
+Before the answer: at most one round trip to the counter store (the client's and the network's
+records, at once), waited for at most a small bound (`ledger.py`); the app's budget is checked
+in this process (`budget.py`). After it: the settlement is queued and written in the
+background. Nothing happens per chunk but a length count (`answer.py`).
+
+Windows: requests are counted per clock minute, tokens per UTC day; Retry-After says when the
+period turns.
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime
-import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
@@ -25,22 +28,24 @@ from dataclasses import dataclass
 from chat_api import errors
 from chat_api.errors import ChatError
 from chat_api.events import End, Event, Failure, TextDelta, close_events
-from chat_api.limits.answer import Spending, within_deadline
-from chat_api.limits.client import client_key
-from chat_api.limits.store import Change, CounterStore, Counts, MemoryStore, StoreUnavailable
+from chat_api.limits.answer import Spending, prompt_tokens, within_deadline
+from chat_api.limits.budget import AppBudget
+from chat_api.limits.callers import CallerWatch
+from chat_api.limits.client import Caller, identify
+from chat_api.limits.counts import Delta
+from chat_api.limits.ledger import Ledger, Record
+from chat_api.limits.rows import Rows, day_of
+from chat_api.limits.store import CounterStore, Counts, MemoryStore
 from chat_api.protocol import ChatRequest
 from chat_api.usage import CallTally, total_tokens
 
-log = logging.getLogger(__name__)
-
-APP_ROW = "app"
-# How long this process trusts the app's total without reading it again (it is refreshed on
-# every answer's update as well).
-APP_TOTAL_FRESH_SECONDS = 30.0
-_LOG_EVERY_SECONDS = 60.0
 _MAX_BLOCKED = 50_000
+# A client refused is refused again from memory for at most this long (its reservations in
+# flight may settle lower, which can make room before the day turns).
+_BLOCK_SECONDS = 60.0
 # The limits a request can be over.
 MINUTE, DAY, BUDGET = "requests per minute", "tokens per day", "daily budget"
+NETWORK = "network "  # the same limits, of a client's network
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +57,31 @@ class Quotas:
     daily_budget: int = 0
     max_concurrent: int = 0
     answer_timeout_seconds: float = 0.0
-    # What an answer without usage figures is assumed to have read: the prompt budget.
+    # What an answer's prompt is assumed to be at most: the prompt budget.
     prompt_budget_tokens: int = 0
+    # Every answer's output cap: reserved at admission with the prompt.
+    output_cap_tokens: int = 0
+    # A reasoning model thinks unseen: an answer cut before its usage is charged its whole cap.
+    reasoning: bool = False
+    network_requests_per_minute: int = 0
+    network_tokens_per_day: int = 0
+    network_budget_share: float = 0.0
+
+    @property
+    def network_tokens(self) -> int:
+        """The tokens one network may use per day: its own limit and its share of the budget."""
+        share = int(self.network_budget_share * self.daily_budget)
+        caps = [c for c in (self.network_tokens_per_day, share) if c > 0]
+        return min(caps) if caps else 0
+
+
+@dataclass(slots=True)
+class _Ticket:
+    """An admitted answer's reservation: where it was added, and how much."""
+
+    day: str
+    records: tuple[Record, ...]
+    tokens: int
 
 
 class Limiter:
@@ -63,29 +91,37 @@ class Limiter:
         store: CounterStore | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        rows: Rows | None = None,
+        header: str = "",
+        signal: Callable[[str], None] = lambda _: None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.quotas = quotas
-        self._local = MemoryStore()
         # The in-process store needs no fallback: it is the fallback.
-        self._shared = None if store is None or type(store) is MemoryStore else store
+        shared = None if store is None or type(store) is MemoryStore else store
+        self.ledger = ledger or Ledger(shared, on_failure=lambda: signal("store_unavailable"))
+        self._rows = rows or Rows()
         self._clock = clock
+        self._watch = CallerWatch(header, signal)
+        self._budget = AppBudget(
+            quotas.daily_budget, self.ledger, self._rows, signal=signal, clock=clock
+        )
         self._in_flight = 0
-        # Clients refused until a moment: refused again without a store round trip.
-        self._blocked: OrderedDict[str, tuple[float, str]] = OrderedDict()
-        self._app_tokens = 0
-        self._app_seen: tuple[str, float] = ("", 0.0)
-        self._last_store_log = -_LOG_EVERY_SECONDS
-        self._pending: set[asyncio.Task[None]] = set()
+        # Clients and networks refused until a moment: refused again without a round trip.
+        self._blocked: OrderedDict[str, tuple[float, str, float]] = OrderedDict()
+        self._charging = bool(quotas.tokens_per_day or quotas.daily_budget or quotas.network_tokens)
+        self._counting = self._charging or bool(
+            quotas.requests_per_minute or quotas.network_requests_per_minute
+        )
+        self._networks = bool(quotas.network_requests_per_minute or quotas.network_tokens)
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
     async def aclose(self) -> None:
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
-        if self._shared is not None:
-            await self._shared.aclose()
+        await self._budget.aclose()
+        await self.ledger.aclose()
 
     # ---- Around one answer ---------------------------------------------------------------------
 
@@ -109,16 +145,17 @@ class Limiter:
             yield Failure(errors.busy(), ref())
             return
         self._in_flight += 1
-        key = client_key(address)
+        caller = identify(address)
+        self._watch.saw(caller)
+        prompt = prompt_tokens(request, quotas.prompt_budget_tokens) if self._charging else 0
         spent = Spending()
-        admitted = False
+        ticket: _Ticket | None = None
         try:
-            refusal = await self._admit(key)
+            ticket, refusal = await self._admit(caller, prompt + quotas.output_cap_tokens)
             if refusal is not None:
                 await close_events(events)
                 yield Failure(refusal, ref())
                 return
-            admitted = True
             if quotas.answer_timeout_seconds:
                 events = within_deadline(events, quotas.answer_timeout_seconds, ref)
             async for event in events:
@@ -126,148 +163,126 @@ class Limiter:
                     spent.chars += len(event.text)
                 elif type(event) is End:
                     spent.usage = total_tokens(event.usage)
+                elif type(event) is Failure and event.error.code != errors.Code.TIMEOUT:
+                    spent.failed = True
                 yield event
         finally:
             self._in_flight -= 1
-            if admitted:
-                before = calls.tokens if calls is not None else 0
-                self._record(key, before + spent.tokens(request, quotas.prompt_budget_tokens))
+            if ticket is not None:
+                unseen = quotas.output_cap_tokens if quotas.reasoning else 0
+                used = spent.tokens(prompt, unseen) + (calls.tokens if calls is not None else 0)
+                self._settle(ticket, used)
+
+    def count_refused_request(self, address: str | None) -> ChatError | None:
+        """A request refused before any answer (invalid, or over a size limit) still counts
+        against its client's requests per minute; the refusal to give instead when the client
+        is over it."""
+        caller = identify(address)
+        now = self._clock()
+        refusal = self._blocked_refusal(caller, now)
+        if refusal is not None or not self.quotas.requests_per_minute:
+            return refusal
+        record = self._rows.counted(day_of(now), caller.key)
+        counts = self.ledger.add(record, Delta(0, 1, int(now // 60)))
+        if counts.get("requests", 0) > self.quotas.requests_per_minute:
+            return self._refuse(caller.key, MINUTE, (now // 60 + 1) * 60, now)
+        return None
 
     # ---- Before: admission ---------------------------------------------------------------------
 
     async def admit(self, address: str | None) -> ChatError | None:
-        """Count a request that is not an answer (a rating of one) against its client's limits,
-        as an answer's is counted; the refusal when the client is over one."""
-        return await self._admit(client_key(address))
+        """Count a request that is not an answer (a rating of one) against its client's and its
+        network's limits, reserving no tokens; the refusal when one of them is over a limit."""
+        caller = identify(address)
+        self._watch.saw(caller)
+        _, refusal = await self._admit(caller, 0)
+        return refusal
 
-    async def _admit(self, key: str) -> ChatError | None:
+    async def _admit(self, caller: Caller, cost: int) -> tuple[_Ticket | None, ChatError | None]:
         now = self._clock()
-        blocked = self._blocked.get(key)
-        if blocked is not None:
-            if now < blocked[0]:
-                return _refusal(blocked[1], blocked[0] - now)
-            del self._blocked[key]
-        quotas = self.quotas
-        if not (quotas.requests_per_minute or quotas.tokens_per_day or quotas.daily_budget):
-            return None
-        day = _day(now)
-        minute = int(now // 60)
-        counted = _count_request(minute)
-        if quotas.daily_budget and (
-            self._app_seen[0] != day or now - self._app_seen[1] > APP_TOTAL_FRESH_SECONDS
-        ):
-            client, app = await asyncio.gather(
-                self._update(day, key, counted), self._read(day, APP_ROW)
-            )
-            self._learn_app_total(day, now, app.get("tokens", 0))
-        else:
-            client = await self._update(day, key, counted)
-        refusal = self._judge(client, now)
-        if refusal is None:
-            return None
-        kind, until = refusal
-        self._block(key, until, kind)
-        return _refusal(kind, until - now)
+        refusal = self._blocked_refusal(caller, now)
+        if refusal is not None:
+            return None, refusal
+        if not self._counting:
+            return None, None
+        day = day_of(now)
+        tokens = cost if self._charging else 0
+        budget = self._budget
+        budget.see_day(day)
+        # The app's budget: checked and reserved in one step, in this process.
+        if budget.budget and budget.total(day) + tokens > budget.budget:
+            return None, _refusal(BUDGET, _next_midnight(now) - now)
+        budget.add(day, tokens)
+        rows = self._rows
+        records: tuple[Record, ...] = (rows.counted(day, caller.key),)
+        if self._networks:
+            records += (rows.counted(day, caller.network),)
+        delta = Delta(tokens, 1, int(now // 60))
+        counts = await self.ledger.apply(records, [delta] * len(records))
+        over = self._judge(counts, now)
+        if over is None:
+            return _Ticket(day, records, tokens), None
+        who, kind, until = over
+        if tokens:  # the reservation is given back; the request itself stays counted
+            for record in records:
+                self.ledger.add(record, Delta(-tokens))
+            budget.add(day, -tokens)
+        key = caller.network if who == "network" else caller.key
+        return None, self._refuse(key, kind, until, now)
 
-    def _judge(self, client: Counts, now: float) -> tuple[str, float] | None:
-        """Which limit the client is over, if any, and when that limit's period turns."""
+    def _judge(self, counts: list[Counts], now: float) -> tuple[str, str, float] | None:
+        """Which limit, of the client (`counts[0]`) or its network, the request is over, if
+        any, and when that limit's period turns."""
         quotas = self.quotas
-        if quotas.daily_budget and self._app_tokens >= quotas.daily_budget:
-            return BUDGET, _next_midnight(now)
-        if quotas.tokens_per_day and client.get("tokens", 0) >= quotas.tokens_per_day:
-            return DAY, _next_midnight(now)
+        client = counts[0]
+        if quotas.tokens_per_day and client.get("tokens", 0) > quotas.tokens_per_day:
+            return "client", DAY, _next_midnight(now)
         if quotas.requests_per_minute and client.get("requests", 0) > quotas.requests_per_minute:
-            return MINUTE, (now // 60 + 1) * 60
+            return "client", MINUTE, (now // 60 + 1) * 60
+        if len(counts) < 2:
+            return None
+        network = counts[1]
+        if quotas.network_tokens and network.get("tokens", 0) > quotas.network_tokens:
+            return "network", NETWORK + DAY, _next_midnight(now)
+        limit = quotas.network_requests_per_minute
+        if limit and network.get("requests", 0) > limit:
+            return "network", NETWORK + MINUTE, (now // 60 + 1) * 60
         return None
 
-    def _block(self, key: str, until: float, kind: str) -> None:
-        self._blocked[key] = (until, kind)
+    def _blocked_refusal(self, caller: Caller, now: float) -> ChatError | None:
+        for key in (caller.key, caller.network):
+            blocked = self._blocked.get(key)
+            if blocked is not None:
+                if now < blocked[0]:
+                    return _refusal(blocked[1], blocked[2] - now)
+                del self._blocked[key]
+        return None
+
+    def _refuse(self, key: str, kind: str, until: float, now: float) -> ChatError:
+        self._blocked[key] = (min(until, now + _BLOCK_SECONDS), kind, until)
         if len(self._blocked) > _MAX_BLOCKED:
             self._blocked.popitem(last=False)
+        return _refusal(kind, until - now)
 
-    def _learn_app_total(self, day: str, now: float, tokens: int) -> None:
-        self._app_tokens = tokens
-        self._app_seen = (day, now)
+    # ---- After: settling the reservation --------------------------------------------------------
 
-    # ---- After: counting what was spent ----------------------------------------------------------
-
-    def _record(self, key: str, tokens: int) -> None:
-        quotas = self.quotas
-        if not tokens or not (quotas.tokens_per_day or quotas.daily_budget):
+    def _settle(self, ticket: _Ticket, used: int) -> None:
+        change = used - ticket.tokens
+        if not change or not self._charging:
             return
-        now = self._clock()
-        day = _day(now)
-        add = _add_tokens(tokens)
-        if self._shared is None:
-            # In-process: no await, no task (the hot path of every answer).
-            self._local.update_now(day, key, add)
-            app = self._local.update_now(day, APP_ROW, add)
-            self._learn_app_total(day, now, app.get("tokens", 0))
-            return
-        task = asyncio.get_running_loop().create_task(self._record_shared(day, key, add))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _record_shared(self, day: str, key: str, add: Change) -> None:
-        _, app = await asyncio.gather(self._update(day, key, add), self._update(day, APP_ROW, add))
-        self._learn_app_total(day, self._clock(), app.get("tokens", 0))
-
-    # ---- The store, with the in-process fallback ---------------------------------------------
-
-    async def _update(self, partition: str, row: str, change: Change) -> Counts:
-        if self._shared is not None:
-            try:
-                counts = await self._shared.update(partition, row, change)
-            except StoreUnavailable as exc:
-                self._store_failed(exc)
-            else:
-                self._local.update_now(partition, row, lambda _: dict(counts))
-                return counts
-        return self._local.update_now(partition, row, change)
-
-    async def _read(self, partition: str, row: str) -> Counts:
-        if self._shared is not None:
-            try:
-                return await self._shared.read(partition, row)
-            except StoreUnavailable as exc:
-                self._store_failed(exc)
-        return await self._local.read(partition, row)
-
-    def _store_failed(self, exc: StoreUnavailable) -> None:
-        now = time.monotonic()
-        if now - self._last_store_log >= _LOG_EVERY_SECONDS:
-            self._last_store_log = now
-            log.warning("the limits store is unavailable (%s); limiting in this process only", exc)
-
-
-def _count_request(minute: int) -> Change:
-    def change(counts: Counts) -> Counts:
-        if counts.get("minute") != minute:
-            counts["minute"] = minute
-            counts["requests"] = 0
-        counts["requests"] = counts.get("requests", 0) + 1
-        return counts
-
-    return change
-
-
-def _add_tokens(tokens: int) -> Change:
-    def change(counts: Counts) -> Counts:
-        counts["tokens"] = counts.get("tokens", 0) + tokens
-        return counts
-
-    return change
+        delta = Delta(change)
+        for record in ticket.records:
+            self.ledger.add(record, delta)
+        self._budget.add(ticket.day, change)
 
 
 def _refusal(kind: str, seconds: float) -> ChatError:
     wait = _seconds(seconds)
     if kind == BUDGET:
         return errors.budget_exhausted(wait)
-    return errors.client_rate_limited(wait, daily=kind == DAY)
-
-
-def _day(now: float) -> str:
-    return datetime.datetime.fromtimestamp(now, datetime.UTC).strftime("%Y%m%d")
+    return errors.client_rate_limited(
+        wait, daily=kind.endswith(DAY), network=kind.startswith(NETWORK)
+    )
 
 
 def _next_midnight(now: float) -> float:

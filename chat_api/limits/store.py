@@ -20,8 +20,16 @@ Change = Callable[[Counts], Counts]
 Fields = dict[str, str]
 
 
+_EMPTY: Counts = {}
+
+
 class StoreUnavailable(Exception):
     """The store could not be reached or refused the call; the caller falls back."""
+
+
+class RecordBusy(StoreUnavailable):
+    """The record is contended (writers of this process, or of other instances, kept it busy
+    for longer than a caller may wait): no sign that the store is sick."""
 
 
 class CounterStore(Protocol):
@@ -34,6 +42,16 @@ class CounterStore(Protocol):
 
     async def read(self, partition: str, row: str) -> Counts:
         """The record's counts, `{}` when there is none. Raises StoreUnavailable."""
+        ...
+
+    async def read_partition(self, partition: str) -> dict[str, Counts]:
+        """Every record of a partition, by row. Raises StoreUnavailable."""
+        ...
+
+    async def delete_before(self, partition: str) -> int:
+        """Delete every record whose partition sorts before the given one (a day, `YYYYMMDD`);
+        how many were deleted. Rows of another kind, the ratings' `feedback-YYYYMMDD`, are kept
+        for the report: their partitions sort after every day. Raises StoreUnavailable."""
         ...
 
     async def aclose(self) -> None: ...
@@ -92,6 +110,19 @@ class MemoryStore:
     async def drop(self, partition: str) -> None:
         for key in [key for key in self._rows if key[0] == partition]:
             del self._rows[key]
+
+    def peek(self, partition: str, row: str) -> Counts:
+        """The record's counts, not to be changed."""
+        return self._records.get((partition, row), _EMPTY)
+
+    async def read_partition(self, partition: str) -> dict[str, Counts]:
+        return {row: dict(c) for (p, row), c in self._records.items() if p == partition}
+
+    async def delete_before(self, partition: str) -> int:
+        old = [key for key in self._records if key[0] < partition]
+        for key in old:
+            del self._records[key]
+        return len(old)
 
     async def aclose(self) -> None:
         self._records.clear()

@@ -1,5 +1,9 @@
 """Counters in Azure Table Storage, shared by every instance of the app.
 
+No request to the table is traced (`tracing_options`): the Azure SDK's spans would carry each
+request's URL, and a record's URL names its keys. The keys are hashes (`rows.py`); this keeps
+them, and the store's latency, out of the app's traces as well.
+
 Keyless in Azure: the app's managed identity (`AZURE_CLIENT_ID` picks a user-assigned one) with
 the Storage Table Data Contributor role on the account. A connection string
 (`AZURE_STORAGE_TABLE_CONNECTION_STRING`) serves local runs and the tests against Azurite.
@@ -8,13 +12,14 @@ the Storage Table Data Contributor role on the account. A connection string
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from chat_api.limits.store import Change, Counts, Fields, StoreUnavailable
+from chat_api.limits.store import Change, Counts, Fields, RecordBusy, StoreUnavailable
 
 if TYPE_CHECKING:
     from azure.data.tables.aio import TableClient
@@ -23,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _MAX_ATTEMPTS = 8
 _KEYS = ("PartitionKey", "RowKey")
+_UNTRACED: dict[str, Any] = {"tracing_options": {"enabled": False}}
 
 
 class TableStore:
@@ -42,12 +48,14 @@ class TableStore:
         client: TableClient,
         *,
         timeout_seconds: float = 2.0,
+        lock_wait_seconds: float = 0.3,
         max_cached: int = 10_000,
         close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._client = client
         self._close_credential = close
         self._timeout = timeout_seconds
+        self._lock_wait = lock_wait_seconds
         self._known: OrderedDict[tuple[str, str], tuple[Counts, str]] = OrderedDict()
         self._max_cached = max_cached
         self._table_ready = False
@@ -55,15 +63,24 @@ class TableStore:
 
     async def update(self, partition: str, row: str, change: Change) -> Counts:
         # Writers in this process take turns on a record (one lock per record in use), so the
-        # ETag race is only ever between instances.
+        # ETag race is only ever between instances; a writer waits its turn at most
+        # `lock_wait_seconds` (a queue behind a slow store must not grow into every answer).
         key = (partition, row)
         entry = self._locks.get(key)
         if entry is None:
             entry = self._locks[key] = [asyncio.Lock(), 0]
         entry[1] += 1
+        lock: asyncio.Lock = entry[0]
         try:
-            async with entry[0]:
+            try:
+                async with asyncio.timeout(self._lock_wait):
+                    await lock.acquire()
+            except TimeoutError:
+                raise RecordBusy(f"record busy for over {self._lock_wait} s") from None
+            try:
                 return await self._update(key, change)
+            finally:
+                lock.release()
         finally:
             entry[1] -= 1
             if not entry[1]:
@@ -92,7 +109,7 @@ class TableStore:
                 continue  # another writer came first: read its counts and apply ours again
             self._remember(key, new, etag)
             return new
-        raise StoreUnavailable("too many concurrent writers")
+        raise RecordBusy("too many concurrent writers")
 
     async def read(self, partition: str, row: str) -> Counts:
         counts, etag = await self._fetch(partition, row)
@@ -144,6 +161,34 @@ class TableStore:
         except ResourceNotFoundError:
             return  # no table yet: nothing to delete
 
+    async def read_partition(self, partition: str) -> dict[str, Counts]:
+        query = self._client.query_entities(
+            "PartitionKey eq @partition", parameters={"partition": partition}, **_UNTRACED
+        )
+        return {entity["RowKey"]: _counts(entity) for entity in await self._query(query)}
+
+    async def delete_before(self, partition: str) -> int:
+        """Delete the records of every partition that sorts before `partition`: a scan of the
+        table's older days, once a day per process (another process deleting the same records
+        at once is no failure)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        query = self._client.query_entities(
+            "PartitionKey lt @before",
+            parameters={"before": partition},
+            select=list(_KEYS),
+            **_UNTRACED,
+        )
+        old = await self._query(query)
+        for entity in old:
+            with contextlib.suppress(ResourceNotFoundError):
+                await self._call(
+                    self._client.delete_entity(
+                        entity["PartitionKey"], entity["RowKey"], **_UNTRACED
+                    )
+                )
+        return len(old)
+
     async def aclose(self) -> None:
         await self._client.close()
         if self._close_credential is not None:
@@ -159,15 +204,10 @@ class TableStore:
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            entity = await self._call(self._client.get_entity(partition, row))
+            entity = await self._call(self._client.get_entity(partition, row, **_UNTRACED))
         except ResourceNotFoundError:
             return {}, ""
-        counts = {
-            name: int(getattr(value, "value", value))
-            for name, value in entity.items()
-            if name not in _KEYS
-        }
-        return counts, entity.metadata["etag"]
+        return _counts(entity), entity.metadata["etag"]
 
     async def _write(self, partition: str, row: str, counts: Counts, etag: str) -> str:
         from azure.core import MatchConditions
@@ -177,7 +217,7 @@ class TableStore:
         entity.update({name: EntityProperty(n, EdmType.INT64) for name, n in counts.items()})
         if not etag:
             await self._ensure_table()
-            written = await self._call(self._client.create_entity(entity))
+            written = await self._call(self._client.create_entity(entity, **_UNTRACED))
         else:
             written = await self._call(
                 self._client.update_entity(
@@ -185,6 +225,7 @@ class TableStore:
                     mode=UpdateMode.REPLACE,
                     etag=etag,
                     match_condition=MatchConditions.IfNotModified,
+                    **_UNTRACED,
                 )
             )
         return str(written["etag"])
@@ -197,12 +238,22 @@ class TableStore:
         from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
         try:
-            await self._call(self._client.create_table())
+            await self._call(self._client.create_table(**_UNTRACED))
         except ResourceExistsError:
             pass
         except HttpResponseError as exc:
             log.info("could not create the limits table (status %s)", exc.status_code)
         self._table_ready = True
+
+    async def _query(self, query: Any) -> list[Any]:
+        """Every entity a query finds; none when the table does not exist yet."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            result: list[Any] = await self._call(_collect(query))
+        except ResourceNotFoundError:
+            return []
+        return result
 
     async def _call(self, call: Any) -> Any:
         """Await one request within the store's timeout; failures other than the answers the
@@ -221,6 +272,19 @@ class TableStore:
             raise
         except (AzureError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(type(exc).__name__) from None
+
+
+def _counts(entity: Any) -> Counts:
+    """A record's counts: every property but its keys."""
+    return {
+        name: int(getattr(value, "value", value))
+        for name, value in entity.items()
+        if name not in _KEYS
+    }
+
+
+async def _collect(query: Any) -> list[Any]:
+    return [entity async for entity in query]
 
 
 def create_table_store(

@@ -90,6 +90,10 @@ class Telemetry:
     def feedback(self, rating: str) -> None:
         """A visitor rated an answer ("up" or "down")."""
 
+    def limits_signal(self, signal: str) -> None:
+        """The limits warn about something (`budget_80_percent`, `store_unavailable`, callers
+        the app cannot tell apart: docs/observability.md)."""
+
     def shutdown(self) -> None:
         return None
 

@@ -17,6 +17,9 @@ DURATION_BUCKETS = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )
 # fmt: on
+# What the limits warn about (docs/observability.md; infra/ alerts on `budget_80_percent`).
+LIMITS_SIGNALS = "chat.limits.signals"
+LIMITS_SIGNAL = "chat.limits.signal"
 
 
 class Instruments:
@@ -61,6 +64,9 @@ class Instruments:
         )
         self.feedback = counter(
             "chat.feedback", unit="{rating}", description="Answers rated by visitors, by rating."
+        )
+        self.limits_signals = counter(
+            LIMITS_SIGNALS, unit="{signal}", description="What the limits warn about, by signal."
         )
 
 

@@ -15,7 +15,7 @@ from opentelemetry.trace import SpanKind
 from chat_api.errors import Code
 from chat_api.telemetry import Embed, Telemetry
 from chat_api.telemetry.answer import AnswerTrace
-from chat_api.telemetry.instruments import Instruments, Recording
+from chat_api.telemetry.instruments import LIMITS_SIGNAL, Instruments, Recording
 from chat_api.telemetry.spans import (
     MODEL,
     STAGE_KEY,
@@ -114,6 +114,9 @@ class OpenTelemetry(Telemetry):
 
     def feedback(self, rating: str) -> None:
         self.instruments.feedback.add(1, {"chat.feedback.rating": rating})
+
+    def limits_signal(self, signal: str) -> None:
+        self.instruments.limits_signals.add(1, {LIMITS_SIGNAL: signal})
 
     def shutdown(self) -> None:
         self._shutdown()

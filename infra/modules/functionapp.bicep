@@ -64,6 +64,26 @@ param allowedOrigins array
 @description('The application\'s own settings (contract section 3), as name/value pairs.')
 param appSettings array
 
+@description('The id of the Azure Front Door profile in front of the app; empty: none. Set, only that Front Door reaches the app.')
+param frontDoorId string = ''
+
+// Behind Front Door: only traffic from Front Door's back end, carrying this profile's id (other
+// customers' Front Doors share the service tag). The app checks the same header (403 otherwise).
+var frontDoorOnly = [
+  {
+    name: 'front-door-only'
+    action: 'Allow'
+    priority: 100
+    tag: 'ServiceTag'
+    ipAddress: 'AzureFrontDoor.Backend'
+    headers: {
+      'x-azure-fdid': [
+        frontDoorId
+      ]
+    }
+  }
+]
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -162,6 +182,8 @@ resource api 'Microsoft.Web/sites@2024-11-01' = {
         allowedOrigins: allowedOrigins
         supportCredentials: false
       }
+      ipSecurityRestrictions: empty(frontDoorId) ? [] : frontDoorOnly
+      ipSecurityRestrictionsDefaultAction: empty(frontDoorId) ? 'Allow' : 'Deny'
       appSettings: concat(platformSettings, indexingSettings, appSettings)
     }
     functionAppConfig: {

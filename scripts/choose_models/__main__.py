@@ -1,11 +1,12 @@
 """`python -m scripts.choose_models`: the azd preprovision hook (scripts/preprovision.sh, .ps1).
 
-Reads the azd environment (azd exports it to hooks); fixes the cost budget's start date the first
-time; checks what would fail minutes into provisioning (preflight.py); lists what the Azure OpenAI
-region offers and the subscription's quota there; chooses the chat and embedding models (keeping
-the ones the environment already runs); writes them with `azd env set` and says what it chose
-and why. Exit status: 0 chosen (or the check is off), 1 nothing fits, a preflight check failed or
-the management API could not be read, 2 the environment lacks a setting.
+Reads the azd environment (azd exports it to hooks); fixes the cost budget's start date and the
+limits' row-key secret the first time; checks what would fail minutes into provisioning
+(preflight.py); lists what the Azure OpenAI region offers and the subscription's quota there;
+chooses the chat and embedding models (keeping the ones the environment already runs); writes them
+with `azd env set` and says what it chose and why. Exit status: 0 chosen (or the check is off), 1
+nothing fits, a preflight check failed or the management API could not be read, 2 the environment
+lacks a setting.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpRes
 from scripts.choose_models import preflight
 from scripts.choose_models.asks import CHAT, EMBEDDINGS, Ask, Purpose
 from scripts.choose_models.budget import START_VARIABLE, start_date_to_record
+from scripts.choose_models.limits_key import KEY_VARIABLE, key_to_record
 from scripts.choose_models.management import PUBLIC_RESOURCE_MANAGER, Subscription
 from scripts.choose_models.regions import nearby
 from scripts.choose_models.selection import Choice, NoFit, NoQuota, choose
@@ -35,6 +37,7 @@ DEFAULT_CAPACITY = 30
 
 def main(env: Mapping[str, str] = os.environ) -> int:
     _fix_budget_start(env)
+    _keep_limits_key(env)
     if env.get("AZURE_OPENAI_MODEL_CHECK", "true").strip().lower() in OFF:
         return _unchecked(env)
     subscription = env.get("AZURE_SUBSCRIPTION_ID", "").strip()
@@ -63,6 +66,13 @@ def _fix_budget_start(env: Mapping[str, str]) -> None:
     if start is not None:
         print(f"Cost budget: starts {start}, kept for later runs (Azure cannot move it)")
         set_azd_value(START_VARIABLE, start, env)
+
+
+def _keep_limits_key(env: Mapping[str, str]) -> None:
+    key = key_to_record(env)
+    if key is not None:
+        print(f"Limits: a row-key secret generated into {KEY_VARIABLE}, kept for later runs")
+        set_azd_value(KEY_VARIABLE, key, env)
 
 
 def _preflight(azure: Subscription, env: Mapping[str, str]) -> int:
@@ -224,7 +234,7 @@ def set_azd_value(name: str, value: str, env: Mapping[str, str]) -> None:
     """`azd env set NAME VALUE` in the environment azd runs the hook for."""
     azd = shutil.which("azd")
     if azd is None:
-        raise SystemExit(f"azd is not on the PATH: cannot set {name}={value}")
+        raise SystemExit(f"azd is not on the PATH: cannot set {name}")  # the value may be secret
     command = [azd, "env", "set", name, value]
     if env.get("AZURE_ENV_NAME"):
         command += ["--environment", env["AZURE_ENV_NAME"]]

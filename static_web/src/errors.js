@@ -13,6 +13,10 @@ export const ERROR_MESSAGES = {
     title: 'The question did not reach the service completely.',
     detail: 'Please try again.',
   },
+  forbidden: {
+    title: 'This page cannot reach the chat service directly.',
+    detail: 'The site must send questions through its front end.',
+  },
   too_large: { title: 'This conversation is too long to send.', detail: 'Start a new chat and ask again.' },
   unsupported_media_type: { title: 'The question could not be sent.', detail: 'The service did not accept it.' },
   rate_limited: {

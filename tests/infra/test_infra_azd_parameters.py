@@ -17,6 +17,7 @@ import pytest
 
 from scripts.choose_models.asks import CHAT, EMBEDDINGS
 from scripts.choose_models.budget import START_VARIABLE, start_date_to_record
+from scripts.choose_models.limits_key import KEY_VARIABLE, key_to_record
 from tests.infra.conftest import INFRA, Template
 
 pytestmark = pytest.mark.infra
@@ -79,26 +80,33 @@ def test_the_model_parameters_are_empty_until_the_hook_fills_them(main):
 
 def test_every_parameter_read_from_a_variable_has_a_default_or_a_setter(main):
     """Each `${NAME}` without a default is set by azd or written by the preprovision hook."""
-    written_by_hook = {CHAT.variable, EMBEDDINGS.variable, START_VARIABLE}
+    written_by_hook = {CHAT.variable, EMBEDDINGS.variable, START_VARIABLE, KEY_VARIABLE}
     for name, value in parameters_file().items():
         for variable, default in _REFERENCE.findall(value):
             has_default = "=" in value or main.parameters[name]["default"] is not None
             assert has_default or variable in SET_BY_AZD, name
             if main.parameters[name]["default"] == "" and variable not in SET_BY_AZD:
                 assert default == "", f"{name}: the file's default hides the hook's value"
-    for name in ("chatModelName", "embeddingModelName", "budgetStartDate"):
+    for name in ("chatModelName", "embeddingModelName", "budgetStartDate", "limitsKeySecret"):
         variables = {v for v, _ in _REFERENCE.findall(parameters_file()[name])}
         assert variables & written_by_hook, f"{name} is not read from a variable the hook writes"
 
 
-def provision(main: Template, env: dict[str, str], today: date) -> str:
+def provisioned(main: Template, env: dict[str, str], today: date) -> dict[str, Any]:
     """One `azd provision`: the hook runs (writing into `env`), then the parameters resolve."""
     start = start_date_to_record(env, today)
     if start is not None:
         env[START_VARIABLE] = start
+    key = key_to_record(env)
+    if key is not None:
+        env[KEY_VARIABLE] = key
     values, prompts = resolve(main, env)
     assert prompts == []
-    return str(values["budgetStartDate"])
+    return values
+
+
+def provision(main: Template, env: dict[str, str], today: date) -> str:
+    return str(provisioned(main, env, today)["budgetStartDate"])
 
 
 def test_the_budget_keeps_its_start_date_in_the_next_month(main):
@@ -112,6 +120,15 @@ def test_a_budget_added_later_starts_in_the_month_it_is_added(main):
     assert provision(main, env, date(2027, 1, 31)) == ""
     env["AZURE_BUDGET_ALERT_EMAIL"] = "ops@example.com"
     assert provision(main, env, date(2027, 3, 2)) == "2027-03-01"
+
+
+def test_the_limits_key_is_generated_by_the_first_provision_and_passed_by_every_later_one(main):
+    env = dict(SET_BY_AZD)
+    first = provisioned(main, env, date(2027, 1, 31))["limitsKeySecret"]
+    second = provisioned(main, env, date(2027, 2, 1))["limitsKeySecret"]
+
+    assert len(first) == 64
+    assert second == first
 
 
 def test_the_budget_module_takes_its_start_date_and_never_computes_it(main, module_of):

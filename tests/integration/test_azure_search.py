@@ -9,7 +9,7 @@ import pytest
 
 from standins.model_answers import embed, query_for
 from tests.conftest import search_env
-from tests.integration.conftest import INDEX, ask
+from tests.integration.conftest import INDEX, SEARCH_TIMEOUT, ask
 from tests.support.ndjson import (
     answer_text,
     citations,
@@ -93,16 +93,25 @@ def test_the_line_order_is_steps_citations_generating_text_end(rag_app):
     assert kinds == ["step", "citations", "step", "text", "finish_reason"]
 
 
-def test_the_semantic_ranker_override_sends_a_semantic_query(rag_app, filled_search):
-    lines = parse_lines(
-        ask(rag_app, "What does the basic plan cost?", semantic_ranker=True).content
-    )
+def test_the_servers_semantic_ranker_sends_a_semantic_query(start_app, filled_search):
+    env = {**search_env(filled_search, INDEX), **SEARCH_TIMEOUT}
+    with start_app({**env, "AZURE_SEARCH_SEMANTIC_RANKER": "true"}) as app:
+        lines = parse_lines(ask(app, "What does the basic plan cost?").content)
+        sent = filled_search.stats()["last_search"]
+        ask(app, "What does the basic plan cost?", semantic_ranker=False)
+        turned_off = filled_search.stats()["last_search"]
 
-    sent = filled_search.stats()["last_search"]
     assert sent["queryType"] == "semantic"
     assert sent["semanticConfiguration"] == "default"
     assert sent["captions"] == "extractive"
     assert citations(lines)[0]["snippet"] == "The basic plan costs 10 euros a month."
+    assert "queryType" not in turned_off  # a request may turn it off
+
+
+def test_a_request_cannot_turn_on_a_semantic_ranker_the_server_has_off(rag_app, filled_search):
+    ask(rag_app, "What does the basic plan cost?", semantic_ranker=True)
+
+    assert "queryType" not in filled_search.stats()["last_search"]
 
 
 def test_top_k_override_reaches_the_search(rag_app, filled_search):

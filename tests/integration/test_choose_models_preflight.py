@@ -1,8 +1,8 @@
 """The preprovision hook, as azd runs it, on what would otherwise fail minutes into `azd up` or on a
 later run: a soft-deleted account, a second Free search service, a region without the semantic
 ranker, no quota (and where there is some), a model closed to new customers that the environment
-runs, and the cost budget's start date. Stand-in `azd` and management API; nothing leaves the
-machine."""
+runs, and the cost budget's start date and the limits' row-key secret, each fixed once. Stand-in
+`azd` and management API; nothing leaves the machine."""
 
 from __future__ import annotations
 
@@ -202,3 +202,26 @@ def test_a_fixed_start_date_is_kept(management, azd_bin):
     )
     assert result.returncode == 0, result.stderr
     assert not any(line.startswith("AZURE_BUDGET_START_DATE") for line in env_sets(azd_bin))
+
+
+# --- The limits' row-key secret --------------------------------------------------------------
+
+
+def _written_keys(azd_bin) -> list[str]:
+    return [
+        line.split()[1] for line in env_sets(azd_bin) if line.startswith("CHAT_LIMITS_KEY_SECRET ")
+    ]
+
+
+def test_the_limits_key_is_generated_once_and_a_second_run_keeps_it(management, azd_bin):
+    offer_everything(management)
+    first = run_hook(management, azd_bin, CHAT_LIMITS_KEY_SECRET="")  # a new environment
+    assert first.returncode == 0, first.stderr
+    (key,) = _written_keys(azd_bin)
+
+    second = run_hook(management, azd_bin, CHAT_LIMITS_KEY_SECRET=key)
+
+    assert second.returncode == 0, second.stderr
+    assert _written_keys(azd_bin) == [key]
+    assert len(bytes.fromhex(key)) == 32
+    assert key not in first.stdout + first.stderr  # said to be written, never shown

@@ -19,6 +19,15 @@ def test_health_reports_mode_streaming_host_and_retrieval(app_server):
     }
 
 
+def test_in_azure_health_says_only_that_it_is_up_and_whether_it_streams(start_app):
+    # App Service sets WEBSITE_INSTANCE_ID on every instance.
+    with start_app({"WEBSITE_INSTANCE_ID": "0123456789abcdef"}) as app:
+        response = httpx.get(app.url + "/api/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "streaming": True}
+
+
 def test_health_never_carries_a_secret(app_server):
     assert "test-key" not in httpx.get(app_server.url + "/api/health").text
 

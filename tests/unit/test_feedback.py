@@ -1,6 +1,6 @@
 """Ratings of answers (`POST /api/feedback` in the service): kept per UTC day with the page they
 came from, replaced by a second rating of the same answer, refused with a JSON 4xx when malformed,
-and counted against the client's limits (telemetry/test_metrics.py counts them in the telemetry)."""
+counted against the client's limits (their metric: tests/unit/telemetry/test_metrics.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from chat_api.feedback import FeedbackBook, Rating, utc_day
 from chat_api.hosts.offline import OfflineHost
 from chat_api.limits import Limiter, MemoryStore, Quotas
 from chat_api.limits.store import StoreUnavailable
+from chat_api.protocol import FeedbackRequest
 from chat_api.service import ChatService
 from chat_api.settings import Settings
 
@@ -123,3 +124,16 @@ async def test_a_store_that_fails_loses_the_rating_not_the_request(caplog):
 
     assert reply.status == 204
     assert "a rating was not kept" in caplog.text
+
+
+async def test_the_limits_clean_up_of_old_days_keeps_the_ratings_of_those_days():
+    store = MemoryStore()
+    three_days_ago = time.time() - 3 * 86_400
+    book = FeedbackBook(store, clock=lambda: three_days_ago)
+    await _service(store).feedback(JSON, _body())  # today's
+    await book.record(FeedbackRequest.model_validate(orjson.loads(_body(answer_id="a" * 24))))
+
+    await store.delete_before(utc_day(time.time()))
+
+    assert [r.answer_id for r in await book.ratings(utc_day(three_days_ago))] == ["a" * 24]
+    assert [r.answer_id for r in await _today(store)] == [ANSWER]

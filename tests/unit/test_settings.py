@@ -107,6 +107,8 @@ def test_the_embedding_model_follows_the_host():
         {"CHAT_SEARCH_FAILURE": "ignore"},
         {"AZURE_SEARCH_SEMANTIC_RANKER": "sometimes"},
         {"CHAT_RETRIEVAL_TOP": "0"},
+        {"CHAT_NETWORK_BUDGET_SHARE": "1.5"},
+        {"CHAT_NETWORK_REQUESTS_PER_MINUTE": "-1"},
     ],
 )
 def test_bad_values_fail_at_start_up_naming_the_variable(env):
@@ -287,3 +289,24 @@ def test_the_table_store_without_an_endpoint_is_a_configuration_error():
 def test_in_app_service_the_client_is_the_front_end_client_ip_header():
     assert Settings.from_env({"WEBSITE_INSTANCE_ID": "abc"}).client_address_header == "client-ip"
     assert Settings.from_env({}).client_address_header == ""
+
+
+def test_behind_front_door_the_client_is_the_socket_address_it_reports():
+    settings = Settings.from_env(
+        {"CHAT_FRONT_DOOR_ID": "2F5C1A9E-0000", "WEBSITE_INSTANCE_ID": "a"}
+    )
+
+    assert settings.client_address_header == "x-azure-socketip"
+    assert settings.front_door_id == "2f5c1a9e-0000"
+
+
+def test_the_app_knows_it_runs_in_azure_only_from_app_services_variable():
+    assert Settings.from_env({"WEBSITE_INSTANCE_ID": "abc"}).in_azure is True
+    assert Settings.from_env({}).in_azure is False
+
+
+def test_the_limits_key_is_a_secret_the_printed_settings_never_show():
+    settings = Settings.from_env({"CHAT_LIMITS_KEY_SECRET": "0f" * 32})
+
+    assert settings.limits_key_secret.get_secret_value() == "0f" * 32
+    assert "0f0f" not in repr(settings)

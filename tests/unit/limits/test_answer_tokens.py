@@ -8,6 +8,8 @@ from typing import Any
 
 import orjson
 
+from chat_api.limits.answer import prompt_tokens
+from chat_api.protocol import ChatRequest
 from chat_api.reply import Reply
 from chat_api.service import ChatService
 from tests.support.ndjson import question
@@ -21,11 +23,20 @@ QUESTION = "What does it cost?"
 ANSWER_TOKENS = 7 + 6
 QUERY_TOKENS = COMPLETION_PROMPT_TOKENS + 4
 EMBEDDING_TOKENS = 1
+# What admission reserves for an answer (its prompt's estimate and its output cap): a limit must
+# leave room for it. Refused when what was spent and the reservation are over the limit.
+OUTPUT_CAP = 100
+RESERVED = prompt_tokens(ChatRequest.model_validate(question(QUESTION)), 0) + OUTPUT_CAP
 
 
 def _service(opened: Any, tokens_per_day: int, **changes: Any) -> ChatService:
     settings = SETTINGS.model_copy(
-        update=dict(client_tokens_per_day=tokens_per_day, client_requests_per_minute=0, **changes)
+        update=dict(
+            client_tokens_per_day=tokens_per_day,
+            client_requests_per_minute=0,
+            max_output_tokens=OUTPUT_CAP,
+            **changes,
+        )
     )
     return opened.service(settings)
 
@@ -40,8 +51,8 @@ async def _ask(service: ChatService) -> tuple[Reply, list[dict[str, Any]]]:
 async def test_the_search_query_call_counts_towards_the_client_tokens_per_day(
     opened, mock_model, fake_search
 ):
-    # The answer alone stays under the limit; with its search query it reaches it.
-    service = _service(opened, tokens_per_day=ANSWER_TOKENS + QUERY_TOKENS)
+    # The answer alone leaves room for another; with its search query it does not.
+    service = _service(opened, tokens_per_day=ANSWER_TOKENS + QUERY_TOKENS + RESERVED - 1)
 
     first, lines = await _ask(service)
     second, refusal = await _ask(service)
@@ -55,7 +66,7 @@ async def test_the_search_query_call_counts_towards_the_client_tokens_per_day(
 async def test_the_question_embedding_counts_towards_the_client_tokens_per_day(
     opened, mock_model, fake_search
 ):
-    limit = ANSWER_TOKENS + QUERY_TOKENS + EMBEDDING_TOKENS
+    limit = ANSWER_TOKENS + QUERY_TOKENS + EMBEDDING_TOKENS + RESERVED - 1
     service = _service(opened, tokens_per_day=limit, openai_embedding_model="emb-model")
 
     first, _ = await _ask(service)
@@ -66,8 +77,8 @@ async def test_the_question_embedding_counts_towards_the_client_tokens_per_day(
 
 
 async def test_each_call_is_counted_once(opened, mock_model, fake_search):
-    # Two answers with all their calls stay just under the limit: a third is let in.
-    limit = 2 * (ANSWER_TOKENS + QUERY_TOKENS + EMBEDDING_TOKENS) + 1
+    # Two answers with all their calls leave just room for a third.
+    limit = 2 * (ANSWER_TOKENS + QUERY_TOKENS + EMBEDDING_TOKENS) + RESERVED
     service = _service(opened, tokens_per_day=limit, openai_embedding_model="emb-model")
 
     replies = [(await _ask(service))[0] for _ in range(4)]

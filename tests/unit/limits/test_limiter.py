@@ -189,15 +189,23 @@ async def test_a_refused_client_is_refused_again_without_asking_the_store():
     assert store.updates == calls
 
 
-async def test_one_store_round_trip_before_an_answer_and_one_after():
+async def test_one_store_round_trip_before_an_answer_and_its_settlement_after():
     store = CountingStore()
-    limiter = Limiter(Quotas(requests_per_minute=5, tokens_per_day=1000), store, clock=Clock())
+    quotas = Quotas(requests_per_minute=5, tokens_per_day=1000, network_requests_per_minute=50)
+    limiter = Limiter(quotas, store, clock=Clock())
 
-    await _run(limiter)
+    guarded = limiter.guard("203.0.113.5", _request(), _answer())
+    await anext(guarded)  # admitted: the client's and its network's records, at once
+    before = list(store.log)
+    [e async for e in guarded]
     await limiter.aclose()
 
-    # before: the client's record; after: the client's and the app's records, at once
-    assert store.log == ["update client", "update client", "update app"]
+    assert before.count("update counted") == 2
+    # After, in the background: the settlement of the client and its network, and this
+    # process's share of the app's total (its reservation and settlement, merged when they
+    # meet in the queue). Nothing per chunk.
+    assert store.log.count("update counted") == 4
+    assert 1 <= store.log.count("update app") <= 2
 
 
 async def test_a_failing_store_falls_back_to_counts_in_this_process_and_logs_once_a_minute(
@@ -261,13 +269,22 @@ class CountingStore(MemoryStore):
     def __init__(self) -> None:
         super().__init__()
         self.log: list[str] = []
+        self.partitions: set[str] = set()
 
     @property
     def updates(self) -> int:
         return len(self.log)
 
+    async def days_kept(self) -> set[str]:
+        """The days of the partitions written that still hold a record."""
+        return {p[:8] for p in self.partitions if await self.read_partition(p)}
+
+    async def aclose(self) -> None:
+        return None  # the records stay, to be looked at
+
     async def update(self, partition: str, row: str, change: Change) -> Counts:
-        self.log.append(f"update {'app' if row == 'app' else 'client'}")
+        self.partitions.add(partition)
+        self.log.append(f"update {'app' if row.startswith('app-') else 'counted'}")
         return self.update_now(partition, row, change)
 
     async def read(self, partition: str, row: str) -> Counts:
@@ -283,3 +300,29 @@ class FailingStore(MemoryStore):
 
     async def read(self, partition: str, row: str) -> Counts:
         raise StoreUnavailable("ConnectionRefusedError")
+
+
+async def test_the_first_answer_of_a_day_deletes_the_records_of_the_day_before_yesterday():
+    store = CountingStore()
+    clock = Clock(NOON - 3 * 86_400)
+    limiter = Limiter(Quotas(requests_per_minute=5), store, clock=clock)  # no budget
+    await _run(limiter)
+    clock.now = NOON
+
+    await _run(limiter)
+    await limiter.aclose()
+
+    assert await store.days_kept() == {"20261130"}
+
+
+async def test_records_of_yesterday_are_kept():
+    store = CountingStore()
+    clock = Clock(NOON - 86_400)
+    limiter = Limiter(Quotas(requests_per_minute=5), store, clock=clock)
+    await _run(limiter)
+    clock.now = NOON
+
+    await _run(limiter)
+    await limiter.aclose()
+
+    assert await store.days_kept() == {"20261129", "20261130"}

@@ -1,6 +1,7 @@
 """The metrics the answers leave: each answer's outcome, duration, time to first token and
 tokens, the streams open, a refused request counted by its reason, and the model's throttling
-counted as it is retried. The real host talks to the mocked model over loopback HTTP."""
+counted as it is retried; ratings by rating, and what the limits warn about. The real host talks
+to the mocked model over loopback HTTP."""
 
 from __future__ import annotations
 
@@ -127,17 +128,28 @@ async def test_an_answer_from_a_relevant_source_is_not_counted_as_declined(
     assert recorded.metric_points("chat.answers.declined") == []
 
 
-async def test_ratings_are_counted_in_the_telemetry_by_rating(opened, recorded):
+async def test_ratings_are_counted_by_rating(opened, recorded):
     service = recorded_service(recorded, opened)
 
     for rating in ("up", "down", "down"):
-        await service.feedback(
-            "application/json",
-            orjson.dumps({"answer_id": "4d34e2b165a72ed37d9682d5", "rating": rating}),
-        )
+        body = orjson.dumps({"answer_id": "4d34e2b165a72ed37d9682d5", "rating": rating})
+        await service.feedback("application/json", body)
 
     counted = {
         point.attributes["chat.feedback.rating"]: point.value
         for point in recorded.metric_points("chat.feedback")
     }
     assert counted == {"up": 1, "down": 2}
+
+
+async def test_callers_without_a_readable_address_are_counted_as_a_limits_signal(
+    opened, recorded, mock_model, fake_search
+):
+    service = recorded_service(recorded, opened, retrieval="off")
+
+    for _ in range(2):
+        await streamed_lines(service, question("Cost?"))  # no client address at all
+
+    (signal,) = recorded.metric_points("chat.limits.signals")
+    assert signal.attributes == {"chat.limits.signal": "callers_look_alike.unknown"}
+    assert signal.value == 2

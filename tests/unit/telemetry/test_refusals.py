@@ -12,10 +12,20 @@ import orjson
 import pytest
 from aiohttp import web
 
+from chat_api.limits.answer import prompt_tokens
+from chat_api.protocol import ChatRequest
 from chat_api.settings import Limits
 from tests.support.ndjson import question
 from tests.support.search_mock import DOCUMENTS
 from tests.unit.telemetry.recording import Recorded, recorded_service, streamed_lines
+
+# Admission reserves an answer's prompt estimate and its output cap: a token limit of exactly that
+# admits one answer, and no second one once the first one's tokens are spent.
+OUTPUT_CAP = 100
+RESERVED = (
+    prompt_tokens(ChatRequest.model_validate(question("Cost?")), Limits().max_history_tokens)
+    + OUTPUT_CAP
+)
 
 
 def _refusals(recorded: Recorded) -> list[dict[str, Any]]:
@@ -39,17 +49,19 @@ def _assert_refused_by(recorded: Recorded, code: str, limit: str, body: bytes) -
 
 
 @pytest.mark.parametrize(
-    ("setting", "code", "limit"),
+    ("setting", "value", "code", "limit"),
     [
-        ("client_requests_per_minute", "rate_limited", "requests_per_minute"),
-        ("client_tokens_per_day", "rate_limited", "tokens_per_day"),
-        ("daily_token_budget", "budget_exhausted", "daily_budget"),
+        ("client_requests_per_minute", 1, "rate_limited", "requests_per_minute"),
+        ("client_tokens_per_day", RESERVED, "rate_limited", "tokens_per_day"),
+        ("daily_token_budget", RESERVED, "budget_exhausted", "daily_budget"),
     ],
 )
 async def test_a_request_over_a_counted_limit_is_a_refusal_not_throttling(
-    opened, recorded, mock_model, fake_search, setting, code, limit
+    opened, recorded, mock_model, fake_search, setting, value, code, limit
 ):
-    service = recorded_service(recorded, opened, **{setting: 1})
+    # One network's share of the budget off: the limit under test is the only one reached.
+    changes = {setting: value, "max_output_tokens": OUTPUT_CAP, "network_budget_share": 0}
+    service = recorded_service(recorded, opened, **changes)
     await streamed_lines(service, question("Cost?"))  # one answer: one request, its tokens counted
     recorded.spans.clear()
 
