@@ -140,7 +140,7 @@ class Settings(BaseSettings):
     # holds at least `local_min_match` of the question's keywords (weighted by rarity) locally.
     no_source_answer: NoSourceAnswer = _variable("decline", "CHAT_NO_SOURCE_ANSWER")
     min_reranker_score: NonNegativeFloat = _variable(1.5, "AZURE_SEARCH_MIN_RERANKER_SCORE")
-    local_min_match: NonNegativeFloat = _variable(0.4, "CHAT_LOCAL_MIN_MATCH")
+    local_min_match: NonNegativeFloat = _variable(0.48, "CHAT_LOCAL_MIN_MATCH")
     # Keep the text of declined and rated-down questions for `make report` (30 days): personal
     # data, so off unless the owner turns it on; off, the report has counts and pages only.
     keep_questions: bool = _variable(False, "CHAT_KEEP_QUESTIONS")

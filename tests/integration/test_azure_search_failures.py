@@ -70,8 +70,8 @@ def test_search_failures_leave_no_address_or_key_in_answers_or_the_log(rag_app, 
 
     assert "127.0.0.1" not in response.text
     log = rag_app.log_once_it_has("search failed with status 500")
-    # After the start-up lines, the last of which names the demo page (the app's own address).
-    log = log.split("The assistant on a demo site", 1)[1].split("\n", 1)[1]
+    # After the start-up lines, the last of which is the ready line (the app's own address).
+    log = log.split("Chat app ready", 1)[1].split("\n", 1)[1]
     assert "search failed with status 500" in log
     assert "127.0.0.1" not in log
     assert filled_search.api_key not in log

@@ -134,8 +134,8 @@ def test_the_key_and_the_question_never_reach_the_log(azure_app_server):
     log = azure_app_server.log_once_it_has("model call failed")  # the failure was logged ...
     assert "azure-secret-key" not in log
     assert "private" not in log
-    # After the start-up lines, the last of which names the demo page (the app's own address).
-    after_start = log.split("The assistant on a demo site", 1)[1].split("\n", 1)[1]
+    # After the start-up lines, the last of which is the ready line (the app's own address).
+    after_start = log.split("Chat app ready", 1)[1].split("\n", 1)[1]
     assert "retry" in after_start
     assert "127.0.0.1:" not in after_start  # ... without the model's address
 
