@@ -1,8 +1,10 @@
 """The chat flow as one async generator of events. Every route and mode consumes it.
 
-With retrieval: the question is received; the model writes a search query from the conversation
-(offline: the question's keywords); the search runs; what was found is cited; then the model
-answers from it. Each stage is a progress step, with the milliseconds since the question came.
+With retrieval: the question is received; the search query is the question itself, or for a
+follow-up one the model writes from the conversation (offline: its keywords); the search runs;
+what was found is cited (or, when nothing is relevant, the answer is declined with no model
+call); then the model answers from it. Each stage is a progress step, with the milliseconds
+since the question came.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from chat_api.events import (
     close_events,
 )
 from chat_api.hosts import ModelHost
-from chat_api.prompt import Prompt, build_prompt, ensure_question_fits
-from chat_api.protocol import ChatRequest
+from chat_api.prompt import Prompt, build_prompt, ensure_question_fits, question_query
+from chat_api.protocol import ChatRequest, Message
 from chat_api.retrieval import Found, Passage, Retriever
 from chat_api.settings import Settings
 from chat_api.telemetry import RequestTrace, no_trace
@@ -109,9 +111,7 @@ async def _search(
     nothing found is relevant enough (and the settings say to decline), the declined answer
     follows, ending with its End."""
     overrides, page = request.context.overrides, request.context.page
-    with trace.query_stage(host.model, request.messages[-1].content) as stage, calls.counting():
-        query = await host.generate_query(request.messages)
-        stage.result(query)
+    query = await search_query(request.messages, host, trace, calls)
     yield Step("Searching the knowledge base", query, _ms(started))
     try:
         with trace.search_stage(retriever.name, query) as stage, calls.counting():
@@ -138,6 +138,25 @@ async def _search(
     if settings.no_source_answer == "decline" and not any(p.relevant for p in found):
         for event in declined(found, _ms(started)):
             yield event
+
+
+async def search_query(
+    messages: list[Message],
+    host: ModelHost,
+    trace: RequestTrace | None = None,
+    calls: CallTally | None = None,
+) -> str:
+    """What to search for. A conversation's first question is its own query: no model call, so
+    a question the documents cannot answer is declined for nothing, and the first answer starts
+    one model round trip sooner. A follow-up ("and what does it cost?") means little alone, so
+    the model writes its query from the conversation."""
+    if sum(1 for m in messages if m.role == "user") == 1:
+        return question_query(messages[-1].content)
+    trace, calls = trace or no_trace(), calls or CallTally()
+    with trace.query_stage(host.model, messages[-1].content) as stage, calls.counting():
+        query = await host.generate_query(messages)
+        stage.result(query)
+    return query
 
 
 def _prompt(request: ChatRequest, settings: Settings, sources: list[Passage]) -> Prompt:

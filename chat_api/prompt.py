@@ -63,6 +63,7 @@ QUERY_MESSAGE_CHARS = 2000
 # A passage cut shorter than this is left out rather than sent as a fragment.
 MIN_PASSAGE_TOKENS = 50
 QUERY_MAX_CHARS = 200
+QUESTION_QUERY_CHARS = 500
 _QUERY_PREFIX = re.compile(r"^(?:search\s+)?query\s*:\s*", re.IGNORECASE)
 
 
@@ -215,6 +216,12 @@ def _ends(text: str, limit: int) -> str:
 def keyword_query(question: str) -> str:
     """The question's own keywords: the query when no model writes one."""
     return " ".join(keywords(question)[:12]) or question.strip()[:QUERY_MAX_CHARS]
+
+
+def question_query(question: str) -> str:
+    """A question as its own search query, on one line. A pasted log is cut: the search needs
+    its first lines, and a query has its own limits."""
+    return " ".join(question.split())[:QUESTION_QUERY_CHARS]
 
 
 def clean_query(reply: str, question: str) -> str:

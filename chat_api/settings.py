@@ -75,6 +75,9 @@ _TELEMETRY_VARIABLES = (
 )
 
 
+NO_EMBEDDING_MODEL = "none"
+
+
 def _variable(default: Any, name: str) -> Any:
     return Field(default, validation_alias=name)
 
@@ -278,11 +281,15 @@ class Settings(BaseSettings):
 
     @property
     def embedding_model(self) -> str:
+        """The embedding model (on Azure, its deployment); "" for none: `none` says a model
+        server has no embedding model, so searches are by text alone and a question costs no
+        embedding call."""
+        name = ""
         if self.model_host == "azure":
-            return self.azure_openai_embedding_deployment
-        if self.model_host == "openai":
-            return self.openai_embedding_model
-        return ""
+            name = self.azure_openai_embedding_deployment
+        elif self.model_host == "openai":
+            name = self.openai_embedding_model
+        return "" if name.lower() == NO_EMBEDDING_MODEL else name
 
     @property
     def chat_model(self) -> str:

@@ -1,6 +1,10 @@
 """How the stand-in Azure AI Search service finds documents and pages through them: text search
 (a title word counts twice), vector search (cosine), hybrid search fused by reciprocal rank
 (RRF), and for a semantic search the reranker's scores and extractive captions.
+
+The reranker's score (0 to 4, as the service's) reads how much of the query a document holds:
+4 when it holds every word that carries meaning, falling fast as words go missing, so a
+document that shares one word with an unrelated question scores low, as the real ranker's would.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ def results(index: Index, body: dict[str, Any], semantic: bool) -> dict[str, Any
         out = {k: v for k, v in doc.items() if (k in fields if fields else k != "embedding")}
         out["@search.score"] = score
         if semantic:
-            out["@search.rerankerScore"] = round(4.0 - 0.1 * position, 3)
+            out["@search.rerankerScore"] = reranker_score(doc, text)
             if body.get("captions"):
                 out["@search.captions"] = [{"text": _caption(doc, text), "highlights": ""}]
         values.append(out)
@@ -77,6 +81,25 @@ def _text_score(doc: dict[str, Any], terms: list[str]) -> float:
     title = _WORD.findall(str(doc.get("title", "")).lower())
     content = _WORD.findall(str(doc.get("content", "")).lower())
     return float(sum(2 * title.count(t) + content.count(t) for t in terms))
+
+
+# Words that carry no meaning of their own in a question: the reranker looks past them.
+_FILLER = frozenset(
+    "a an and are can do does explain for how i in is it me my of on or should tell the this to "
+    "what when where which who why will with you your".split()
+)
+
+
+def reranker_score(doc: dict[str, Any], text: str) -> float:
+    """The share of the query's meaningful words the document holds, squared, times 4."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in _FILLER] or _WORD.findall(
+        text.lower()
+    )
+    if not words:
+        return 0.0
+    held = set(_WORD.findall(f"{doc.get('title', '')} {doc.get('content', '')}".lower()))
+    share = sum(1 for w in words if w in held) / len(words)
+    return round(4.0 * share * share, 3)
 
 
 def _cosine(a: list[float], b: list[float]) -> float:

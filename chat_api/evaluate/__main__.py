@@ -1,8 +1,9 @@
 """`python -m chat_api.evaluate` (what `make eval` runs): the retrieval's quality on a labelled
 question set (default: `docs/eval/questions.jsonl`, about the bundled documentation), searched
-the way the app searches: the query its model host writes, the retriever its settings choose
-(the local index unless retrieval is configured otherwise). Prints recall@3, MRR and the shares
-of questions declined; exit status 1 when a figure misses its target, 2 on bad input.
+the way the app searches a first question: the question as its query, the retriever its
+settings choose (the local index unless retrieval is configured otherwise). Prints recall@3,
+MRR and the shares of questions declined; exit status 1 when a figure misses its target, 2 on
+bad input.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 
 from chat_api import evaluate, process
+from chat_api.pipeline import search_query
 from chat_api.protocol import Message
 from chat_api.retrieval import Passage
 from chat_api.service import ChatService
@@ -61,7 +63,7 @@ async def _run(settings: Settings, questions: list[evaluate.Question]) -> evalua
     assert retriever is not None  # retrieval is on: `main` made sure
 
     async def search(question: str) -> list[Passage]:
-        query = await service.host.generate_query([Message(role="user", content=question)])
+        query = await search_query([Message(role="user", content=question)], service.host)
         return await retriever.search(query, top=evaluate.DEPTH)
 
     try:

@@ -247,7 +247,7 @@ def create_host(settings: Settings) -> OpenAICompatibleHost:
         base_url=settings.openai_base_url or OPENAI_BASE_URL,
         api_key=settings.openai_api_key.get_secret_value() or None,
         model=settings.openai_chat_model,
-        embedding_model=settings.openai_embedding_model,
+        embedding_model=settings.embedding_model,
         model_name=settings.openai_chat_model,
         **_model_options(settings),
     )
@@ -283,7 +283,7 @@ def _azure_host(settings: Settings) -> OpenAICompatibleHost:
         base_url=f"{settings.azure_openai_endpoint}/openai/v1",
         api_key=api_key,
         model=settings.azure_openai_chat_deployment,
-        embedding_model=settings.azure_openai_embedding_deployment,
+        embedding_model=settings.embedding_model,
         # What the deployment runs, when known: its name tells the model's family.
         model_name=settings.azure_openai_chat_model or settings.azure_openai_chat_deployment,
         close=close,

@@ -21,14 +21,12 @@ from tests.support.ndjson import (
 )
 
 
-def test_the_sdk_sends_the_model_query_as_text_and_its_embedding_as_a_vector(
-    rag_app, filled_search
-):
+def test_the_sdk_sends_the_question_as_text_and_its_embedding_as_a_vector(rag_app, filled_search):
     ask(rag_app, "What does the basic plan cost?")
 
     stats = filled_search.stats()
     sent = stats["last_search"]
-    query = query_for("What does the basic plan cost?")
+    query = "What does the basic plan cost?"
     assert sent["search"] == query
     assert sent["top"] == 3
     (vector_query,) = sent["vectorQueries"]
@@ -41,13 +39,17 @@ def test_the_sdk_sends_the_model_query_as_text_and_its_embedding_as_a_vector(
     assert request["api_version"]
 
 
-def test_the_query_comes_from_a_non_streamed_model_call(rag_app, model_server):
-    ask(rag_app, "What does the basic plan cost?")
+def test_a_follow_ups_query_comes_from_a_non_streamed_model_call(
+    rag_app, model_server, filled_search
+):
+    follow_up = question("And the basic plan?", "What plans are there?", "Basic and Pro.")
+    httpx.post(rag_app.url + "/api/chat/stream", json=follow_up, timeout=20)
 
     asked = model_server.stats()["last_query_request"]
     assert asked["stream"] is False
     assert "search query" in asked["messages"][0]["content"]
-    assert asked["messages"][-1] == {"role": "user", "content": "What does the basic plan cost?"}
+    assert asked["messages"][-1] == {"role": "user", "content": "And the basic plan?"}
+    assert filled_search.stats()["last_search"]["search"] == query_for("And the basic plan?")
 
 
 def test_found_documents_reach_the_model_and_come_back_as_citations(rag_app, model_server):
@@ -76,7 +78,7 @@ def test_steps_show_the_question_the_query_what_was_found_and_generating(rag_app
         "Found 3 sources",
         "Generating the answer",
     ]
-    assert shown[1]["detail"] == query_for("What does the basic plan cost?")
+    assert shown[1]["detail"] == "What does the basic plan cost?"
     assert shown[2]["detail"].startswith("Pricing: Basic plan")
     assert all(isinstance(s["elapsed_ms"], int) for s in shown)
 
@@ -150,13 +152,14 @@ def test_each_stage_step_leaves_before_the_next_stage_is_done(
 ):
     model_server.reset()
     filled_search.reset()
-    # The stand-ins hold the query, the search and the first word until this test has read the
-    # step before each: a step the app kept until the next stage was done would never come.
+    # The stand-ins hold the query (a follow-up's, which the model writes), the search and the
+    # first word until this test has read the step before each: a step the app kept until the
+    # next stage was done would never come.
     text = "What does the basic plan cost? #queryheld #searchheld #held"
     with (
         start_app(search_env(filled_search, INDEX)) as server,
         httpx.stream(
-            "POST", server.url + "/api/chat/stream", json=question(text), timeout=60
+            "POST", server.url + "/api/chat/stream", json=question(text, "Hi.", "Hi!"), timeout=60
         ) as response,
     ):
         lines = live_lines(response)

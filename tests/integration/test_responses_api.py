@@ -151,7 +151,8 @@ def test_no_refused_parameter_reaches_the_model_and_every_call_is_capped(
 ):
     model_server.reset()
 
-    lines = _stream(grounded_reasoning_app, question("How do I deploy it?"))
+    follow_up = question("How do I deploy it?", "What is this app?", "A chat API.")
+    lines = _stream(grounded_reasoning_app, follow_up)
 
     assert lines[-1]["context"]["finish_reason"] == "stop"
     stats = model_server.stats()
@@ -274,12 +275,12 @@ def test_a_reasoning_model_behind_chat_completions_gets_max_completion_tokens(
     env = {"OPENAI_CHAT_MODEL": "o4-mini", "CHAT_RETRIEVAL": "local"}
     with start_app(env) as app:
         model_server.reset()
-        lines = _stream(app, question("How do I deploy it?"))
+        lines = _stream(app, question("How do I deploy it?", "What is this app?", "A chat API."))
 
     assert lines[-1]["context"]["finish_reason"] == "stop"
     stats = model_server.stats()
     assert stats["refused"] == 0
-    assert [c["path"] for c in stats["calls"]] == ["/v1/chat/completions"] * 2
+    assert [c["path"] for c in stats["calls"]] == ["/v1/chat/completions"] * 2  # query, answer
     for call in stats["calls"]:
         assert not {"temperature", "top_p", "max_tokens"} & set(call["parameters"])
         assert isinstance(call["max_completion_tokens"], int)

@@ -66,13 +66,32 @@ async def test_the_model_writes_the_query_that_is_searched(opened, mock_model, f
     assert fake_search.calls[0]["search_text"] == "and what does it cost"
 
 
-async def test_the_answer_is_streamed_from_a_second_model_call(opened, mock_model, fake_search):
+async def test_a_first_question_is_answered_in_one_model_call(opened, mock_model, fake_search):
     status, lines = await _stream(_service(opened), question("What does it cost?"))
 
     assert status == 200
-    assert [r.get("stream") for r in mock_model.chat_requests] == [False, True]
+    assert [r.get("stream") for r in mock_model.chat_requests] == [True]
     assert answer_text(lines) == "You asked: What does it cost?"
     assert lines[-1]["context"]["finish_reason"] == "stop"
+
+
+async def test_a_follow_up_is_answered_after_the_model_writes_its_search_query(
+    opened, mock_model, fake_search
+):
+    follow_up = question("What does it cost?", "Does it stream?", "Yes.")
+
+    status, lines = await _stream(_service(opened), follow_up)
+
+    assert status == 200
+    assert [r.get("stream") for r in mock_model.chat_requests] == [False, True]
+    assert [c["search_text"] for c in fake_search.calls] == ["what does it cost"]
+    assert answer_text(lines) == "You asked: What does it cost?"
+
+
+async def test_a_first_question_is_searched_for_as_asked(opened, mock_model, fake_search):
+    await _stream(_service(opened), question("  What does\nit cost?  "))
+
+    assert [c["search_text"] for c in fake_search.calls] == ["What does it cost?"]
 
 
 async def test_the_found_documents_reach_the_answer_prompt_numbered(
@@ -126,7 +145,7 @@ async def test_steps_show_the_query_and_what_was_found_with_timings(
     shown = steps(lines)
     assert [(s["title"], s["detail"]) for s in shown] == [
         ("Question received", "What does it cost?"),
-        ("Searching the knowledge base", "what does it cost"),
+        ("Searching the knowledge base", "What does it cost?"),
         ("Found 2 sources", "Pricing: Basic plan; Returns"),
         ("Generating the answer", "gpt-4o-mini"),
     ]

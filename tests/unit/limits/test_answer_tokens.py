@@ -16,6 +16,8 @@ from tests.support.ndjson import question
 from tests.support.openai_mock_chat import COMPLETION_PROMPT_TOKENS
 from tests.unit.test_pipeline import SETTINGS  # the OpenAI host, Azure AI Search
 
+# A follow-up, so the model writes its search query (a first question is its own query).
+HISTORY = ("Does it stream?", "Yes.")
 QUESTION = "What does it cost?"
 # The mocked model's figures for it: the answer "You asked: What does it cost?" reads 7 tokens and
 # writes one per word (6); the search query "what does it cost" reads COMPLETION_PROMPT_TOKENS and
@@ -26,7 +28,7 @@ EMBEDDING_TOKENS = 1
 # What admission reserves for an answer (its prompt's estimate and its output cap): a limit must
 # leave room for it. Refused when what was spent and the reservation are over the limit.
 OUTPUT_CAP = 100
-RESERVED = prompt_tokens(ChatRequest.model_validate(question(QUESTION)), 0) + OUTPUT_CAP
+RESERVED = prompt_tokens(ChatRequest.model_validate(question(QUESTION, *HISTORY)), 0) + OUTPUT_CAP
 
 
 def _service(opened: Any, tokens_per_day: int, **changes: Any) -> ChatService:
@@ -42,7 +44,7 @@ def _service(opened: Any, tokens_per_day: int, **changes: Any) -> ChatService:
 
 
 async def _ask(service: ChatService) -> tuple[Reply, list[dict[str, Any]]]:
-    reply = await service.stream("application/json", orjson.dumps(question(QUESTION)))
+    reply = await service.stream("application/json", orjson.dumps(question(QUESTION, *HISTORY)))
     if isinstance(reply.body, bytes):
         return reply, [orjson.loads(reply.body)]
     return reply, [orjson.loads(line) async for line in reply.body]

@@ -43,7 +43,8 @@ async def test_content_is_recorded_when_asked(
     opened, recorded_with_content, mock_model, fake_search
 ):
     await streamed_lines(
-        recorded_service(recorded_with_content, opened), question("My secret plan?")
+        recorded_service(recorded_with_content, opened),
+        question("My secret plan?", "Hello.", "Hello!"),  # a follow-up: the model writes its query
     )
 
     spans = recorded_with_content.finished()
@@ -80,7 +81,8 @@ async def test_reasoning_tokens_are_recorded_from_a_responses_style_usage(record
 async def test_the_search_query_span_records_its_token_usage(
     opened, recorded, mock_model, fake_search
 ):
-    await streamed_lines(recorded_service(recorded, opened), question("What does it cost?"))
+    follow_up = question("What does it cost?", "Does it stream?", "Yes.")
+    await streamed_lines(recorded_service(recorded, opened), follow_up)
 
     query = recorded.finished()["query"].attributes
     assert query["gen_ai.usage.input_tokens"] == COMPLETION_PROMPT_TOKENS

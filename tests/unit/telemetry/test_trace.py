@@ -28,7 +28,8 @@ TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 async def test_a_streamed_answer_is_one_server_span_with_a_child_per_stage(
     opened, recorded, mock_model, fake_search
 ):
-    await streamed_lines(recorded_service(recorded, opened), question("What does it cost?"))
+    follow_up = question("What does it cost?", "Does it stream?", "Yes.")
+    await streamed_lines(recorded_service(recorded, opened), follow_up)
 
     spans = recorded.finished()
     assert set(spans) == {"server", "query", "search", "embedding", "answer"}
@@ -41,6 +42,13 @@ async def test_a_streamed_answer_is_one_server_span_with_a_child_per_stage(
     assert spans["embedding"].name == "embeddings text-embedding-3-small"
     assert spans["answer"].name == "chat gpt-4o-mini"
     assert spans["search"].attributes["chat.search.results"] == 2
+
+
+async def test_a_first_question_has_no_search_query_span(opened, recorded, mock_model, fake_search):
+    await streamed_lines(recorded_service(recorded, opened), question("What does it cost?"))
+
+    spans = recorded.finished()
+    assert set(spans) == {"server", "search", "embedding", "answer"}
 
 
 async def test_the_server_span_ends_after_the_last_line_and_says_how_the_answer_went(
