@@ -97,6 +97,17 @@ def test_the_embedding_model_follows_the_host():
 @pytest.mark.parametrize(
     "env",
     [
+        {"AZURE_OPENAI_ENDPOINT": "https://x", "AZURE_OPENAI_EMBEDDING_DEPLOYMENT": "none"},
+        {"OPENAI_API_KEY": "k", "OPENAI_EMBEDDING_MODEL": "None"},
+    ],
+)
+def test_none_as_the_embedding_model_means_searches_by_text_alone(env):
+    assert Settings.from_env(env).embedding_model == ""
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
         {"CHAT_STREAMING": "maybe"},
         {"OPENAI_HOST": "bedrock"},
         {"OPENAI_HOST": "azure"},
