@@ -31,7 +31,7 @@ def results(index: Index, body: dict[str, Any], semantic: bool) -> dict[str, Any
     select = body.get("select")
     fields = select.split(",") if isinstance(select, str) else select
     values = []
-    for position, (score, doc) in enumerate(window):
+    for score, doc in window:
         out = {k: v for k, v in doc.items() if (k in fields if fields else k != "embedding")}
         out["@search.score"] = score
         if semantic:
@@ -85,8 +85,42 @@ def _text_score(doc: dict[str, Any], terms: list[str]) -> float:
 
 # Words that carry no meaning of their own in a question: the reranker looks past them.
 _FILLER = frozenset(
-    "a an and are can do does explain for how i in is it me my of on or should tell the this to "
-    "what when where which who why will with you your".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "can",
+        "do",
+        "does",
+        "explain",
+        "for",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "should",
+        "tell",
+        "the",
+        "this",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
 )
 
 
