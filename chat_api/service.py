@@ -87,10 +87,13 @@ class ChatService:
         # one table.
         store = create_store(settings)
         limiter = create_limiter(settings, store, telemetry.limits_signal)
-        visits = VisitLog(store, keep_questions=settings.keep_questions)
+        # The report's writes leave the store alone while the limits' breaker says it is sick.
+        breaker = limiter.ledger if limiter.ledger.shared is not None else None
+        visits = VisitLog(store, keep_questions=settings.keep_questions, breaker=breaker)
         return cls(settings, host, retriever, limiter, telemetry, FeedbackBook(store), visits)
 
     async def aclose(self) -> None:
+        await self.visits.aclose()  # before the limits close the store the report writes to
         if self.limiter is not None:
             await self.limiter.aclose()
         await self.host.aclose()
@@ -273,7 +276,7 @@ class ChatService:
         except ChatError as error:
             return error_reply(error)
         await self.feedback_book.record(feedback)
-        await self.visits.rated(feedback)
+        self.visits.rated(feedback)  # in the background: the 204 waits for the rating only
         self.telemetry.feedback(feedback.rating)
         return Reply(204, b"")
 
