@@ -1,24 +1,32 @@
 """What visitors asked: each complete answer counted per UTC day with its page (without query or
 fragment), after its end line; declined and rated-down questions kept only when the owner keeps
-questions; a failing store never fails the answer; the report's counts, pages and text."""
+questions; a failing store never fails the answer; the report's counts, pages and text. The
+report's writes run in the background: bounded in number, left off while the limits' breaker
+says the store is sick, and finished or given up at shutdown before the store closes."""
 
 from __future__ import annotations
 
 import asyncio
 import calendar
+import time
 from collections.abc import AsyncGenerator
 
+import orjson
 import pytest
 
 from chat_api.events import End, Event, Step, TextDelta
 from chat_api.feedback import FeedbackBook, utc_day
-from chat_api.limits import MemoryStore
+from chat_api.hosts.offline import OfflineHost
+from chat_api.limits import Limiter, MemoryStore, Quotas
 from chat_api.limits.ledger import Ledger
 from chat_api.limits.store import StoreUnavailable
 from chat_api.protocol import ChatRequest, FeedbackRequest
+from chat_api.service import ChatService
+from chat_api.settings import Settings
 from chat_api.visits import VisitLog
 from chat_api.visits.report import as_text, day_report, report
 from chat_api.visits.writes import ReportWrites
+from tests.support.ndjson import question
 
 NOW = float(calendar.timegm((2026, 11, 29, 12, 0, 0)))  # noon of a fixed UTC day
 TODAY = utc_day(NOW)
@@ -286,3 +294,23 @@ async def test_a_report_write_the_store_fails_opens_the_limits_breaker():
     await _answer(VisitLog(FailingStore(), breaker=ledger), ANSWERED, "How?", None, declined=False)
 
     assert (healthy_before, ledger.store_healthy) == (True, False)
+
+
+async def test_the_services_shutdown_lets_a_report_write_land_before_the_store_closes():
+    class ClosingStore(SlowStore):
+        """Says which answers' rows it held when it was closed."""
+
+        async def aclose(self) -> None:
+            self.answers_at_close = list(await self.rows(f"answers-{utc_day(time.time())}"))
+            await super().aclose()
+
+    store = ClosingStore()
+    service = ChatService(
+        Settings(), OfflineHost(), None, Limiter(Quotas(), store), visits=VisitLog(store)
+    )
+    reply = await service.complete("application/json", orjson.dumps(question("How?")), {}, None)
+    answer_id = orjson.loads(reply.body)["context"]["answer_id"]
+
+    await service.aclose()
+
+    assert store.answers_at_close == [answer_id]
