@@ -29,6 +29,7 @@ from chat_api.telemetry import NO_TELEMETRY, RequestTrace, Telemetry
 from chat_api.usage import CallTally
 from chat_api.visits import VisitLog
 from chat_api.visits.report import report
+from chat_api.visits.writes import ReportWrites
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 STREAM_ROUTE = "/api/chat/stream"
@@ -89,7 +90,8 @@ class ChatService:
         limiter = create_limiter(settings, store, telemetry.limits_signal)
         # The report's writes leave the store alone while the limits' breaker says it is sick.
         breaker = limiter.ledger if limiter.ledger.shared is not None else None
-        visits = VisitLog(store, keep_questions=settings.keep_questions, breaker=breaker)
+        writes = ReportWrites(breaker=breaker)
+        visits = VisitLog(store, keep_questions=settings.keep_questions, writes=writes)
         return cls(settings, host, retriever, limiter, telemetry, FeedbackBook(store), visits)
 
     async def aclose(self) -> None:

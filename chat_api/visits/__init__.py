@@ -22,7 +22,7 @@ from chat_api.feedback import utc_day
 from chat_api.limits.store import RowStore
 from chat_api.protocol import ChatRequest, FeedbackRequest, Page
 from chat_api.retrieval import page_address
-from chat_api.visits.writes import Breaker, ReportWrites
+from chat_api.visits.writes import ReportWrites
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,6 @@ class VisitLog:
         *,
         keep_questions: bool = False,
         clock: Callable[[], float] = time.time,
-        breaker: Breaker | None = None,
         writes: ReportWrites | None = None,
     ) -> None:
         self._store = store
@@ -51,7 +50,7 @@ class VisitLog:
         self._clock = clock
         self._asked: OrderedDict[str, tuple[str, str]] = OrderedDict()  # answer id: question, page
         self._cleaned_on = ""
-        self.writes = writes or ReportWrites(breaker=breaker)
+        self.writes = writes or ReportWrites()
 
     async def observe(
         self, request: ChatRequest, events: AsyncGenerator[Event, None]

@@ -276,7 +276,7 @@ async def test_no_report_write_is_sent_while_the_limits_breaker_says_the_store_i
     store = MemoryStore()
     ledger = Ledger(MemoryStore())
     ledger.failed(StoreUnavailable("down"))
-    log = VisitLog(store, clock=lambda: NOW, breaker=ledger)
+    log = VisitLog(store, clock=lambda: NOW, writes=ReportWrites(breaker=ledger))
 
     await _answer(log, ANSWERED, "How?", GUIDE, declined=False)
 
@@ -289,9 +289,10 @@ async def test_a_report_write_the_store_fails_opens_the_limits_breaker():
             raise StoreUnavailable("TimeoutError")
 
     ledger = Ledger(MemoryStore())
+    log = VisitLog(FailingStore(), writes=ReportWrites(breaker=ledger))
     healthy_before = ledger.store_healthy
 
-    await _answer(VisitLog(FailingStore(), breaker=ledger), ANSWERED, "How?", None, declined=False)
+    await _answer(log, ANSWERED, "How?", None, declined=False)
 
     assert (healthy_before, ledger.store_healthy) == (True, False)
 
