@@ -29,6 +29,7 @@ from chat_api.telemetry import NO_TELEMETRY, RequestTrace, Telemetry
 from chat_api.usage import CallTally
 from chat_api.visits import VisitLog
 from chat_api.visits.report import report
+from chat_api.visits.writes import ReportWrites
 
 STREAM_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 STREAM_ROUTE = "/api/chat/stream"
@@ -87,10 +88,14 @@ class ChatService:
         # one table.
         store = create_store(settings)
         limiter = create_limiter(settings, store, telemetry.limits_signal)
-        visits = VisitLog(store, keep_questions=settings.keep_questions)
+        # The report's writes leave the store alone while the limits' breaker says it is sick.
+        breaker = limiter.ledger if limiter.ledger.shared is not None else None
+        writes = ReportWrites(breaker=breaker)
+        visits = VisitLog(store, keep_questions=settings.keep_questions, writes=writes)
         return cls(settings, host, retriever, limiter, telemetry, FeedbackBook(store), visits)
 
     async def aclose(self) -> None:
+        await self.visits.aclose()  # before the limits close the store the report writes to
         if self.limiter is not None:
             await self.limiter.aclose()
         await self.host.aclose()
@@ -273,7 +278,7 @@ class ChatService:
         except ChatError as error:
             return error_reply(error)
         await self.feedback_book.record(feedback)
-        await self.visits.rated(feedback)
+        self.visits.rated(feedback)  # in the background: the 204 waits for the rating only
         self.telemetry.feedback(feedback.rating)
         return Reply(204, b"")
 

@@ -5,7 +5,10 @@ report`. Page addresses are kept without their query or fragment.
 The text of a question is personal data: it is kept only when the owner turns it on
 (`CHAT_KEEP_QUESTIONS=true`), only for declined and rated-down answers, and for
 `QUESTION_DAYS` days. A rating refers to its answer by id, so this process remembers the last
-`MAX_REMEMBERED` questions by answer id (in memory only) until they are rated or forgotten."""
+`MAX_REMEMBERED` questions by answer id (in memory only) until they are rated or forgotten.
+
+The report's rows are written in the background (`ReportWrites`): an answer's response ends
+with its end line, and a rating's with its 204, whatever the store does."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from chat_api.feedback import utc_day
 from chat_api.limits.store import RowStore
 from chat_api.protocol import ChatRequest, FeedbackRequest, Page
 from chat_api.retrieval import page_address
+from chat_api.visits.writes import ReportWrites
 
 log = logging.getLogger(__name__)
 
@@ -39,58 +43,71 @@ class VisitLog:
         *,
         keep_questions: bool = False,
         clock: Callable[[], float] = time.time,
+        writes: ReportWrites | None = None,
     ) -> None:
         self._store = store
         self._keep = keep_questions
         self._clock = clock
         self._asked: OrderedDict[str, tuple[str, str]] = OrderedDict()  # answer id: question, page
         self._cleaned_on = ""
+        self.writes = writes or ReportWrites()
 
     async def observe(
         self, request: ChatRequest, events: AsyncGenerator[Event, None]
     ) -> AsyncGenerator[Event, None]:
-        """`events` passed on unchanged; a complete answer is recorded after its end line has
-        gone, so counting never holds the answer back."""
+        """`events` passed on unchanged; a complete answer is counted after its end line has
+        gone, in the background, so counting never holds the answer back."""
         try:
             async for event in events:
                 yield event
                 if type(event) is End and event.answer_id:
-                    await self.answered(request, event)
+                    self.answered(request, event)
         finally:
             await close_events(events)  # a client gone: the calls behind it close now
 
-    async def answered(self, request: ChatRequest, end: End) -> None:
-        """Count one complete answer; a store that fails is logged, never the answer's failure."""
+    def answered(self, request: ChatRequest, end: End) -> None:
+        """Count one complete answer (in the background); a store that fails is logged, never
+        the answer's failure."""
         page = page_of(request.context.page)
         question = request.messages[-1].content
-        day = utc_day(self._clock())
-        outcome = DECLINED if end.no_source else ANSWERED
         if self._keep:
             self._remember(end.answer_id, question, page)
-        try:
-            await self._store.put(
-                ANSWERS.format(day=day), end.answer_id, {"outcome": outcome, "page": page}
-            )
-            if self._keep and end.no_source:
-                await self._keep_question(day, end.answer_id, question, page, DECLINED)
-            await self._forget_old_questions(day)
-        except Exception as exc:  # a count is not worth an answer: whatever the store raised
-            log.warning("an answer was not counted for the report: %s", type(exc).__name__)
+        kept = question if self._keep and end.no_source else None
+        day = utc_day(self._clock())
+        self.writes.start(
+            lambda: self._count(day, end.answer_id, page, declined=end.no_source, question=kept),
+            "an answer was not counted for the report",
+        )
 
-    async def rated(self, feedback: FeedbackRequest) -> None:
-        """Keep a rated-down answer's question, when questions are kept and this process still
-        remembers it."""
+    def rated(self, feedback: FeedbackRequest) -> None:
+        """Keep a rated-down answer's question (in the background), when questions are kept and
+        this process still remembers it."""
         if not self._keep or feedback.rating != "down":
             return
         asked = self._asked.pop(feedback.answer_id, None)
         if asked is None:
             return
         question, page = asked
-        try:
-            day = utc_day(self._clock())
-            await self._keep_question(day, feedback.answer_id, question, page, RATED_DOWN)
-        except Exception as exc:
-            log.warning("a rated-down question was not kept: %s", type(exc).__name__)
+        day = utc_day(self._clock())
+        self.writes.start(
+            lambda: self._keep_question(day, feedback.answer_id, question, page, RATED_DOWN),
+            "a rated-down question was not kept",
+        )
+
+    async def aclose(self) -> None:
+        """Finish the report's writes under way, or give up on them past a short deadline."""
+        await self.writes.aclose()
+
+    async def _count(
+        self, day: str, answer_id: str, page: str, *, declined: bool, question: str | None
+    ) -> None:
+        outcome = DECLINED if declined else ANSWERED
+        await self._store.put(
+            ANSWERS.format(day=day), answer_id, {"outcome": outcome, "page": page}
+        )
+        if question is not None:
+            await self._keep_question(day, answer_id, question, page, DECLINED)
+        await self._forget_old_questions(day)
 
     def _remember(self, answer_id: str, question: str, page: str) -> None:
         self._asked[answer_id] = (question, page)

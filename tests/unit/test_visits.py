@@ -1,21 +1,32 @@
 """What visitors asked: each complete answer counted per UTC day with its page (without query or
 fragment), after its end line; declined and rated-down questions kept only when the owner keeps
-questions; a failing store never fails the answer; the report's counts, pages and text."""
+questions; a failing store never fails the answer; the report's counts, pages and text. The
+report's writes run in the background: bounded in number, left off while the limits' breaker
+says the store is sick, and finished or given up at shutdown before the store closes."""
 
 from __future__ import annotations
 
+import asyncio
 import calendar
+import time
 from collections.abc import AsyncGenerator
 
+import orjson
 import pytest
 
 from chat_api.events import End, Event, Step, TextDelta
 from chat_api.feedback import FeedbackBook, utc_day
-from chat_api.limits import MemoryStore
+from chat_api.hosts.offline import OfflineHost
+from chat_api.limits import Limiter, MemoryStore, Quotas
+from chat_api.limits.ledger import Ledger
 from chat_api.limits.store import StoreUnavailable
 from chat_api.protocol import ChatRequest, FeedbackRequest
+from chat_api.service import ChatService
+from chat_api.settings import Settings
 from chat_api.visits import VisitLog
 from chat_api.visits.report import as_text, day_report, report
+from chat_api.visits.writes import ReportWrites
+from tests.support.ndjson import question
 
 NOW = float(calendar.timegm((2026, 11, 29, 12, 0, 0)))  # noon of a fixed UTC day
 TODAY = utc_day(NOW)
@@ -41,7 +52,9 @@ async def _events(answer_id: str, *, no_source: bool) -> AsyncGenerator[Event, N
 
 async def _answer(log: VisitLog, answer_id: str, question: str, page: str | None, *, declined):
     events = log.observe(_request(question, page), _events(answer_id, no_source=declined))
-    return [event async for event in events]
+    answer = [event async for event in events]
+    await log.writes.settled()
+    return answer
 
 
 def _log(store: MemoryStore, *, keep: bool = False) -> VisitLog:
@@ -51,7 +64,8 @@ def _log(store: MemoryStore, *, keep: bool = False) -> VisitLog:
 async def _rate(log: VisitLog, store: MemoryStore, answer_id: str, rating: str, **more) -> None:
     feedback = FeedbackRequest.model_validate({"answer_id": answer_id, "rating": rating, **more})
     await FeedbackBook(store, clock=lambda: NOW).record(feedback)
-    await log.rated(feedback)
+    log.rated(feedback)
+    await log.writes.settled()
 
 
 async def test_answers_and_declines_are_counted_by_day_and_page_without_query_or_fragment():
@@ -68,11 +82,13 @@ async def test_answers_and_declines_are_counted_by_day_and_page_without_query_or
 
 async def test_an_answer_is_counted_only_after_its_end_line_has_been_passed_on():
     store = MemoryStore()
-    events = _log(store).observe(_request("How?"), _events(ANSWERED, no_source=False))
+    log = _log(store)
+    events = log.observe(_request("How?"), _events(ANSWERED, no_source=False))
 
     async for event in events:
         if type(event) is End:
             assert await store.rows(f"answers-{TODAY}") == {}
+    await log.writes.settled()
     assert list(await store.rows(f"answers-{TODAY}")) == [ANSWERED]
 
 
@@ -189,3 +205,113 @@ async def test_a_day_lists_its_ten_busiest_pages_most_answers_first():
     pages = (await day_report(store, TODAY))["pages"]
 
     assert [page["page"] for page in pages] == [f"{GUIDE}/{n}" for n in range(11, 1, -1)]
+
+
+class HangingStore(MemoryStore):
+    """Takes every row and never answers; says whether a write was given up (cancelled)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.given_up = 0
+
+    async def put(self, partition: str, row: str, fields: dict[str, str]) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.given_up += 1
+            raise
+
+
+class SlowStore(MemoryStore):
+    """Keeps every row, after letting the event loop run a while."""
+
+    async def put(self, partition: str, row: str, fields: dict[str, str]) -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
+        await super().put(partition, row, fields)
+
+
+async def _answered_unwaited(log: VisitLog, answer_id: str) -> list[Event]:
+    events = log.observe(_request("How?"), _events(answer_id, no_source=False))
+    return [event async for event in events]
+
+
+async def test_report_writes_in_flight_are_bounded_and_the_rest_skipped_with_a_warning(caplog):
+    writes = ReportWrites(max_in_flight=3, close_seconds=0)
+    log = VisitLog(HangingStore(), clock=lambda: NOW, writes=writes)
+
+    answers = [await _answered_unwaited(log, f"{n}".ljust(24, "0")) for n in range(5)]
+    in_flight, skipped = writes.in_flight, writes.skipped
+    await log.aclose()
+
+    assert all(type(answer[-1]) is End for answer in answers)
+    assert (in_flight, skipped) == (3, 2)
+    assert "report writes are already waiting for the store" in caplog.text
+
+
+async def test_shutdown_finishes_a_report_write_under_way_to_a_working_store():
+    store = SlowStore()
+    log = _log(store)
+    await _answered_unwaited(log, ANSWERED)
+    before = await store.rows(f"answers-{TODAY}")
+
+    await log.aclose()
+
+    assert before == {}
+    assert list(await store.rows(f"answers-{TODAY}")) == [ANSWERED]
+
+
+async def test_shutdown_gives_up_on_a_report_write_the_store_never_finishes(caplog):
+    store = HangingStore()
+    log = VisitLog(store, clock=lambda: NOW, writes=ReportWrites(close_seconds=0.05))
+    await _answered_unwaited(log, ANSWERED)
+
+    await log.aclose()
+
+    assert (store.given_up, log.writes.in_flight) == (1, 0)
+    assert "1 report writes were given up at shutdown" in caplog.text
+
+
+async def test_no_report_write_is_sent_while_the_limits_breaker_says_the_store_is_sick():
+    store = MemoryStore()
+    ledger = Ledger(MemoryStore())
+    ledger.failed(StoreUnavailable("down"))
+    log = VisitLog(store, clock=lambda: NOW, writes=ReportWrites(breaker=ledger))
+
+    await _answer(log, ANSWERED, "How?", GUIDE, declined=False)
+
+    assert (await store.rows(f"answers-{TODAY}"), log.writes.skipped) == ({}, 1)
+
+
+async def test_a_report_write_the_store_fails_opens_the_limits_breaker():
+    class FailingStore(MemoryStore):
+        async def put(self, partition: str, row: str, fields: dict[str, str]) -> None:
+            raise StoreUnavailable("TimeoutError")
+
+    ledger = Ledger(MemoryStore())
+    log = VisitLog(FailingStore(), writes=ReportWrites(breaker=ledger))
+    healthy_before = ledger.store_healthy
+
+    await _answer(log, ANSWERED, "How?", None, declined=False)
+
+    assert (healthy_before, ledger.store_healthy) == (True, False)
+
+
+async def test_the_services_shutdown_lets_a_report_write_land_before_the_store_closes():
+    class ClosingStore(SlowStore):
+        """Says which answers' rows it held when it was closed."""
+
+        async def aclose(self) -> None:
+            self.answers_at_close = list(await self.rows(f"answers-{utc_day(time.time())}"))
+            await super().aclose()
+
+    store = ClosingStore()
+    service = ChatService(
+        Settings(), OfflineHost(), None, Limiter(Quotas(), store), visits=VisitLog(store)
+    )
+    reply = await service.complete("application/json", orjson.dumps(question("How?")), {}, None)
+    answer_id = orjson.loads(reply.body)["context"]["answer_id"]
+
+    await service.aclose()
+
+    assert store.answers_at_close == [answer_id]
