@@ -47,6 +47,13 @@ def test_the_sample_local_settings_list_exactly_the_variables_read():
     assert listed == _read_by_settings() - SET_BY_AZURE
 
 
+def test_the_sample_local_settings_grant_cors_to_listed_origins_only():
+    origins = json.loads(_text("local.settings.sample.json"))["Host"]["CORS"].split(",")
+
+    assert origins
+    assert all(origin.startswith(("http://localhost:", "http://127.0.0.1:")) for origin in origins)
+
+
 def test_every_setting_is_used_by_the_app():
     sources = "\n".join(
         path.read_text("utf-8")
