@@ -28,6 +28,29 @@ def test_keywords_drop_stopwords_and_repeats():
     assert keywords("How do I set the the streaming flag?") == ["set", "streaming", "flag"]
 
 
+def test_modal_verbs_and_reflexive_pronouns_are_not_keywords():
+    assert keywords("Should I build it myself, or must someone else?") == ["build"]
+
+
+def test_what_a_contraction_leaves_of_its_verb_is_not_a_keyword():
+    assert keywords("Why doesn't streaming work? Don't proxies buffer?") == [
+        "streaming",
+        "work",
+        "proxies",
+        "buffer",
+    ]
+
+
+async def test_a_rare_function_word_in_the_question_does_not_make_a_passage_irrelevant():
+    # "should" is in no passage: as a keyword it would weigh as the rarest word of all.
+    retriever = LocalRetriever([("docs/configuration.md", DOC)], min_match=0.7)
+
+    found = await retriever.search("Should proxies buffer streaming?", top=1)
+
+    assert found[0].title == "Configuration: Streaming"
+    assert found[0].relevant is True
+
+
 def test_user_text_never_becomes_query_syntax():
     assert match_expression('NEAR(quick brown) OR "fox" * -jumps') == (
         '"near" OR "quick" OR "brown" OR "fox" OR "jumps" OR NEAR("near" "quick", 5) '
