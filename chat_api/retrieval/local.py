@@ -10,7 +10,7 @@ import math
 import re
 import sqlite3
 from collections.abc import Iterable
-from itertools import pairwise
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,10 @@ DEFAULT_MIN_MATCH = 0.4
 MAX_TERMS = 32
 # A passage's own heading matching the query counts this much beside the passage's whole match.
 HEADING_WEIGHT = 1.0
-# How close two keywords must be to count as a pair (in tokens between them).
-NEAR_TOKENS = 5
+# How close two keywords must be to count as a pair (in tokens between them), and how many of
+# the first keywords are paired (every two of them: 45 pairs at most).
+NEAR_TOKENS = 8
+PAIRED_TERMS = 10
 # Chunks read for each passage returned, so that one per section still fills the top.
 CANDIDATES_PER_PASSAGE = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -250,11 +252,13 @@ def keywords(text: str) -> list[str]:
 
 
 def match_expression(query: str) -> str:
-    """An FTS5 query matching any keyword of the query; each pair of neighbouring keywords
-    found close together in a passage (within NEAR_TOKENS) counts once more, so "request body"
-    ranks the passage about the request's body above one that has each word apart."""
+    """An FTS5 query matching any keyword of the query; each two keywords found close together
+    in a passage (within NEAR_TOKENS) count once more, so "request body" ranks the passage about
+    the request's body above one that has each word apart. Every two, not only neighbours: a
+    question words a thing in its own order ("the lines the stream carries", "the stream's
+    lines")."""
     terms = _quoted(keywords(query)[:MAX_TERMS])
-    pairs = [f"NEAR({a} {b}, {NEAR_TOKENS})" for a, b in pairwise(terms)]
+    pairs = [f"NEAR({a} {b}, {NEAR_TOKENS})" for a, b in combinations(terms[:PAIRED_TERMS], 2)]
     return " OR ".join(terms + pairs)
 
 

@@ -52,9 +52,10 @@ async def test_a_rare_function_word_in_the_question_does_not_make_a_passage_irre
 
 
 def test_user_text_never_becomes_query_syntax():
-    assert match_expression('NEAR(quick brown) OR "fox" * -jumps') == (
-        '"near" OR "quick" OR "brown" OR "fox" OR "jumps" OR NEAR("near" "quick", 5) '
-        'OR NEAR("quick" "brown", 5) OR NEAR("brown" "fox", 5) OR NEAR("fox" "jumps", 5)'
+    assert match_expression('NEAR(quick) OR "fox" * -jumps') == (
+        '"near" OR "quick" OR "fox" OR "jumps" OR NEAR("near" "quick", 8) '
+        'OR NEAR("near" "fox", 8) OR NEAR("near" "jumps", 8) OR NEAR("quick" "fox", 8) '
+        'OR NEAR("quick" "jumps", 8) OR NEAR("fox" "jumps", 8)'
     )
 
 
@@ -216,3 +217,24 @@ async def test_keywords_found_close_together_rank_above_keywords_far_apart():
     found = await retriever.search("request body", top=2)
 
     assert found[0].source == "docs/near.md#near"
+
+
+async def test_keywords_apart_in_the_question_still_count_as_a_pair_found_together():
+    # "request" and "body" are not neighbours in the question; one passage has them side by
+    # side, the other has "request" twice but "body" far away.
+    filler = "Logs are kept for a week and rotated daily by the host. "
+    together = "# Together\n\nEach request has a body. " + filler * 2 + "Answers are JSON.\n"
+    apart = (
+        "# Apart\n\nA request is logged, and a request is timed. "
+        + filler
+        + "The body is sent. "
+        + filler
+        + "Answers are JSON.\n"
+    )
+    retriever = LocalRetriever(
+        [("docs/apart.md", apart), ("docs/together.md", together), ("docs/configuration.md", DOC)]
+    )
+
+    found = await retriever.search("request JSON body", top=2)
+
+    assert found[0].source == "docs/together.md#together"
