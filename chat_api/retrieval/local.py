@@ -10,7 +10,7 @@ import math
 import re
 import sqlite3
 from collections.abc import Iterable
-from itertools import pairwise
+from itertools import combinations
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +31,31 @@ DEFAULT_MIN_MATCH = 0.4
 MAX_TERMS = 32
 # A passage's own heading matching the query counts this much beside the passage's whole match.
 HEADING_WEIGHT = 1.0
-# How close two keywords must be to count as a pair (in tokens between them).
-NEAR_TOKENS = 5
+# How close two keywords must be to count as a pair (in tokens between them), and how many of
+# the first keywords are paired (every two of them: 45 pairs at most).
+NEAR_TOKENS = 8
+PAIRED_TERMS = 10
 # Chunks read for each passage returned, so that one per section still fills the top.
 CANDIDATES_PER_PASSAGE = 4
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Function words (pronouns, auxiliaries and modals, determiners, prepositions, conjunctions),
+# the stems contractions leave ("doesn't" -> "doesn"), and the words of asking. They say nothing
+# of a topic, and a rare one ("should", "myself") would weigh as much as a topic's rarest word.
+# Words that name a state in this domain stay: up (azd up), down, off, out.
 _STOPWORDS = frozenset(
     """
-    a about an and any are as at be but by can could do does for from had has have how i if
-    in into is it its me my no not of on or our so some than that the their them then there
-    these they this to us was we were what when where which who whom why will with would you
-    your yours tell please explain show give want know need
+    a about above after again against all am an and another any anyone anything are as at
+    be because been before being below between both but by can could did do does doing during
+    each either else even ever every everyone everything for from further had has have having
+    he her here hers herself him himself his how i if in into is it its itself just me mine more
+    most must my myself neither no nor not now of once one only or other others otherwise our
+    on ours ourselves own same shall she should so some someone something such than that the their
+    theirs them themselves then there these they this those though through to too under until us
+    very was we were what whatever when where whether which while who whom whose why will with
+    within without would yet you your yours yourself yourselves
+    aren couldn didn doesn don hadn hasn haven isn ll mustn needn re shouldn ve wasn weren won
+    wouldn
+    tell please explain show give want know need
     look looks like happen happens happening get gets got also much many way ways
     """.split()  # noqa: SIM905 - a word list reads best as words
 )
@@ -238,11 +252,13 @@ def keywords(text: str) -> list[str]:
 
 
 def match_expression(query: str) -> str:
-    """An FTS5 query matching any keyword of the query; each pair of neighbouring keywords
-    found close together in a passage (within NEAR_TOKENS) counts once more, so "request body"
-    ranks the passage about the request's body above one that has each word apart."""
+    """An FTS5 query matching any keyword of the query; each two keywords found close together
+    in a passage (within NEAR_TOKENS) count once more, so "request body" ranks the passage about
+    the request's body above one that has each word apart. Every two, not only neighbours: a
+    question words a thing in its own order ("the lines the stream carries", "the stream's
+    lines")."""
     terms = _quoted(keywords(query)[:MAX_TERMS])
-    pairs = [f"NEAR({a} {b}, {NEAR_TOKENS})" for a, b in pairwise(terms)]
+    pairs = [f"NEAR({a} {b}, {NEAR_TOKENS})" for a, b in combinations(terms[:PAIRED_TERMS], 2)]
     return " OR ".join(terms + pairs)
 
 

@@ -28,10 +28,34 @@ def test_keywords_drop_stopwords_and_repeats():
     assert keywords("How do I set the the streaming flag?") == ["set", "streaming", "flag"]
 
 
+def test_modal_verbs_and_reflexive_pronouns_are_not_keywords():
+    assert keywords("Should I build it myself, or must someone else?") == ["build"]
+
+
+def test_what_a_contraction_leaves_of_its_verb_is_not_a_keyword():
+    assert keywords("Why doesn't streaming work? Don't proxies buffer?") == [
+        "streaming",
+        "work",
+        "proxies",
+        "buffer",
+    ]
+
+
+async def test_a_rare_function_word_in_the_question_does_not_make_a_passage_irrelevant():
+    # "should" is in no passage: as a keyword it would weigh as the rarest word of all.
+    retriever = LocalRetriever([("docs/configuration.md", DOC)], min_match=0.7)
+
+    found = await retriever.search("Should proxies buffer streaming?", top=1)
+
+    assert found[0].title == "Configuration: Streaming"
+    assert found[0].relevant is True
+
+
 def test_user_text_never_becomes_query_syntax():
-    assert match_expression('NEAR(quick brown) OR "fox" * -jumps') == (
-        '"near" OR "quick" OR "brown" OR "fox" OR "jumps" OR NEAR("near" "quick", 5) '
-        'OR NEAR("quick" "brown", 5) OR NEAR("brown" "fox", 5) OR NEAR("fox" "jumps", 5)'
+    assert match_expression('NEAR(quick) OR "fox" * -jumps') == (
+        '"near" OR "quick" OR "fox" OR "jumps" OR NEAR("near" "quick", 8) '
+        'OR NEAR("near" "fox", 8) OR NEAR("near" "jumps", 8) OR NEAR("quick" "fox", 8) '
+        'OR NEAR("quick" "jumps", 8) OR NEAR("fox" "jumps", 8)'
     )
 
 
@@ -193,3 +217,24 @@ async def test_keywords_found_close_together_rank_above_keywords_far_apart():
     found = await retriever.search("request body", top=2)
 
     assert found[0].source == "docs/near.md#near"
+
+
+async def test_keywords_apart_in_the_question_still_count_as_a_pair_found_together():
+    # "request" and "body" are not neighbours in the question; one passage has them side by
+    # side, the other has "request" twice but "body" far away.
+    filler = "Logs are kept for a week and rotated daily by the host. "
+    together = "# Together\n\nEach request has a body. " + filler * 2 + "Answers are JSON.\n"
+    apart = (
+        "# Apart\n\nA request is logged, and a request is timed. "
+        + filler
+        + "The body is sent. "
+        + filler
+        + "Answers are JSON.\n"
+    )
+    retriever = LocalRetriever(
+        [("docs/apart.md", apart), ("docs/together.md", together), ("docs/configuration.md", DOC)]
+    )
+
+    found = await retriever.search("request JSON body", top=2)
+
+    assert found[0].source == "docs/together.md#together"
