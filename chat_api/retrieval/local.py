@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KNOWLEDGE_BASE = Path(__file__).resolve().parents[2] / "docs"
 # A passage holding less than this share of the question's keywords is not relevant enough.
-DEFAULT_MIN_MATCH = 0.4
+DEFAULT_MIN_MATCH = 0.48  # CHAT_LOCAL_MIN_MATCH's default
 MAX_TERMS = 32
 # A passage's own heading matching the query counts this much beside the passage's whole match.
 HEADING_WEIGHT = 1.0
