@@ -92,10 +92,11 @@ lint: install
 # than on the CPU); each step's output is printed whole once it ends. Then the suite on
 # TEST_WORKERS pytest-xdist workers, each test file whole on one worker, so a module's fixtures
 # (an app process, a Functions runtime) start once. Most tests wait on sockets and other
-# processes, so more workers than cores pay off (docs/testing.md).
+# processes, so more workers than cores pay off; the files are handed out in collection order,
+# the slow browser and integration files first, the many quick unit files last (docs/testing.md).
 TEST_JOBS    ?= 6
 TEST_WORKERS ?= 4
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: test-needs
 test-needs: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps \
