@@ -98,10 +98,11 @@ async def test_answer_times_are_counted_in_buckets_made_for_seconds(
         (point,) = recorded.metric_points(name)
         seconds = point.sum
         assert 0 < seconds < 1  # an answer from the mocked model, in seconds
-        # The bucket it falls in ends within twice its value: fine enough for percentiles.
+        # The bucket it falls in ends within two and a half times its value (the widest step of
+        # the bounds the conventions advise, 0.1 to 0.25 s): fine enough for percentiles.
         upper = next(bound for bound in point.explicit_bounds if bound >= seconds)
         assert point.bucket_counts[point.explicit_bounds.index(upper)] == 1
-        assert upper <= max(2 * seconds, point.explicit_bounds[0])
+        assert upper <= max(2.5 * seconds, point.explicit_bounds[0])
 
 
 async def test_a_declined_answer_is_counted_without_its_page(
