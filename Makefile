@@ -88,13 +88,28 @@ lint: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
-test: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps web-test azurite
-	$(PY) -m pytest
+# What the suite needs, made side by side (the installs wait on the network and the disk more
+# than on the CPU); each step's output is printed whole once it ends. Then the suite on
+# TEST_WORKERS pytest-xdist workers, each test file whole on one worker, so a module's fixtures
+# (an app process, a Functions runtime) start once. Most tests wait on sockets and other
+# processes, so more workers than cores pay off; the files are handed out in collection order,
+# the slow browser and integration files first, the many quick unit files last (docs/testing.md).
+TEST_JOBS    ?= 6
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+
+.PHONY: test-needs
+test-needs: install web lint $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps \
+            web-test azurite
+
+test:
+	@$(MAKE) --no-print-directory -j $(TEST_JOBS) --output-sync=target test-needs
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
 # The suite, run again and again while one CPU-burning process per core runs beside it.
 STRESS_RUNS ?= 10
 test-stress: install web $(VENV)-infra/.installed $(VENV)-functions/.installed browser-deps azurite
-	$(PY) scripts/stress_tests.py --runs $(STRESS_RUNS)
+	$(PY) scripts/stress_tests.py --runs $(STRESS_RUNS) -- $(PYTEST_PARALLEL)
 
 bench: install web $(VENV)-functions/.installed
 	$(PY) -m bench.run --soak $(BENCH_ARGS)
@@ -124,8 +139,10 @@ web-test: $(WEB)/node_modules/.installed
 	cd $(WEB) && npm test
 
 # Headless Chromium for the browser tests: one on the PATH, else Debian's package when root,
-# else Playwright's own build.
-browser-deps: install
+# else Playwright's own build (only that one needs the Python environment first).
+SYSTEM_CHROMIUM := $(or $(CHROMIUM_PATH),$(shell command -v chromium || command -v chromium-browser))
+APT_AS_ROOT     := $(shell [ "$$(id -u)" = 0 ] && command -v apt-get)
+browser-deps: $(if $(SYSTEM_CHROMIUM)$(APT_AS_ROOT),,install)
 	@if [ -n "$$CHROMIUM_PATH" ] || command -v chromium >/dev/null 2>&1 \
 	    || command -v chromium-browser >/dev/null 2>&1; then \
 	  true; \

@@ -4,6 +4,7 @@ own environment, and the tests reading the templates with the same pycep-parser 
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 
@@ -26,9 +27,16 @@ def test_infra_requirements_are_pinned():
 def test_make_test_installs_the_infra_environment():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     assert re.search(r"^\$\(VENV\)-infra/\.installed: requirements-infra\.txt$", makefile, re.M)
-    test_rule = re.search(r"^test:(.*)$", makefile, re.M)
-    assert test_rule, "no test target"
-    assert "$(VENV)-infra/.installed" in test_rule.group(1)
+    # What `make test` would run with every target out of date: the environment comes before
+    # the suite.
+    planned = subprocess.run(
+        ["make", "-n", "-B", "test"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    installs = [i for i, line in enumerate(planned) if "-r requirements-infra.txt" in line]
+    suite = [i for i, line in enumerate(planned) if "-m pytest" in line]
+    assert installs, "make test does not install the infra environment"
+    assert suite, "make test does not run the suite"
+    assert installs[0] < suite[0]
 
 
 def test_tests_parse_with_the_pycep_parser_checkov_uses():
