@@ -1,5 +1,6 @@
 """Process-wide tuning, done in this one place and only when asked (never as a side effect of
-importing a module): the levels of the SDKs' loggers, and the garbage collector."""
+importing a module): the levels of the SDKs' loggers, and the garbage collector; and the
+throttle every repeated warning goes through."""
 
 from __future__ import annotations
 
@@ -14,6 +15,22 @@ QUIET_LOGGERS = (
     "httpx2",
     "httpx",
 )
+
+
+class OncePer:
+    """Says yes at most once per `seconds`: for a warning that a flood of requests would
+    otherwise repeat on every one of them."""
+
+    def __init__(self, seconds: float = 60.0) -> None:
+        self._seconds = seconds
+        self._last = -seconds
+
+    def due(self, now: float) -> bool:
+        """Whether to speak at `now` (seconds on the caller's clock); if so, the wait restarts."""
+        if now - self._last < self._seconds:
+            return False
+        self._last = now
+        return True
 
 
 def quiet_sdk_loggers() -> None:

@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable
 
 from chat_api.limits.client import Caller
+from chat_api.process import OncePer
 
 log = logging.getLogger("chat_api.limits.limiter")
 
-_LOG_EVERY_SECONDS = 60.0
 # One address for most traffic: over half of at least this many requests in a minute.
 _MOST_TRAFFIC_SHARE = 0.5
 _MOST_TRAFFIC_MIN_REQUESTS = 50
@@ -47,7 +47,7 @@ class CallerWatch:
         self._source = f" (header {header})" if header else ""
         self._signal = signal
         self._clock = clock
-        self._last_log = -_LOG_EVERY_SECONDS
+        self._warning = OncePer(60.0)
         self._minute = 0
         self._seen: dict[str, int] = {}
         self._requests = 0
@@ -79,8 +79,6 @@ class CallerWatch:
 
     def _look_alike(self, reason: str) -> None:
         self._signal(f"callers_look_alike.{reason}")
-        now = self._clock()
-        if now - self._last_log >= _LOG_EVERY_SECONDS:
-            self._last_log = now
+        if self._warning.due(self._clock()):
             why = _WHY[reason].format(source=self._source)
             log.warning("callers cannot be told apart: %s; %s", why, _FIX)

@@ -30,11 +30,11 @@ from chat_api.limits.store import (
     RecordBusy,
     StoreUnavailable,
 )
+from chat_api.process import OncePer
 
 log = logging.getLogger("chat_api.limits.limiter")
 
 Record = tuple[str, str]  # (partition, row)
-_LOG_EVERY_SECONDS = 60.0
 _WRITES_AT_ONCE = 32
 
 
@@ -58,7 +58,7 @@ class Ledger:
         self._clock = clock
         self._on_failure = on_failure
         self._retry_at = 0.0
-        self._last_log = -_LOG_EVERY_SECONDS
+        self._warning = OncePer(60.0)
         self._pending: dict[Record, Delta] = {}
         self._writer: asyncio.Task[None] | None = None
         self._late: set[asyncio.Task[Counts]] = set()
@@ -134,8 +134,7 @@ class Ledger:
         now = self._clock()
         self._retry_at = now + self._open
         self._on_failure()
-        if now - self._last_log >= _LOG_EVERY_SECONDS:
-            self._last_log = now
+        if self._warning.due(now):
             log.warning(
                 "the limits store is unavailable (%s); limiting in this process only, "
                 "trying again in %.0f s",

@@ -19,12 +19,12 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from chat_api.limits.store import RecordBusy, StoreUnavailable
+from chat_api.process import OncePer
 
 log = logging.getLogger("chat_api.visits")
 
 MAX_IN_FLIGHT = 64
 CLOSE_SECONDS = 3.0
-_LOG_EVERY_SECONDS = 60.0
 
 Write = Callable[[], Awaitable[None]]
 
@@ -54,7 +54,7 @@ class ReportWrites:
         self._clock = clock
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self._last_log = -_LOG_EVERY_SECONDS
+        self._warning = OncePer(60.0)
 
     @property
     def in_flight(self) -> int:
@@ -103,7 +103,5 @@ class ReportWrites:
 
     def _skip(self, failure: str, why: str) -> None:
         self.skipped += 1
-        now = self._clock()
-        if now - self._last_log >= _LOG_EVERY_SECONDS:
-            self._last_log = now
+        if self._warning.due(self._clock()):
             log.warning("%s (%s; %d skipped so far)", failure, why, self.skipped)
